@@ -1,0 +1,144 @@
+using System.CommandLine;
+using System.Text.Json;
+using L3;
+using L3.Cli;
+
+// `l3`: exit 0 on success, 1 on bad input or failure (one line on stderr), 2 on wrong usage.
+var root = new RootCommand("L3: a lossless image format that decodes on GPUs and SIMD CPUs at memory speed");
+
+var force = new Option<bool>("--force") { Description = "overwrite an existing output file" };
+var patch = new Option<int>("--patch") { Description = "patch size N: 8, 16, 32 or 64", DefaultValueFactory = _ => L3EncodeOptions.Default.PatchSize };
+var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
+
+var encodeIn = new Argument<string>("input") { Description = "PNG, JPEG, BMP or netpbm (PGM, PPM, PAM) image" };
+var encodeOut = new Argument<string>("output") { Description = "the L3 file to write" };
+var encode = new Command("encode", "encode an image as L3") { encodeIn, encodeOut, patch, force };
+encode.SetAction(r => Run(() =>
+{
+    string output = r.GetValue(encodeOut)!;
+    OutputFile.CheckWritable(output, r.GetValue(force));
+    int n = r.GetValue(patch);
+    if (!L3Header.IsValidPatchSize(n)) throw new UsageException($"--patch {n} is not 8, 16, 32 or 64");
+    var image = ImageFiles.Read(r.GetValue(encodeIn)!);
+    OutputFile.Write(output, L3Codec.Encode(image, new L3EncodeOptions { PatchSize = n }), r.GetValue(force));
+}));
+root.Subcommands.Add(encode);
+
+var decodeIn = new Argument<string>("input") { Description = "the L3 file to read" };
+var decodeOut = new Argument<string>("output") { Description = "the image to write: .png, or .pgm/.ppm/.pam/.pnm" };
+var decode = new Command("decode", "decode an L3 file to PNG or netpbm") { decodeIn, decodeOut, force };
+decode.SetAction(r => Run(() =>
+{
+    string output = r.GetValue(decodeOut)!;
+    OutputFile.CheckWritable(output, r.GetValue(force));
+    var image = L3Codec.Decode(File.ReadAllBytes(r.GetValue(decodeIn)!));
+    OutputFile.Write(output, ImageFiles.EncodeFor(output, image), r.GetValue(force));
+}));
+root.Subcommands.Add(decode);
+
+var infoIn = new Argument<string>("file") { Description = "an L3 file" };
+var info = new Command("info", "print an L3 file's header") { infoIn, json };
+info.SetAction(r => Run(() =>
+{
+    string path = r.GetValue(infoIn)!;
+    var header = L3Codec.ReadHeader(File.ReadAllBytes(path));
+    var fields = new Dictionary<string, object>
+    {
+        ["file"] = path, ["version"] = header.Version, ["mode"] = header.Mode.ToString().ToLowerInvariant(),
+        ["width"] = header.Width, ["height"] = header.Height, ["channels"] = header.Channels,
+        ["patch_size"] = header.PatchSize, ["patches"] = header.PatchCount, ["file_bytes"] = header.FileLength,
+        ["raw_bytes"] = header.DecodedBytes, ["ratio"] = Math.Round((double)header.DecodedBytes / header.FileLength, 4),
+    };
+    if (r.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(fields));
+    else foreach (var (key, value) in fields) Console.WriteLine($"{key,-11} {value}");
+}));
+root.Subcommands.Add(info);
+
+var verifyIn = new Argument<string[]>("files") { Description = "L3 files", Arity = ArgumentArity.OneOrMore };
+var verify = new Command("verify", "check checksums and decode each file fully") { verifyIn };
+verify.SetAction(r =>
+{
+    int exit = 0;
+    foreach (string path in r.GetValue(verifyIn)!)
+    {
+        int code = Run(() =>
+        {
+            var header = L3Codec.Verify(File.ReadAllBytes(path));
+            Console.WriteLine($"{path}: ok ({header.Width}x{header.Height}x{header.Channels}, N={header.PatchSize})");
+        }, path);
+        exit = Math.Max(exit, code);
+    }
+    return exit;
+});
+root.Subcommands.Add(verify);
+
+var benchIn = new Argument<string[]>("images") { Description = "images to measure", Arity = ArgumentArity.OneOrMore };
+var runs = new Option<int>("--runs") { Description = "timed runs per image (the median is kept)", DefaultValueFactory = _ => 5 };
+var bench = new Command("bench", "measure size vs PNG-6 and one-thread speed") { benchIn, patch, runs, json };
+bench.SetAction(r => Run(() =>
+{
+    var results = r.GetValue(benchIn)!.Select(p => ImageBench.Measure(p, r.GetValue(patch), r.GetValue(runs))).ToList();
+    if (r.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+    else ImageBench.PrintTable(Console.Out, results);
+    if (results.Any(x => !x.BitExact)) throw new L3FormatException("a round trip was not bit-exact");
+}));
+root.Subcommands.Add(bench);
+
+var demo = new Command("demo", "encode, decode and check the images shipped in the repository");
+demo.SetAction(_ => Run(() =>
+{
+    string dir = Demo.FindImages();
+    var images = Directory.GetFiles(dir, "*.png").Order().ToList();
+    Console.WriteLine($"L3 demo: {images.Count} real images from {Path.GetRelativePath(Environment.CurrentDirectory, dir)}, N = 64, one thread");
+    var results = images.Select(p => ImageBench.Measure(p, 64, 3)).ToList();
+    ImageBench.PrintTable(Console.Out, results);
+    if (results.Any(x => !x.BitExact)) throw new L3FormatException("a round trip was not bit-exact");
+    Console.WriteLine("every image round-tripped bit-exactly");
+}));
+root.Subcommands.Add(demo);
+
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    foreach (var error in parse.Errors) Console.Error.WriteLine($"l3: {error.Message}");
+    return 2;
+}
+return parse.Invoke();
+
+static int Run(Action action, string? subject = null)
+{
+    string prefix = subject is null ? "l3: " : $"l3: {subject}: ";
+    try
+    {
+        action();
+        return 0;
+    }
+    catch (UsageException e) { Console.Error.WriteLine(prefix + e.Message); return 2; }
+    catch (Exception e) when (e is L3FormatException or ImageFiles.ImageFileException or OutputFile.ExistsException
+                                   or IOException or UnauthorizedAccessException or ArgumentException)
+    {
+        Console.Error.WriteLine(prefix + e.Message.ReplaceLineEndings(" "));
+        return 1;
+    }
+    catch (Exception e)
+    {
+        Console.Error.WriteLine($"{prefix}unexpected {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
+        return 1;
+    }
+}
+
+sealed class UsageException(string message) : Exception(message);
+
+static class Demo
+{
+    /// <summary>The repository's tests/data, found from the current directory upwards.</summary>
+    public static string FindImages()
+    {
+        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "tests", "data");
+            if (File.Exists(Path.Combine(dir.FullName, "L3.Gen.sln")) && Directory.Exists(candidate)) return candidate;
+        }
+        throw new IOException("the demo images (tests/data) were not found; run the demo from inside the repository");
+    }
+}

@@ -1,0 +1,146 @@
+using L3.Kernels;
+
+namespace L3.Cpu;
+
+/// <summary>
+/// Encodes one patch: per row and channel it tries the four predictors and keeps the one whose
+/// groups take the fewest bytes; per patch it keeps the colour transform only if it pays.
+/// </summary>
+internal sealed class PatchEncoder
+{
+    private readonly int _channels;
+    private readonly byte[] _plane;          // the plane being coded, width × height
+    private readonly byte[][] _blocks;       // coded channel blocks: R, G, B, A, then R-G, B-G
+    private readonly int[] _blockLengths;
+    private readonly byte[] _codes;          // zigzag codes of one row, per predictor
+
+    public PatchEncoder(int patchSize, int channels)
+    {
+        _channels = channels;
+        int maxBlock = PatchFormat.BlockHeaderBytes(patchSize, patchSize)
+            + patchSize * RowCoding.GroupsPerRow(patchSize) * RowCoding.MaxWidth;
+        _plane = new byte[patchSize * patchSize];
+        _blocks = new byte[channels + (channels >= 3 ? 2 : 0)][];
+        for (int i = 0; i < _blocks.Length; i++) _blocks[i] = new byte[maxBlock];
+        _blockLengths = new int[_blocks.Length];
+        _codes = new byte[RowCoding.PredictorCount * patchSize];
+    }
+
+    /// <summary>
+    /// Encodes the patch whose top-left pixel is at <paramref name="pixels"/>[0] (interleaved,
+    /// <paramref name="stride"/> bytes a row) into <paramref name="output"/>; returns its length.
+    /// </summary>
+    public int Encode(ReadOnlySpan<byte> pixels, int stride, int width, int height, Span<byte> output)
+    {
+        for (int c = 0; c < _channels; c++)
+        {
+            ExtractPlane(pixels, stride, width, height, c, -1);
+            _blockLengths[c] = EncodePlane(width, height, _blocks[c]);
+        }
+        bool transform = false;
+        if (_channels >= 3)
+        {
+            ExtractPlane(pixels, stride, width, height, 0, 1);
+            _blockLengths[_channels] = EncodePlane(width, height, _blocks[_channels]);
+            ExtractPlane(pixels, stride, width, height, 2, 1);
+            _blockLengths[_channels + 1] = EncodePlane(width, height, _blocks[_channels + 1]);
+            transform = _blockLengths[_channels] + _blockLengths[_channels + 1] <= _blockLengths[0] + _blockLengths[2];
+        }
+
+        output[0] = (byte)(transform ? PatchFormat.ColorTransformFlag : 0);
+        int at = 1;
+        for (int c = 0; c < _channels; c++)
+        {
+            int block = !transform ? c : c == 0 ? _channels : c == 2 ? _channels + 1 : c;
+            _blocks[block].AsSpan(0, _blockLengths[block]).CopyTo(output[at..]);
+            at += _blockLengths[block];
+        }
+        return at;
+    }
+
+    /// <summary>Copies channel <paramref name="channel"/> of the patch into the plane buffer, as
+    /// its difference from channel <paramref name="minus"/> when that is not -1.</summary>
+    private void ExtractPlane(ReadOnlySpan<byte> pixels, int stride, int width, int height, int channel, int minus)
+    {
+        for (int y = 0; y < height; y++)
+        {
+            var row = pixels.Slice(y * stride, width * _channels);
+            var plane = _plane.AsSpan(y * width, width);
+            for (int x = 0; x < width; x++)
+            {
+                int v = row[x * _channels + channel];
+                plane[x] = (byte)(minus < 0 ? v : ColorTransform.Decorrelate(v, row[x * _channels + minus]));
+            }
+        }
+    }
+
+    /// <summary>Codes the plane buffer as one channel block; returns its length.</summary>
+    private int EncodePlane(int width, int height, Span<byte> block)
+    {
+        int groups = RowCoding.GroupsPerRow(width);
+        var predictors = block[..RowCoding.PredictorBytes(height)];
+        var widths = block.Slice(predictors.Length, RowCoding.WidthBytes(height, groups));
+        predictors.Clear();
+        widths.Clear();
+        int payload = predictors.Length + widths.Length;
+        Span<byte> zeroRow = stackalloc byte[width];
+        zeroRow.Clear();
+        Span<int> groupWidths = stackalloc int[groups];
+
+        for (int y = 0; y < height; y++)
+        {
+            ReadOnlySpan<byte> top = y == 0 ? zeroRow : _plane.AsSpan((y - 1) * width, width);
+            var row = _plane.AsSpan(y * width, width);
+            int best = ChoosePredictor(row, top, width, groups);
+            predictors[y >> 2] |= (byte)(best << ((y & 3) * 2));
+
+            var codes = _codes.AsSpan(best * width, width);
+            for (int g = 0; g < groups; g++)
+            {
+                int end = Math.Min(RowCoding.GroupSize, width - g * RowCoding.GroupSize);
+                int max = 0;
+                for (int s = 0; s < end; s++) max |= codes[g * RowCoding.GroupSize + s];
+                int groupWidth = RowCoding.WidthOf(max);
+                int nibble = y * groups + g;
+                widths[nibble >> 1] |= (byte)(groupWidth << ((nibble & 1) * 4));
+
+                ulong bits = 0;
+                for (int s = 0; s < end; s++)
+                    bits = RowCoding.PackSlot(bits, groupWidth, s, codes[g * RowCoding.GroupSize + s]);
+                for (int i = 0; i < groupWidth; i++) block[payload + i] = (byte)(bits >> (8 * i));
+                payload += groupWidth;
+            }
+        }
+        return payload;
+    }
+
+    /// <summary>Computes the row's codes under every predictor into _codes; returns the cheapest
+    /// (fewest group bytes; the lowest number on a tie).</summary>
+    private int ChoosePredictor(ReadOnlySpan<byte> row, ReadOnlySpan<byte> top, int width, int groups)
+    {
+        int best = 0, bestCost = int.MaxValue;
+        int topFirst = top[0];
+        for (int p = 0; p < RowCoding.PredictorCount; p++)
+        {
+            var codes = _codes.AsSpan(p * width, width);
+            int previousOffset = 0;
+            for (int x = 0; x < width; x++)
+            {
+                int baseValue = RowCoding.Base(p, top[x], top[Math.Min(x + 1, width - 1)], topFirst);
+                int offset = row[x] - baseValue;
+                codes[x] = (byte)RowCoding.Zigzag(RowCoding.Residual(p, offset, previousOffset));
+                previousOffset = offset;
+            }
+            int cost = 0;
+            for (int g = 0; g < groups; g++)
+            {
+                int end = Math.Min(RowCoding.GroupSize, width - g * RowCoding.GroupSize);
+                int max = 0;
+                for (int s = 0; s < end; s++) max |= codes[g * RowCoding.GroupSize + s];
+                cost += RowCoding.WidthOf(max);
+            }
+            if (cost < bestCost) { best = p; bestCost = cost; }
+        }
+        return best;
+    }
+}

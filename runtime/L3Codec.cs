@@ -1,0 +1,147 @@
+using L3.Cpu;
+
+namespace L3;
+
+/// <summary>
+/// The entry point: encode pixels to an L3 file, decode a file or a rectangle of it, read its
+/// header. Bad input always ends in <see cref="L3FormatException"/>.
+/// </summary>
+public static class L3Codec
+{
+    /// <summary>Encodes interleaved 8-bit pixels (<paramref name="channels"/> = 1, 3 or 4).</summary>
+    public static byte[] Encode(ReadOnlySpan<byte> pixels, int width, int height, int channels, L3EncodeOptions? options = null)
+    {
+        options ??= L3EncodeOptions.Default;
+        int n = options.PatchSize;
+        L3Header.ValidateShape(width, height, channels, n);
+        long expected = (long)width * height * channels;
+        if (pixels.Length != expected)
+            throw new ArgumentException($"expected {expected} bytes of pixels for {width}x{height}x{channels}, got {pixels.Length}", nameof(pixels));
+
+        int patchesX = (width + n - 1) / n, patchesY = (height + n - 1) / n;
+        var patches = new ArraySegment<byte>[patchesX * patchesY];
+        int stride = width * channels;
+        if (options.MaxDegreeOfParallelism <= 1)
+        {
+            for (int py = 0; py < patchesY; py++) EncodePatchRow(pixels, py);
+        }
+        else
+        {
+            var copy = pixels.ToArray(); // a span cannot cross into the worker lambdas
+            Parallel.For(0, patchesY, new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism },
+                py => EncodePatchRow(copy, py));
+        }
+        return L3Header.Assemble(width, height, channels, n, patches);
+
+        void EncodePatchRow(ReadOnlySpan<byte> source, int py)
+        {
+            var encoder = new PatchEncoder(n, channels);
+            int y = py * n, h = Math.Min(n, height - y);
+            for (int px = 0; px < patchesX; px++)
+            {
+                int x = px * n, w = Math.Min(n, width - x);
+                var buffer = new byte[PatchFormat.MaxPatchBytes(w, h, channels)];
+                int length = encoder.Encode(source[(y * stride + x * channels)..], stride, w, h, buffer);
+                patches[py * patchesX + px] = new ArraySegment<byte>(buffer, 0, length);
+            }
+        }
+    }
+
+    public static byte[] Encode(L3Image image, L3EncodeOptions? options = null) =>
+        Encode(image.Pixels, image.Width, image.Height, image.Channels, options);
+
+    /// <summary>Reads and validates the header and patch table (not the payload).</summary>
+    public static L3Header ReadHeader(ReadOnlySpan<byte> file) => L3Header.Read(file);
+
+    /// <summary>Decodes a whole file, after checking both checksums and every patch's structure.</summary>
+    public static L3Image Decode(ReadOnlySpan<byte> file)
+    {
+        var header = L3Header.Read(file);
+        var pixels = new byte[header.DecodedBytes];
+        DecodeValidated(file, header, pixels, verifyChecksum: true);
+        return new L3Image(header.Width, header.Height, header.Channels, pixels);
+    }
+
+    /// <summary>Decodes a whole file into <paramref name="pixels"/> (width × height × channels bytes).
+    /// Nothing is written unless the whole file is valid.</summary>
+    public static L3Header Decode(ReadOnlySpan<byte> file, Span<byte> pixels)
+    {
+        var header = L3Header.Read(file);
+        if (pixels.Length < header.DecodedBytes)
+            throw new ArgumentException($"the destination holds {pixels.Length} bytes; the image needs {header.DecodedBytes}", nameof(pixels));
+        DecodeValidated(file, header, pixels, verifyChecksum: true);
+        return header;
+    }
+
+    /// <summary>
+    /// Decodes the rectangle (x, y, width, height) from only the patches it touches. The header
+    /// checksum is always checked; the payload checksum covers the whole file, so it is checked
+    /// only when <paramref name="verifyChecksum"/> is set.
+    /// </summary>
+    public static L3Image DecodeRegion(ReadOnlySpan<byte> file, int x, int y, int width, int height, bool verifyChecksum = false)
+    {
+        var header = L3Header.Read(file);
+        if (x < 0 || y < 0 || width < 1 || height < 1 || (long)x + width > header.Width || (long)y + height > header.Height)
+            throw new ArgumentOutOfRangeException(nameof(x), $"region {x},{y} {width}x{height} is not inside the {header.Width}x{header.Height} image");
+        if (verifyChecksum) header.VerifyPayload(file);
+
+        int n = header.PatchSize, channels = header.Channels;
+        int px0 = x / n, px1 = (x + width - 1) / n, py0 = y / n, py1 = (y + height - 1) / n;
+        for (int py = py0; py <= py1; py++)
+            for (int px = px0; px <= px1; px++)
+                ValidatePatch(file, header, py * header.PatchesX + px);
+
+        var pixels = new byte[(long)width * height * channels];
+        var patchPixels = new byte[n * n * channels];
+        var planes = new byte[n * n * channels];
+        for (int py = py0; py <= py1; py++)
+            for (int px = px0; px <= px1; px++)
+            {
+                int index = py * header.PatchesX + px;
+                var rect = header.PatchRect(index);
+                var (start, length) = header.PatchRange(index);
+                PatchDecoder.Decode(file.Slice(header.PayloadStart + start, length), rect.Width, rect.Height, channels,
+                    patchPixels, rect.Width * channels, planes);
+                // copy the part of the patch inside the region
+                int cx0 = Math.Max(x, rect.X), cx1 = Math.Min(x + width, rect.X + rect.Width);
+                int cy0 = Math.Max(y, rect.Y), cy1 = Math.Min(y + height, rect.Y + rect.Height);
+                for (int row = cy0; row < cy1; row++)
+                    patchPixels.AsSpan(((row - rect.Y) * rect.Width + (cx0 - rect.X)) * channels, (cx1 - cx0) * channels)
+                        .CopyTo(pixels.AsSpan(((row - y) * width + (cx0 - x)) * channels));
+            }
+        return new L3Image(width, height, channels, pixels);
+    }
+
+    /// <summary>Checks checksums and structure without keeping the pixels; throws L3FormatException.</summary>
+    public static L3Header Verify(ReadOnlySpan<byte> file)
+    {
+        var header = L3Header.Read(file);
+        var pixels = new byte[header.DecodedBytes];
+        DecodeValidated(file, header, pixels, verifyChecksum: true);
+        return header;
+    }
+
+    private static void ValidatePatch(ReadOnlySpan<byte> file, L3Header header, int index)
+    {
+        var rect = header.PatchRect(index);
+        var (start, length) = header.PatchRange(index);
+        PatchFormat.Validate(file.Slice(header.PayloadStart + start, length), rect.Width, rect.Height, header.Channels,
+            header.PayloadStart + start);
+    }
+
+    private static void DecodeValidated(ReadOnlySpan<byte> file, L3Header header, Span<byte> pixels, bool verifyChecksum)
+    {
+        if (verifyChecksum) header.VerifyPayload(file);
+        for (int i = 0; i < header.PatchCount; i++) ValidatePatch(file, header, i);
+
+        int n = header.PatchSize, channels = header.Channels, stride = header.Width * channels;
+        var planes = new byte[n * n * channels];
+        for (int i = 0; i < header.PatchCount; i++)
+        {
+            var rect = header.PatchRect(i);
+            var (start, length) = header.PatchRange(i);
+            PatchDecoder.Decode(file.Slice(header.PayloadStart + start, length), rect.Width, rect.Height, channels,
+                pixels[(rect.Y * stride + rect.X * channels)..], stride, planes);
+        }
+    }
+}

@@ -1,0 +1,14 @@
+namespace L3;
+
+/// <summary>Choices the encoder may make; the defaults are what `l3 encode` uses.</summary>
+public sealed record L3EncodeOptions
+{
+    /// <summary>Patch size N: 8, 16, 32 or 64. Larger patches compress better; each patch is
+    /// the unit of random access and of GPU work.</summary>
+    public int PatchSize { get; init; } = 64;
+
+    /// <summary>Threads to encode patch rows on (1 = the calling thread only).</summary>
+    public int MaxDegreeOfParallelism { get; init; } = 1;
+
+    public static L3EncodeOptions Default { get; } = new();
+}
