@@ -1,0 +1,281 @@
+using System.Buffers.Binary;
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using L3.Kernels;
+
+namespace L3.Gpu;
+
+/// <summary>
+/// Decodes (and encodes) L3 files on a GPU through ILGPU: CUDA when a device is present, else
+/// ILGPU's CPU accelerator emulating a CUDA device (warp of 32), which is slow but exact.
+/// </summary>
+/// <remarks>
+/// Files are checked on the host first, exactly as the CPU path checks them
+/// (<see cref="L3Header.Read"/>, the payload checksum, <see cref="PatchFormat.Validate"/> on every
+/// patch): a bad file ends in <see cref="L3FormatException"/> before anything runs on the device.
+/// Then the batch is packed into page-locked memory (<see cref="Prepare"/>), copied on a copy
+/// stream and decoded on a compute stream, one launch per image shape. Device buffers are kept
+/// and grown, in two slots, so that the next batch's copy overlaps this batch's decode
+/// (<see cref="DecodeMany"/>).
+/// </remarks>
+public sealed partial class L3GpuCodec : IDisposable
+{
+    private const int Alignment = 16;
+    private const int Padding = 16;
+    private const long MaxLaunchOutput = 1L << 30;
+
+    private readonly Context _context;
+    private readonly int _groupSize;
+    private readonly Slot[] _slots = [new(), new()];
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<int>, ArrayView<uint>,
+        ArrayView<byte>, GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>> _decode;
+
+    /// <summary>The device in use (owned by this codec).</summary>
+    public Accelerator Accelerator { get; }
+
+    /// <summary>Stream for host↔device copies.</summary>
+    public AcceleratorStream CopyStream { get; }
+
+    /// <summary>Stream the kernels run on.</summary>
+    public AcceleratorStream ComputeStream { get; }
+
+    /// <summary>Whether this runs on a real CUDA GPU (otherwise the CPU accelerator).</summary>
+    public bool IsCuda => Accelerator.AcceleratorType == AcceleratorType.Cuda;
+
+    public string DeviceName => Accelerator.Name;
+
+    /// <summary>Opens the first CUDA device, or the CPU accelerator when there is none (or when
+    /// <paramref name="forceCpu"/>).</summary>
+    public L3GpuCodec(bool forceCpu = false)
+    {
+        _context = Context.Create(b =>
+        {
+            if (!forceCpu) b.Cuda();
+            b.CPU(CPUDeviceKind.Nvidia);
+            b.Optimize(OptimizationLevel.O2);
+            b.Profiling();
+        });
+        Device device = _context.Devices.FirstOrDefault(d => d.AcceleratorType == AcceleratorType.Cuda)
+            ?? _context.Devices.First(d => d.AcceleratorType == AcceleratorType.CPU);
+        Accelerator = device.CreateAccelerator(_context);
+        _groupSize = IsCuda ? GpuDecodeKernel.GroupSize : 32;
+        CopyStream = Accelerator.CreateStream();
+        ComputeStream = Accelerator.CreateStream();
+        _decode = Accelerator.LoadKernel<ArrayView<uint>, ArrayView<int>, ArrayView<uint>, ArrayView<byte>,
+            GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>>(GpuDecodeKernel.Decode);
+        _encodeInit = LoadEncodeKernels();
+    }
+
+    /// <summary>
+    /// Checks every file (header, table, payload checksum unless <paramref name="verifyChecksum"/>
+    /// is off, every patch) and packs them into page-locked memory. Throws
+    /// <see cref="L3FormatException"/> naming the file's index on the first bad one.
+    /// </summary>
+    public L3GpuBatch Prepare(IReadOnlyList<ReadOnlyMemory<byte>> files, bool verifyChecksum = true)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        if (files.Count == 0) throw new ArgumentException("no files to decode", nameof(files));
+        var headers = new L3Header[files.Count];
+        var errors = new L3FormatException?[files.Count];
+        Parallel.For(0, files.Count, i =>
+        {
+            var file = files[i].Span;
+            try
+            {
+                var header = L3Header.Read(file);
+                if (verifyChecksum) header.VerifyPayload(file);
+                for (int p = 0; p < header.PatchCount; p++)
+                {
+                    var rect = header.PatchRect(p);
+                    var (start, length) = header.PatchRange(p);
+                    PatchFormat.Validate(file.Slice(header.PayloadStart + start, length), rect.Width, rect.Height,
+                        header.Channels, header.PayloadStart + start);
+                }
+                headers[i] = header;
+            }
+            catch (L3FormatException e)
+            {
+                errors[i] = new L3FormatException($"file {i}: {e.Message}", e.Offset);
+            }
+        });
+        foreach (var error in errors)
+            if (error is not null) throw error;
+
+        // place the files, 16-byte aligned, grouped by shape so that each shape is one launch
+        var order = Enumerable.Range(0, files.Count)
+            .OrderBy(i => (headers[i].Width, headers[i].Height, headers[i].Channels, headers[i].PatchSize, i)).ToArray();
+        long packedBytes = 0, compressed = 0;
+        var fileByte = new long[files.Count];
+        foreach (int i in order)
+        {
+            fileByte[i] = packedBytes;
+            packedBytes += (files[i].Length + Alignment - 1) / Alignment * Alignment;
+            compressed += files[i].Length;
+        }
+        packedBytes += Padding;
+        if (packedBytes > int.MaxValue - 64)
+            throw new ArgumentException($"a batch of {packedBytes} compressed bytes is too large for one launch; split it", nameof(files));
+
+        var images = new L3GpuImage[files.Count];
+        var launches = new List<L3GpuBatch.Launch>();
+        var fileWords = new int[files.Count];
+        long output = 0;
+        for (int k = 0; k < order.Length;)
+        {
+            var first = headers[order[k]];
+            long imageBytes = first.DecodedBytes;
+            int maxImages = (int)Math.Max(1, MaxLaunchOutput / imageBytes);
+            int end = k;
+            while (end < order.Length && end - k < maxImages && SameShape(headers[order[end]], first)) end++;
+            output = (output + Alignment - 1) / Alignment * Alignment;
+            var shape = new GpuDecodeShape
+            {
+                Width = first.Width, Height = first.Height, PatchesX = first.PatchesX, PatchCount = first.PatchCount,
+                Images = end - k, ImageBytes = checked((int)imageBytes), PayloadStart = first.PayloadStart,
+            };
+            launches.Add(new L3GpuBatch.Launch(shape, first.PatchSize, first.Channels, k, output));
+            for (int j = k; j < end; j++)
+            {
+                int i = order[j];
+                fileWords[j] = (int)(fileByte[i] / 4);
+                images[i] = new L3GpuImage(first.Width, first.Height, first.Channels, first.PatchSize, output);
+                output += imageBytes;
+            }
+            k = end;
+        }
+
+        var packed = Accelerator.AllocatePageLocked1D<uint>(packedBytes / 4);
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(packed.Span);
+        bytes.Clear();
+        Parallel.For(0, files.Count, i => files[i].Span.CopyTo(
+            System.Runtime.InteropServices.MemoryMarshal.AsBytes(packed.Span).Slice((int)fileByte[i])));
+        return new L3GpuBatch(packed, compressed, images, launches.ToArray(), fileWords, output);
+
+        static bool SameShape(L3Header a, L3Header b) =>
+            a.Width == b.Width && a.Height == b.Height && a.Channels == b.Channels && a.PatchSize == b.PatchSize;
+    }
+
+    /// <summary>Starts copying <paramref name="batch"/> into device slot <paramref name="slot"/>
+    /// (0 or 1) on <see cref="CopyStream"/>; returns at once.</summary>
+    public void Upload(L3GpuBatch batch, int slot)
+    {
+        var s = _slots[slot];
+        s.Ensure(Accelerator, batch.Packed.Length, batch.FileWords.Length, (batch.OutputBytes + 3) / 4 + 4);
+        s.Data!.View.SubView(0, batch.Packed.Length).CopyFromPageLockedAsync(CopyStream, batch.Packed);
+        s.FileWords!.View.SubView(0, batch.FileWords.Length).CopyFromCPU(CopyStream, batch.FileWords);
+    }
+
+    /// <summary>Starts decoding the batch already uploaded to <paramref name="slot"/> on
+    /// <see cref="ComputeStream"/>; returns at once.</summary>
+    public void Launch(L3GpuBatch batch, int slot)
+    {
+        var s = _slots[slot];
+        foreach (var launch in batch.Launches)
+        {
+            int groups = GpuDecodeKernel.GroupsFor((long)launch.Shape.Images * launch.Shape.PatchCount, launch.PatchSize, _groupSize);
+            ArrayView<uint> outWords = s.Output!.View.SubView(launch.OutputOffset / 4, s.Output.Length - launch.OutputOffset / 4).AsContiguous();
+            _decode(ComputeStream, new KernelConfig(groups, _groupSize),
+                s.Data!.View, s.FileWords!.View.SubView(launch.FirstFile, launch.Shape.Images),
+                outWords, outWords.Cast<byte>(), launch.Shape,
+                SpecializedValue.New(launch.PatchSize), SpecializedValue.New(launch.Channels));
+        }
+    }
+
+    /// <summary>The decoded pixels of the last batch decoded in <paramref name="slot"/>
+    /// (see <see cref="L3GpuImage.OutputOffset"/>).</summary>
+    public ArrayView<byte> Output(int slot) => _slots[slot].Output!.View.AsContiguous().Cast<byte>();
+
+    /// <summary>Waits for both streams.</summary>
+    public void Synchronize()
+    {
+        CopyStream.Synchronize();
+        ComputeStream.Synchronize();
+    }
+
+    /// <summary>
+    /// Decodes batches one after another, copying batch i + 1 while batch i decodes; after each
+    /// batch's decode, <paramref name="consume"/> gets the batch and its device output (valid
+    /// until the call returns).
+    /// </summary>
+    public void DecodeMany(IEnumerable<L3GpuBatch> batches, Action<L3GpuBatch, ArrayView<byte>>? consume = null)
+    {
+        using var e = batches.GetEnumerator();
+        if (!e.MoveNext()) return;
+        var current = e.Current;
+        int slot = 0;
+        Upload(current, slot);
+        CopyStream.Synchronize();
+        while (true)
+        {
+            Launch(current, slot);
+            L3GpuBatch? next = e.MoveNext() ? e.Current : null;
+            if (next is not null) Upload(next, 1 - slot);
+            Synchronize();
+            consume?.Invoke(current, Output(slot));
+            if (next is null) break;
+            current = next;
+            slot = 1 - slot;
+        }
+    }
+
+    /// <summary>Decodes files to host images (checked first; any bad file fails the whole call).</summary>
+    public L3Image[] Decode(IReadOnlyList<ReadOnlyMemory<byte>> files, bool verifyChecksum = true)
+    {
+        using var batch = Prepare(files, verifyChecksum);
+        Upload(batch, 0);
+        CopyStream.Synchronize();
+        Launch(batch, 0);
+        ComputeStream.Synchronize();
+        var all = new byte[batch.OutputBytes];
+        Output(0).SubView(0, batch.OutputBytes).CopyToCPU(ComputeStream, all);
+        ComputeStream.Synchronize();
+        return batch.Images.Select(im => new L3Image(im.Width, im.Height, im.Channels,
+            all.AsSpan((int)im.OutputOffset, (int)im.Bytes).ToArray())).ToArray();
+    }
+
+    public L3Image Decode(ReadOnlyMemory<byte> file) => Decode([file])[0];
+
+    public void Dispose()
+    {
+        Synchronize();
+        foreach (var s in _slots) s.Dispose();
+        DisposeEncode();
+        CopyStream.Dispose();
+        ComputeStream.Dispose();
+        Accelerator.Dispose();
+        _context.Dispose();
+    }
+
+    /// <summary>Device buffers of one in-flight batch, grown as needed and kept.</summary>
+    private sealed class Slot : IDisposable
+    {
+        public MemoryBuffer1D<uint, Stride1D.Dense>? Data, Output;
+        public MemoryBuffer1D<int, Stride1D.Dense>? FileWords;
+
+        public void Ensure(Accelerator accelerator, long dataWords, int files, long outputWords)
+        {
+            Grow(accelerator, ref Data, dataWords);
+            Grow(accelerator, ref FileWords, files);
+            Grow(accelerator, ref Output, outputWords);
+        }
+
+        private static void Grow<T>(Accelerator accelerator, ref MemoryBuffer1D<T, Stride1D.Dense>? buffer, long length)
+            where T : unmanaged
+        {
+            if (buffer is not null && buffer.Length >= length) return;
+            buffer?.Dispose();
+            buffer = accelerator.Allocate1D<T>(Math.Max(length, 16));
+        }
+
+        public void Dispose()
+        {
+            Data?.Dispose();
+            Output?.Dispose();
+            FileWords?.Dispose();
+        }
+    }
+
+    internal static uint ReadU32(ReadOnlySpan<byte> s) => BinaryPrimitives.ReadUInt32LittleEndian(s);
+}
