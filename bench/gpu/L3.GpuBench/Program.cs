@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using ILGPU;
+using ILGPU.Runtime;
+using L3;
+using L3.Cli;
+using L3.Gpu;
+
+// L3 GPU bench: see bench/gpu/run.sh. Prints a table last.
+string imageDir = args.Length > 0 ? args[0] : "images";
+int[] batchSizes = args.Length > 1 ? args[1].Split(',').Select(int.Parse).ToArray() : [1, 2, 4, 8, 16, 32, 64, 128, 256];
+// L3_BENCH_SMALL=1: tiny images and buffers, to try the bench on the CPU accelerator
+bool small = Environment.GetEnvironmentVariable("L3_BENCH_SMALL") == "1";
+int Width = small ? 136 : 2048, Height = small ? 72 : 1024;
+const int Channels = 3, N = 64;
+
+using var codec = new L3GpuCodec();
+var acc = codec.Accelerator;
+Console.WriteLine($"device: {codec.DeviceName} ({acc.AcceleratorType}), {acc.MemorySize / (1 << 20)} MiB, " +
+    $"{acc.NumMultiprocessors} SMs, warp {acc.WarpSize}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+
+// images: every PNG, as RGB, cropped or tiled to 2048x1024
+var sw = Stopwatch.StartNew();
+var names = Directory.GetFiles(imageDir, "*.png").Order().ToArray();
+var raws = names.Select(p => Tile(ImageFiles.Read(p), Width, Height)).ToArray();
+var files = raws.Select(r => L3Codec.Encode(r, new L3EncodeOptions { PatchSize = N, MaxDegreeOfParallelism = Environment.ProcessorCount })).ToArray();
+for (int i = 0; i < files.Length; i++)
+{
+    if (!L3Codec.Decode(files[i]).Pixels.AsSpan().SequenceEqual(raws[i].Pixels)) throw new Exception("CPU round trip failed");
+    Console.WriteLine($"  {Path.GetFileName(names[i]),-36} {files[i].Length,10:N0} bytes ({(double)files[i].Length / raws[i].Pixels.Length:F3} of raw)");
+}
+Console.WriteLine($"images ready in {sw.Elapsed.TotalSeconds:F1} s");
+long imageBytes = (long)Width * Height * Channels;
+
+// 1. device copy bandwidth (read + write), 1 GiB
+double copyGBs;
+{
+    long words = small ? 1L << 20 : 1L << 28;
+    using var a = acc.Allocate1D<uint>(words);
+    using var b = acc.Allocate1D<uint>(words);
+    a.MemSetToZero(); b.MemSetToZero();
+    var times = new List<double>();
+    for (int i = 0; i < 12; i++)
+    {
+        using var m0 = codec.ComputeStream.AddProfilingMarker();
+        a.View.CopyTo(codec.ComputeStream, b.View);
+        using var m1 = codec.ComputeStream.AddProfilingMarker();
+        if (i >= 2) times.Add((m1 - m0).TotalSeconds);
+    }
+    copyGBs = 2.0 * words * 4 / Median(times) / 1e9;
+    Console.WriteLine($"device copy: {copyGBs:F0} GB/s (read + write, 1 GiB, median of {times.Count})");
+}
+
+// 2. host->device from page-locked memory, 512 MiB
+double h2dGBs;
+{
+    long words = small ? 1L << 20 : 1L << 27;
+    using var pinned = acc.AllocatePageLocked1D<uint>(words);
+    using var dev = acc.Allocate1D<uint>(words);
+    var times = new List<double>();
+    for (int i = 0; i < 8; i++)
+    {
+        var t = Stopwatch.StartNew();
+        dev.View.CopyFromPageLockedAsync(codec.CopyStream, pinned);
+        codec.CopyStream.Synchronize();
+        if (i >= 2) times.Add(t.Elapsed.TotalSeconds);
+    }
+    h2dGBs = words * 4 / Median(times) / 1e9;
+    Console.WriteLine($"host->device page-locked: {h2dGBs:F1} GB/s (512 MiB, median of {times.Count})");
+}
+
+// 3. decode: kernel time and end to end, per batch size, every output checked
+var rows = new List<string>();
+var host = new byte[imageBytes * batchSizes.Max() + 64];
+bool allExact = true;
+foreach (int batchSize in batchSizes)
+{
+    var list = Enumerable.Range(0, batchSize).Select(i => (ReadOnlyMemory<byte>)files[i % files.Length]).ToList();
+    var tp = Stopwatch.StartNew();
+    using var batch = codec.Prepare(list);
+    double prepare = tp.Elapsed.TotalSeconds;
+    long raw = imageBytes * batchSize;
+
+    codec.Upload(batch, 0);
+    codec.CopyStream.Synchronize();
+    // poison the output, decode once, check every image against the CPU decoder's output
+    codec.Output(0).SubView(0, batch.OutputBytes).MemSet(codec.ComputeStream, 0xA5);
+    codec.Launch(batch, 0);
+    codec.ComputeStream.Synchronize();
+    codec.Output(0).SubView(0, batch.OutputBytes).CopyToCPU(ref host[0], batch.OutputBytes);
+    bool exact = true;
+    for (int i = 0; i < batchSize; i++)
+        exact &= host.AsSpan((int)batch.Images[i].OutputOffset, (int)imageBytes).SequenceEqual(raws[i % raws.Length].Pixels);
+    allExact &= exact;
+
+    int reps = small ? 2 : Math.Clamp(2048 / batchSize, 10, 200);
+    var times = new List<double>();
+    for (int i = 0; i < reps; i++)
+    {
+        using var m0 = codec.ComputeStream.AddProfilingMarker();
+        codec.Launch(batch, 0);
+        using var m1 = codec.ComputeStream.AddProfilingMarker();
+        times.Add((m1 - m0).TotalSeconds);
+    }
+    double kernel = Median(times);
+
+    // end to end: page-locked host batch -> device -> decoded, next copy overlapping this decode
+    int passes = small ? 2 : Math.Clamp(512 / batchSize, 4, 64);
+    codec.DecodeMany(Enumerable.Repeat(batch, 2));
+    var te = Stopwatch.StartNew();
+    codec.DecodeMany(Enumerable.Repeat(batch, passes));
+    double e2e = te.Elapsed.TotalSeconds / passes;
+
+    double kernelGBs = raw / kernel / 1e9;
+    double e2eIn = batch.PackedBytes / e2e / 1e9;
+    rows.Add($"decode {batchSize,4} {raw / 1e6,9:F0} {batch.CompressedBytes / 1e6,8:F1} {kernel * 1e3,8:F3} {kernelGBs,8:F0} {kernelGBs / copyGBs,6:F3} " +
+        $"{e2e * 1e3,8:F3} {e2eIn,7:F1} {e2eIn / h2dGBs,6:F3} {raw / e2e / 1e9,8:F1} {prepare * 1e3,8:F0} {(exact ? "yes" : "NO"),5}");
+    Console.WriteLine(rows[^1]);
+}
+
+// 4. encode on the GPU: byte-identical to the CPU encoder
+var encodeRows = new List<string>();
+foreach (int batchSize in batchSizes.Where(b => b >= 1))
+{
+    var r = GpuEncodeBench.Run(codec, raws, files, batchSize, copyGBs);
+    if (r is null) break;
+    allExact &= r.Value.Exact;
+    encodeRows.Add(r.Value.Row);
+    Console.WriteLine(r.Value.Row);
+}
+
+Console.WriteLine();
+Console.WriteLine($"L3 GPU bench: {codec.DeviceName}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {names.Length} images {Width}x{Height} RGB, N = {N}");
+Console.WriteLine($"device copy {copyGBs:F0} GB/s (read+write); host->device page-locked {h2dGBs:F1} GB/s");
+Console.WriteLine("what   batch   raw MB  comp MB kern ms  kern GB/s /copy   e2e ms  in GB/s /h2d  out GB/s prep ms exact");
+foreach (var row in rows) Console.WriteLine(row);
+foreach (var row in encodeRows) Console.WriteLine(row);
+Console.WriteLine(allExact ? "every output bit-exact against the CPU codec" : "MISMATCH against the CPU codec");
+return allExact ? 0 : 1;
+
+static double Median(List<double> values)
+{
+    values.Sort();
+    return values[values.Count / 2];
+}
+
+static L3Image Tile(L3Image image, int W, int H)
+{
+    var pixels = new byte[W * H * 3];
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+        {
+            int sx = x % image.Width, sy = y % image.Height;
+            int s = (sy * image.Width + sx) * image.Channels, d = (y * W + x) * 3;
+            for (int c = 0; c < 3; c++) pixels[d + c] = image.Pixels[s + (image.Channels == 1 ? 0 : c)];
+        }
+    return new L3Image(W, H, 3, pixels);
+}
