@@ -1,0 +1,331 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace L3.Kernels;
+
+/// <summary>What one encode launch covers: images of one shape, back to back, interleaved HWC.</summary>
+public struct GpuEncodeShape
+{
+    public int Width, Height, PatchesX, PatchCount, Images;
+    /// <summary>Bytes of one image (width × height × channels).</summary>
+    public int ImageBytes;
+    /// <summary>Scratch bytes per plane block (the largest a block of an N×N patch can be, rounded up to 4).</summary>
+    public int BlockStride;
+    /// <summary>Bytes reserved per output file (header, table and the largest payload), a multiple of 4.</summary>
+    public int FileStride;
+    /// <summary>Byte offset of the payload from a file's start: 40 + 4 (PatchCount + 1).</summary>
+    public int PayloadStart;
+}
+
+/// <summary>
+/// The GPU encoder, byte-identical to the CPU reference encoder (runtime/Cpu/PatchEncoder): per
+/// row and plane the predictor with the fewest group bytes (lowest on a tie), per patch the colour
+/// transform when the R−G and B−G blocks are no larger than the R and B blocks.
+/// </summary>
+/// <remarks>
+/// Three launches. <see cref="EncodePlanes"/>: warps laid out as in the decoder (lane g of a patch
+/// owns width group g of every row) code every plane of every patch, plain and decorrelated, into a
+/// scratch slot of its own, and record each block's length. <see cref="ChooseAndScan"/>: one warp
+/// per image picks each patch's transform, and a warp scan of the patch lengths gives the patch
+/// table. <see cref="Assemble"/>: one warp per patch copies the chosen blocks into the file.
+/// The fixed header and the two checksums are the host's.
+/// </remarks>
+public static class GpuEncodeKernel
+{
+    public const int GroupSize = 128;
+
+    /// <summary>Shared words per warp for the predictor and width arrays of its patches.</summary>
+    public const int HeaderWordsPerWarp = 272;
+
+    /// <summary>Planes coded per patch: the channels, plus R−G and B−G for 3 or 4 channels.</summary>
+    public static int PlaneCount(int channels) => channels + (channels >= 3 ? 2 : 0);
+
+    public static int HeaderBytes(int width, int height) =>
+        RowCoding.PredictorBytes(height) + RowCoding.WidthBytes(height, RowCoding.GroupsPerRow(width));
+
+    public static int BlockStride(int patchSize) =>
+        (HeaderBytes(patchSize, patchSize) + patchSize * RowCoding.GroupsPerRow(patchSize) * RowCoding.MaxWidth + 3) / 4 * 4;
+
+    /// <summary>Codes every plane of every patch into scratch; <paramref name="lengths"/>[patch × planes + q] gets block q's length.</summary>
+    public static void EncodePlanes(
+        ArrayView<byte> pixels,
+        ArrayView<byte> scratch,
+        ArrayView<int> lengths,
+        GpuEncodeShape shape,
+        SpecializedValue<int> patchSizeValue,
+        SpecializedValue<int> channelsValue)
+    {
+        int n = patchSizeValue.Value;
+        int channels = channelsValue.Value;
+        int planes = PlaneCount(channels);
+        int lanesPerPatch = n / RowCoding.GroupSize;
+        int patchesPerWarp = 32 / lanesPerPatch;
+
+        var header = SharedMemory.Allocate<int>(GroupSize / 32 * HeaderWordsPerWarp);
+        int lane = Warp.LaneIdx;
+        int headerBase = Warp.WarpIdx * HeaderWordsPerWarp;
+        long globalWarp = (long)Grid.IdxX * (Group.DimX / 32) + Warp.WarpIdx;
+
+        int seg = lane / lanesPerPatch;
+        int g = lane - seg * lanesPerPatch;
+        int segFirst = seg * lanesPerPatch;
+        long slot = globalWarp * patchesPerWarp + seg;
+        bool active = slot < (long)shape.Images * shape.PatchCount;
+        int image = active ? (int)(slot / shape.PatchCount) : 0;
+        int patch = active ? (int)(slot - (long)image * shape.PatchCount) : 0;
+        int py = patch / shape.PatchesX;
+        int px = patch - py * shape.PatchesX;
+        int w = active ? Min(n, shape.Width - px * n) : 0;
+        int h = active ? Min(n, shape.Height - py * n) : 0;
+        int groups = RowCoding.GroupsPerRow(w);
+        bool hasGroup = g < groups;
+        int valid = Max(0, Min(RowCoding.GroupSize, w - g * RowCoding.GroupSize));
+        int predictorBytes = RowCoding.PredictorBytes(h);
+        int headerBytes = predictorBytes + RowCoding.WidthBytes(h, groups);
+        // this patch's header bytes in shared memory (laid out for a full patch)
+        int segHeader = headerBase * 4 + seg * HeaderBytes(n, n);
+        int pixelRow = image * shape.ImageBytes + (py * n * shape.Width + px * n + g * RowCoding.GroupSize) * channels;
+        int rowStride = shape.Width * channels;
+
+        for (int q = 0; q < planes; q++)
+        {
+            for (int i = lane; i < HeaderWordsPerWarp; i += 32) header[headerBase + i] = 0;
+            Warp.Barrier();
+            int channel = q < channels ? q : q == channels ? 0 : 2;
+            bool decorrelate = q >= channels;
+            long blockBase = (slot * planes + q) * shape.BlockStride;
+            int rowPtr = 0;
+
+            int t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5 = 0, t6 = 0, t7 = 0;
+            for (int r = 0; r < n; r++)
+            {
+                bool rowValid = r < h && hasGroup;
+                int at = pixelRow + r * rowStride;
+                int v0 = Plane(pixels, rowValid && 0 < valid, at, 0, channels, channel, decorrelate);
+                int v1 = Plane(pixels, rowValid && 1 < valid, at, 1, channels, channel, decorrelate);
+                int v2 = Plane(pixels, rowValid && 2 < valid, at, 2, channels, channel, decorrelate);
+                int v3 = Plane(pixels, rowValid && 3 < valid, at, 3, channels, channel, decorrelate);
+                int v4 = Plane(pixels, rowValid && 4 < valid, at, 4, channels, channel, decorrelate);
+                int v5 = Plane(pixels, rowValid && 5 < valid, at, 5, channels, channel, decorrelate);
+                int v6 = Plane(pixels, rowValid && 6 < valid, at, 6, channels, channel, decorrelate);
+                int v7 = Plane(pixels, rowValid && 7 < valid, at, 7, channels, channel, decorrelate);
+
+                int first = Warp.Shuffle(t0, segFirst);
+                int next = Warp.ShuffleDown(t0, 1);
+                var top = new Row8
+                {
+                    A0 = t0, A1 = t1, A2 = t2, A3 = t3, A4 = t4, A5 = t5, A6 = t6, A7 = t7,
+                    R0 = 1 < valid ? t1 : t0, R1 = 2 < valid ? t2 : t1, R2 = 3 < valid ? t3 : t2, R3 = 4 < valid ? t4 : t3,
+                    R4 = 5 < valid ? t5 : t4, R5 = 6 < valid ? t6 : t5, R6 = 7 < valid ? t7 : t6,
+                    R7 = (g + 1) * RowCoding.GroupSize < w ? next : t7,
+                };
+                var row = new Row8 { A0 = v0, A1 = v1, A2 = v2, A3 = v3, A4 = v4, A5 = v5, A6 = v6, A7 = v7 };
+
+                // the last offset of each summing predictor, for the next lane's first residual
+                int last1 = (v7 - RowCoding.Base(1, t7, top.R7, first)) & 0xFF;
+                int last2 = (v7 - RowCoding.Base(2, t7, top.R7, first)) & 0xFF;
+                int last3 = (v7 - RowCoding.Base(3, t7, top.R7, first)) & 0xFF;
+                int lastPacked = Warp.ShuffleUp(last1 | (last2 << 8) | (last3 << 16), 1);
+                if (g == 0) lastPacked = 0;
+
+                // group width under each predictor, summed over the patch's groups
+                int cost = 0;
+                for (int p = 0; p < RowCoding.PredictorCount; p++)
+                {
+                    var codes = Codes(p, row, top, first, PreviousOffset(p, lastPacked), valid);
+                    cost |= RowCoding.WidthOf(codes.Or()) << (8 * p);
+                }
+                for (int d = 1; d < lanesPerPatch; d <<= 1)
+                    cost += Warp.ShuffleXor(cost, d);
+                int best = 0, bestCost = cost & 0xFF;
+                for (int p = 1; p < RowCoding.PredictorCount; p++)
+                {
+                    int c = (cost >> (8 * p)) & 0xFF;
+                    if (c < bestCost) { best = p; bestCost = c; }
+                }
+
+                var chosen = Codes(best, row, top, first, PreviousOffset(best, lastPacked), valid);
+                int width = RowCoding.WidthOf(chosen.Or());
+                int offset = width;
+                for (int d = 1; d < lanesPerPatch; d <<= 1)
+                {
+                    int up = Warp.ShuffleUp(offset, d);
+                    if (g >= d) offset += up;
+                }
+                offset -= width;
+
+                if (rowValid)
+                {
+                    ulong bits = 0;
+                    bits = RowCoding.PackSlot(bits, width, 0, chosen.A0);
+                    bits = RowCoding.PackSlot(bits, width, 1, chosen.A1);
+                    bits = RowCoding.PackSlot(bits, width, 2, chosen.A2);
+                    bits = RowCoding.PackSlot(bits, width, 3, chosen.A3);
+                    bits = RowCoding.PackSlot(bits, width, 4, chosen.A4);
+                    bits = RowCoding.PackSlot(bits, width, 5, chosen.A5);
+                    bits = RowCoding.PackSlot(bits, width, 6, chosen.A6);
+                    bits = RowCoding.PackSlot(bits, width, 7, chosen.A7);
+                    long to = blockBase + headerBytes + rowPtr + offset;
+                    for (int i = 0; i < width; i++) scratch[to + i] = (byte)(bits >> (8 * i));
+
+                    int nibble = r * groups + g;
+                    int nibbleByte = segHeader + predictorBytes + (nibble >> 1);
+                    Atomic.Or(ref header[nibbleByte >> 2], width << (8 * (nibbleByte & 3) + 4 * (nibble & 1)));
+                    if (g == 0)
+                    {
+                        int predictorByte = segHeader + (r >> 2);
+                        Atomic.Or(ref header[predictorByte >> 2], best << (8 * (predictorByte & 3) + 2 * (r & 3)));
+                    }
+                }
+                if (r < h) rowPtr += bestCost;
+                t0 = v0; t1 = v1; t2 = v2; t3 = v3; t4 = v4; t5 = v5; t6 = v6; t7 = v7;
+            }
+            Warp.Barrier();
+            if (active)
+            {
+                for (int i = g; i < headerBytes; i += lanesPerPatch)
+                    scratch[blockBase + i] = (byte)(header[(segHeader + i) >> 2] >> (8 * ((segHeader + i) & 3)));
+                if (g == 0) lengths[slot * planes + q] = headerBytes + rowPtr;
+            }
+            Warp.Barrier();
+        }
+    }
+
+    /// <summary>
+    /// One warp per image: each patch's transform choice and length, then the patch table by a warp
+    /// scan. <paramref name="table"/>[image × (P + 1) + i] = offset of patch i; entry P = payload length.
+    /// <paramref name="flags"/>[patch] = the patch's flags byte.
+    /// </summary>
+    public static void ChooseAndScan(
+        ArrayView<int> lengths,
+        ArrayView<int> table,
+        ArrayView<int> flags,
+        GpuEncodeShape shape,
+        SpecializedValue<int> channelsValue)
+    {
+        int channels = channelsValue.Value;
+        int planes = PlaneCount(channels);
+        int image = Grid.IdxX * (Group.DimX / 32) + Warp.WarpIdx;
+        if (image >= shape.Images) return;
+        int lane = Warp.LaneIdx;
+        int carry = 0;
+        int patches = shape.PatchCount;
+        for (int chunk = 0; chunk < patches; chunk += 32)
+        {
+            int p = chunk + lane;
+            int length = 0;
+            if (p < patches)
+            {
+                long at = ((long)image * patches + p) * planes;
+                int plain = 0;
+                for (int c = 0; c < channels; c++) plain += lengths[at + c];
+                bool transform = false;
+                if (channels >= 3)
+                    transform = lengths[at + channels] + lengths[at + channels + 1] <= lengths[at] + lengths[at + 2];
+                length = 1 + (transform
+                    ? plain - lengths[at] - lengths[at + 2] + lengths[at + channels] + lengths[at + channels + 1]
+                    : plain);
+                flags[(long)image * patches + p] = transform ? 1 : 0;
+            }
+            int sum = length;
+            for (int d = 1; d < 32; d <<= 1)
+            {
+                int up = Warp.ShuffleUp(sum, d);
+                if (lane >= d) sum += up;
+            }
+            if (p < patches) table[(long)image * (patches + 1) + p] = carry + sum - length;
+            carry += Warp.Shuffle(sum, 31);
+        }
+        if (lane == 0) table[(long)image * (patches + 1) + patches] = carry;
+    }
+
+    /// <summary>One warp per patch: writes the patch (flags, then the chosen blocks) into its file,
+    /// and the patch's table entry into the file's table.</summary>
+    public static void Assemble(
+        ArrayView<byte> scratch,
+        ArrayView<int> lengths,
+        ArrayView<int> table,
+        ArrayView<int> flags,
+        ArrayView<byte> files,
+        GpuEncodeShape shape,
+        SpecializedValue<int> channelsValue)
+    {
+        int channels = channelsValue.Value;
+        int planes = PlaneCount(channels);
+        long slot = (long)Grid.IdxX * (Group.DimX / 32) + Warp.WarpIdx;
+        long total = (long)shape.Images * shape.PatchCount;
+        if (slot >= total) return;
+        int lane = Warp.LaneIdx;
+        int image = (int)(slot / shape.PatchCount);
+        int patch = (int)(slot - (long)image * shape.PatchCount);
+        long file = (long)image * shape.FileStride;
+        int tableAt = image * (shape.PatchCount + 1);
+        int offset = table[tableAt + patch];
+        // the table entry, little-endian, at byte 32 + 4 × patch (and the final entry by the last patch)
+        if (lane < 4)
+            files[file + 32 + 4 * patch + lane] = (byte)(offset >> (8 * lane));
+        if (patch == shape.PatchCount - 1 && lane >= 4 && lane < 8)
+            files[file + 32 + 4 * shape.PatchCount + lane - 4] = (byte)(table[tableAt + shape.PatchCount] >> (8 * (lane - 4)));
+
+        int flag = flags[slot];
+        long to = file + shape.PayloadStart + offset;
+        if (lane == 0) files[to] = (byte)flag;
+        to++;
+        for (int c = 0; c < channels; c++)
+        {
+            int q = flag == 0 ? c : c == 0 ? channels : c == 2 ? channels + 1 : c;
+            long from = (slot * planes + q) * shape.BlockStride;
+            int length = lengths[slot * planes + q];
+            for (int i = lane; i < length; i += 32) files[to + i] = scratch[from + i];
+            to += length;
+        }
+    }
+
+    /// <summary>Plane value of pixel <paramref name="s"/> of a group: a channel, or its difference from G.</summary>
+    private static int Plane(ArrayView<byte> pixels, bool valid, int at, int s, int channels, int channel, bool decorrelate)
+    {
+        if (!valid) return 0;
+        int p = at + s * channels;
+        int v = pixels[p + channel];
+        return decorrelate ? ColorTransform.Decorrelate(v, pixels[p + 1]) : v;
+    }
+
+    /// <summary>The previous lane's last offset under predictor <paramref name="p"/> (0 for Top, which does not sum).</summary>
+    private static int PreviousOffset(int p, int packed) => p == 0 ? 0 : (packed >> (8 * (p - 1))) & 0xFF;
+
+    /// <summary>The zigzag codes of a group under predictor <paramref name="p"/> (0 for slots past the row's end).</summary>
+    private static Row8 Codes(int p, Row8 v, Row8 t, int first, int previous, int valid)
+    {
+        int o0 = v.A0 - RowCoding.Base(p, t.A0, t.R0, first);
+        int o1 = v.A1 - RowCoding.Base(p, t.A1, t.R1, first);
+        int o2 = v.A2 - RowCoding.Base(p, t.A2, t.R2, first);
+        int o3 = v.A3 - RowCoding.Base(p, t.A3, t.R3, first);
+        int o4 = v.A4 - RowCoding.Base(p, t.A4, t.R4, first);
+        int o5 = v.A5 - RowCoding.Base(p, t.A5, t.R5, first);
+        int o6 = v.A6 - RowCoding.Base(p, t.A6, t.R6, first);
+        int o7 = v.A7 - RowCoding.Base(p, t.A7, t.R7, first);
+        return new Row8
+        {
+            A0 = 0 < valid ? RowCoding.Zigzag(RowCoding.Residual(p, o0, previous)) : 0,
+            A1 = 1 < valid ? RowCoding.Zigzag(RowCoding.Residual(p, o1, o0)) : 0,
+            A2 = 2 < valid ? RowCoding.Zigzag(RowCoding.Residual(p, o2, o1)) : 0,
+            A3 = 3 < valid ? RowCoding.Zigzag(RowCoding.Residual(p, o3, o2)) : 0,
+            A4 = 4 < valid ? RowCoding.Zigzag(RowCoding.Residual(p, o4, o3)) : 0,
+            A5 = 5 < valid ? RowCoding.Zigzag(RowCoding.Residual(p, o5, o4)) : 0,
+            A6 = 6 < valid ? RowCoding.Zigzag(RowCoding.Residual(p, o6, o5)) : 0,
+            A7 = 7 < valid ? RowCoding.Zigzag(RowCoding.Residual(p, o7, o6)) : 0,
+        };
+    }
+
+    private static int Min(int a, int b) => a < b ? a : b;
+    private static int Max(int a, int b) => a > b ? a : b;
+
+    /// <summary>Eight values of a group (A) and, for the row above, the top-right of each (R).</summary>
+    private struct Row8
+    {
+        public int A0, A1, A2, A3, A4, A5, A6, A7;
+        public int R0, R1, R2, R3, R4, R5, R6, R7;
+
+        public readonly int Or() => A0 | A1 | A2 | A3 | A4 | A5 | A6 | A7;
+    }
+}
