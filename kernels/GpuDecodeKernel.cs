@@ -105,17 +105,19 @@ public static class GpuDecodeKernel
         // its width nibbles. The patch's lanes add them up together, a word at a time.
         int predictorBytes = RowCoding.PredictorBytes(h);
         int widthBytes = RowCoding.WidthBytes(h, groups);
-        Int4 predStart = default, widthStart = default, rowPtr = default;
+        PlaneRow p0 = default, p1 = default, p2 = default, p3 = default;
         int at = patchStart + 1;
         for (int c = 0; c < channels; c++)
         {
             int ws = at + predictorBytes;
-            predStart = predStart.With(c, at);
-            widthStart = widthStart.With(c, ws);
             int sum = active ? NibbleSum(data, ws, widthBytes, g, lanesPerPatch) : 0;
             for (int d = 1; d < lanesPerPatch; d <<= 1)
                 sum += Warp.ShuffleXor(sum, d);
-            rowPtr = rowPtr.With(c, ws + widthBytes);
+            var plane = new PlaneRow { Predictors = at, Widths = ws, Groups = ws + widthBytes };
+            if (c == 0) p0 = plane;
+            else if (c == 1) p1 = plane;
+            else if (c == 2) p2 = plane;
+            else p3 = plane;
             at = ws + widthBytes + sum;
         }
 
@@ -125,26 +127,34 @@ public static class GpuDecodeKernel
         int wordsPerPatchRow = n * channels / 4;
         int myWords = 2 * channels;
 
-        uint t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5 = 0, t6 = 0, t7 = 0;
+        // The fast store: the warp's patches are whole, side by side in one patch row of one image,
+        // and rows start on word boundaries: the warp's row is one run of words.
+        long firstSlot = globalWarp * patchesPerWarp;
+        long lastSlot = firstSlot + patchesPerWarp - 1;
+        int firstImage = (int)(firstSlot / shape.PatchCount);
+        int firstPatch = (int)(firstSlot - (long)firstImage * shape.PatchCount);
+        int firstPy = firstPatch / shape.PatchesX;
+        int firstPx = firstPatch - firstPy * shape.PatchesX;
+        bool fastStore = lastSlot < (long)shape.Images * shape.PatchCount
+            && firstPx + patchesPerWarp <= shape.PatchesX
+            && (firstPx + patchesPerWarp) * n <= shape.Width
+            && (firstPy + 1) * n <= shape.Height
+            && (rowStride & 3) == 0 && (shape.ImageBytes & 3) == 0;
+        int fastWord = (firstImage * shape.ImageBytes + (firstPy * n * shape.Width + firstPx * n) * channels) >> 2;
+
         for (int r = 0; r < n; r++)
         {
             bool rowValid = r < h;
-
-            // the row above: its first pixel and, for slot 7's top-right, the next lane's first
-            uint tFirst = Warp.Shuffle(t0, segFirst);
-            uint tNext = Warp.ShuffleDown(t0, 1);
-            uint t8 = (g + 1) * RowCoding.GroupSize < w ? tNext : t7;
 
             // width nibbles of all channels, 8 bits each, and their segmented scan
             int nibbleIndex = r * groups + g;
             uint packedWidths = 0;
             if (rowValid && hasGroup)
             {
-                for (int c = 0; c < channels; c++)
-                {
-                    int nib = RowCoding.NibbleOf(ByteAt(data, widthStart.Get(c) + (nibbleIndex >> 1)), nibbleIndex);
-                    packedWidths |= (uint)nib << (8 * c);
-                }
+                packedWidths = (uint)Nibble(data, p0.Widths, nibbleIndex);
+                if (channels > 1) packedWidths |= (uint)Nibble(data, p1.Widths, nibbleIndex) << 8;
+                if (channels > 2) packedWidths |= (uint)Nibble(data, p2.Widths, nibbleIndex) << 16;
+                if (channels > 3) packedWidths |= (uint)Nibble(data, p3.Widths, nibbleIndex) << 24;
             }
             uint inclusiveWidths = packedWidths;
             for (int d = 1; d < lanesPerPatch; d <<= 1)
@@ -155,117 +165,169 @@ public static class GpuDecodeKernel
             uint rowTotals = Warp.Shuffle(inclusiveWidths, segLast);
             uint exclusiveWidths = inclusiveWidths - packedWidths;
 
-            uint v0 = 0, v1 = 0, v2 = 0, v3 = 0, v4 = 0, v5 = 0, v6 = 0, v7 = 0;
-            for (int c = 0; c < channels; c++)
-            {
-                int shift = 8 * c;
-                int width = (int)((packedWidths >> shift) & 0xFF);
-                int ptr = rowPtr.Get(c);
-                ulong bits = rowValid ? Load64(data, ptr + (int)((exclusiveWidths >> shift) & 0xFF)) : 0UL;
-                int predictor = rowValid ? RowCoding.PredictorOf(ByteAt(data, predStart.Get(c) + (r >> 2)), r) : 0;
-                rowPtr = rowPtr.With(c, ptr + (int)((rowTotals >> shift) & 0xFF));
-
-                int e0 = RowCoding.Unzigzag(RowCoding.UnpackSlot(bits, width, 0));
-                int e1 = RowCoding.Unzigzag(RowCoding.UnpackSlot(bits, width, 1));
-                int e2 = RowCoding.Unzigzag(RowCoding.UnpackSlot(bits, width, 2));
-                int e3 = RowCoding.Unzigzag(RowCoding.UnpackSlot(bits, width, 3));
-                int e4 = RowCoding.Unzigzag(RowCoding.UnpackSlot(bits, width, 4));
-                int e5 = RowCoding.Unzigzag(RowCoding.UnpackSlot(bits, width, 5));
-                int e6 = RowCoding.Unzigzag(RowCoding.UnpackSlot(bits, width, 6));
-                int e7 = RowCoding.Unzigzag(RowCoding.UnpackSlot(bits, width, 7));
-                // the lane's inclusive running sums, then the segment's exclusive scan of lane sums
-                int a0 = e0, a1 = a0 + e1, a2 = a1 + e2, a3 = a2 + e3;
-                int a4 = a3 + e4, a5 = a4 + e5, a6 = a5 + e6, a7 = a6 + e7;
-                int laneSum = a7 & 0xFF;
-                int carry = laneSum;
-                for (int d = 1; d < lanesPerPatch; d <<= 1)
-                {
-                    int up = Warp.ShuffleUp(carry, d);
-                    if (g >= d) carry += up;
-                }
-                carry -= laneSum;
-
-                int first = Channel(tFirst, shift);
-                v0 |= Pixel(predictor, Channel(t0, shift), Channel(1 < valid ? t1 : t0, shift), first, carry + a0, e0) << shift;
-                v1 |= Pixel(predictor, Channel(t1, shift), Channel(2 < valid ? t2 : t1, shift), first, carry + a1, e1) << shift;
-                v2 |= Pixel(predictor, Channel(t2, shift), Channel(3 < valid ? t3 : t2, shift), first, carry + a2, e2) << shift;
-                v3 |= Pixel(predictor, Channel(t3, shift), Channel(4 < valid ? t4 : t3, shift), first, carry + a3, e3) << shift;
-                v4 |= Pixel(predictor, Channel(t4, shift), Channel(5 < valid ? t5 : t4, shift), first, carry + a4, e4) << shift;
-                v5 |= Pixel(predictor, Channel(t5, shift), Channel(6 < valid ? t6 : t5, shift), first, carry + a5, e5) << shift;
-                v6 |= Pixel(predictor, Channel(t6, shift), Channel(7 < valid ? t7 : t6, shift), first, carry + a6, e6) << shift;
-                v7 |= Pixel(predictor, Channel(t7, shift), Channel(t8, shift), first, carry + a7, e7) << shift;
-            }
-            t0 = v0; t1 = v1; t2 = v2; t3 = v3; t4 = v4; t5 = v5; t6 = v6; t7 = v7;
-
-            if ((flags & 1) != 0)
-            {
-                v0 = Restore(v0); v1 = Restore(v1); v2 = Restore(v2); v3 = Restore(v3);
-                v4 = Restore(v4); v5 = Restore(v5); v6 = Restore(v6); v7 = Restore(v7);
-            }
+            p0 = DecodeRow(data, p0, packedWidths, exclusiveWidths, rowTotals, r, rowValid, g, lanesPerPatch, segFirst, valid, w);
+            if (channels > 1)
+                p1 = DecodeRow(data, p1, packedWidths >> 8, exclusiveWidths >> 8, rowTotals >> 8, r, rowValid, g, lanesPerPatch, segFirst, valid, w);
+            if (channels > 2)
+                p2 = DecodeRow(data, p2, packedWidths >> 16, exclusiveWidths >> 16, rowTotals >> 16, r, rowValid, g, lanesPerPatch, segFirst, valid, w);
+            if (channels > 3)
+                p3 = DecodeRow(data, p3, packedWidths >> 24, exclusiveWidths >> 24, rowTotals >> 24, r, rowValid, g, lanesPerPatch, segFirst, valid, w);
 
             // stage the lane's 8 × C bytes as 2C words, then store the rows coalesced
             int sb = stageBase + lane * myWords;
-            if (channels == 4)
+            if (channels == 1)
             {
-                stage[sb] = v0; stage[sb + 1] = v1; stage[sb + 2] = v2; stage[sb + 3] = v3;
-                stage[sb + 4] = v4; stage[sb + 5] = v5; stage[sb + 6] = v6; stage[sb + 7] = v7;
-            }
-            else if (channels == 3)
-            {
-                stage[sb] = v0 | (v1 << 24);
-                stage[sb + 1] = (v1 >> 8) | (v2 << 16);
-                stage[sb + 2] = (v2 >> 16) | (v3 << 8);
-                stage[sb + 3] = v4 | (v5 << 24);
-                stage[sb + 4] = (v5 >> 8) | (v6 << 16);
-                stage[sb + 5] = (v6 >> 16) | (v7 << 8);
+                stage[sb] = (uint)(p0.T0 | (p0.T1 << 8) | (p0.T2 << 16) | (p0.T3 << 24));
+                stage[sb + 1] = (uint)(p0.T4 | (p0.T5 << 8) | (p0.T6 << 16) | (p0.T7 << 24));
             }
             else
             {
-                stage[sb] = v0 | (v1 << 8) | (v2 << 16) | (v3 << 24);
-                stage[sb + 1] = v4 | (v5 << 8) | (v6 << 16) | (v7 << 24);
-            }
-            Warp.Barrier();
-
-            int myRowStart = outRow + r * rowStride;
-            int myRowBytes = rowValid ? rowBytes : 0;
-            for (int k = 0; k < myWords; k++)
-            {
-                int j = lane + 32 * k;
-                int owner = j / wordsPerPatchRow;
-                int byteInRow = (j - owner * wordsPerPatchRow) * 4;
-                int rowStart = Warp.Shuffle(myRowStart, owner * lanesPerPatch);
-                int limit = Warp.Shuffle(myRowBytes, owner * lanesPerPatch);
-                uint word = stage[stageBase + j];
-                int o = rowStart + byteInRow;
-                if (byteInRow + 4 <= limit && (o & 3) == 0)
+                bool transform = (flags & 1) != 0;
+                uint x0 = Pack(p0.T0, p1.T0, p2.T0, p3.T0, channels, transform);
+                uint x1 = Pack(p0.T1, p1.T1, p2.T1, p3.T1, channels, transform);
+                uint x2 = Pack(p0.T2, p1.T2, p2.T2, p3.T2, channels, transform);
+                uint x3 = Pack(p0.T3, p1.T3, p2.T3, p3.T3, channels, transform);
+                uint x4 = Pack(p0.T4, p1.T4, p2.T4, p3.T4, channels, transform);
+                uint x5 = Pack(p0.T5, p1.T5, p2.T5, p3.T5, channels, transform);
+                uint x6 = Pack(p0.T6, p1.T6, p2.T6, p3.T6, channels, transform);
+                uint x7 = Pack(p0.T7, p1.T7, p2.T7, p3.T7, channels, transform);
+                if (channels == 4)
                 {
-                    outWords[o >> 2] = word;
+                    stage[sb] = x0; stage[sb + 1] = x1; stage[sb + 2] = x2; stage[sb + 3] = x3;
+                    stage[sb + 4] = x4; stage[sb + 5] = x5; stage[sb + 6] = x6; stage[sb + 7] = x7;
                 }
                 else
                 {
-                    for (int i = 0; i < 4; i++)
-                        if (byteInRow + i < limit) outBytes[o + i] = (byte)(word >> (8 * i));
+                    stage[sb] = x0 | (x1 << 24);
+                    stage[sb + 1] = (x1 >> 8) | (x2 << 16);
+                    stage[sb + 2] = (x2 >> 16) | (x3 << 8);
+                    stage[sb + 3] = x4 | (x5 << 24);
+                    stage[sb + 4] = (x5 >> 8) | (x6 << 16);
+                    stage[sb + 5] = (x6 >> 16) | (x7 << 8);
+                }
+            }
+            Warp.Barrier();
+
+            if (fastStore)
+            {
+                int rowWord = fastWord + r * (rowStride >> 2);
+                for (int k = 0; k < myWords; k++)
+                    outWords[rowWord + lane + 32 * k] = stage[stageBase + lane + 32 * k];
+            }
+            else
+            {
+                int myRowStart = outRow + r * rowStride;
+                int myRowBytes = rowValid ? rowBytes : 0;
+                for (int k = 0; k < myWords; k++)
+                {
+                    int j = lane + 32 * k;
+                    int owner = j / wordsPerPatchRow;
+                    int byteInRow = (j - owner * wordsPerPatchRow) * 4;
+                    int rowStart = Warp.Shuffle(myRowStart, owner * lanesPerPatch);
+                    int limit = Warp.Shuffle(myRowBytes, owner * lanesPerPatch);
+                    uint word = stage[stageBase + j];
+                    int o = rowStart + byteInRow;
+                    if (byteInRow + 4 <= limit && (o & 3) == 0)
+                    {
+                        outWords[o >> 2] = word;
+                    }
+                    else
+                    {
+                        for (int i = 0; i < 4; i++)
+                            if (byteInRow + i < limit) outBytes[o + i] = (byte)(word >> (8 * i));
+                    }
                 }
             }
             Warp.Barrier();
         }
     }
 
-    /// <summary>One pixel of one plane, by the rules of <see cref="RowCoding"/>.</summary>
-    private static uint Pixel(int predictor, int top, int topRight, int topFirst, int sum, int residual) =>
-        (uint)RowCoding.Reconstruct(RowCoding.Base(predictor, top, topRight, topFirst),
-            RowCoding.Accumulates(predictor) ? sum : residual);
-
-    private static int Channel(uint packed, int shift) => (int)((packed >> shift) & 0xFF);
-
-    /// <summary>Planes R−G, G, B−G (and A) of a pixel back to R, G, B (and A).</summary>
-    private static uint Restore(uint v)
+    /// <summary>
+    /// Decodes one row of one plane: the lane's 8 pixels from its group (width and offset from the
+    /// nibble scan, low 8 bits of the packed arguments) and the row above in <paramref name="plane"/>.
+    /// Slots past the row's end are set to the last pixel, so that every slot's top-right is the
+    /// next slot (the rule's clamp at w − 1).
+    /// </summary>
+    private static PlaneRow DecodeRow(ArrayView<uint> data, PlaneRow plane, uint widths, uint exclusive, uint totals,
+        int r, bool rowValid, int g, int lanesPerPatch, int segFirst, int valid, int w)
     {
-        int green = (int)((v >> 8) & 0xFF);
-        uint r = (uint)ColorTransform.Restore((int)(v & 0xFF), green);
-        uint b = (uint)ColorTransform.Restore((int)((v >> 16) & 0xFF), green);
-        return (v & 0xFF00FF00u) | r | (b << 16);
+        int width = (int)(widths & 0xFF);
+        int first = Warp.Shuffle(plane.T0, segFirst);
+        int next = Warp.ShuffleDown(plane.T0, 1);
+        int t8 = (g + 1) * RowCoding.GroupSize < w ? next : plane.T7;
+        ulong bits = rowValid ? Load64(data, plane.Groups + (int)(exclusive & 0xFF)) : 0UL;
+        int predictor = rowValid ? RowCoding.PredictorOf(ByteAt(data, plane.Predictors + (r >> 2)), r) : 0;
+        uint low = (uint)bits;
+        uint high = (uint)(bits >> (4 * width));
+
+        int e0 = RowCoding.Unzigzag(RowCoding.UnpackSlot(low, high, width, 0));
+        int e1 = RowCoding.Unzigzag(RowCoding.UnpackSlot(low, high, width, 1));
+        int e2 = RowCoding.Unzigzag(RowCoding.UnpackSlot(low, high, width, 2));
+        int e3 = RowCoding.Unzigzag(RowCoding.UnpackSlot(low, high, width, 3));
+        int e4 = RowCoding.Unzigzag(RowCoding.UnpackSlot(low, high, width, 4));
+        int e5 = RowCoding.Unzigzag(RowCoding.UnpackSlot(low, high, width, 5));
+        int e6 = RowCoding.Unzigzag(RowCoding.UnpackSlot(low, high, width, 6));
+        int e7 = RowCoding.Unzigzag(RowCoding.UnpackSlot(low, high, width, 7));
+        // the lane's inclusive running sums, then the segment's exclusive scan of lane sums
+        int a0 = e0, a1 = a0 + e1, a2 = a1 + e2, a3 = a2 + e3;
+        int a4 = a3 + e4, a5 = a4 + e5, a6 = a5 + e6, a7 = a6 + e7;
+        int laneSum = a7 & 0xFF;
+        int carry = laneSum;
+        for (int d = 1; d < lanesPerPatch; d <<= 1)
+        {
+            int up = Warp.ShuffleUp(carry, d);
+            if (g >= d) carry += up;
+        }
+        carry -= laneSum;
+
+        var row = new PlaneRow
+        {
+            Predictors = plane.Predictors,
+            Widths = plane.Widths,
+            Groups = plane.Groups + (int)(totals & 0xFF),
+            T0 = Pixel(predictor, plane.T0, plane.T1, first, carry + a0, e0),
+            T1 = Pixel(predictor, plane.T1, plane.T2, first, carry + a1, e1),
+            T2 = Pixel(predictor, plane.T2, plane.T3, first, carry + a2, e2),
+            T3 = Pixel(predictor, plane.T3, plane.T4, first, carry + a3, e3),
+            T4 = Pixel(predictor, plane.T4, plane.T5, first, carry + a4, e4),
+            T5 = Pixel(predictor, plane.T5, plane.T6, first, carry + a5, e5),
+            T6 = Pixel(predictor, plane.T6, plane.T7, first, carry + a6, e6),
+            T7 = Pixel(predictor, plane.T7, t8, first, carry + a7, e7),
+        };
+        if (valid < RowCoding.GroupSize)
+        {
+            int last = valid <= 1 ? row.T0 : valid == 2 ? row.T1 : valid == 3 ? row.T2 : valid == 4 ? row.T3
+                : valid == 5 ? row.T4 : valid == 6 ? row.T5 : row.T6;
+            if (valid <= 1) row.T1 = last;
+            if (valid <= 2) row.T2 = last;
+            if (valid <= 3) row.T3 = last;
+            if (valid <= 4) row.T4 = last;
+            if (valid <= 5) row.T5 = last;
+            if (valid <= 6) row.T6 = last;
+            row.T7 = last;
+        }
+        return row;
     }
+
+    /// <summary>A pixel's channels (planes restored when the patch is colour-transformed) in one word.</summary>
+    private static uint Pack(int c0, int c1, int c2, int c3, int channels, bool transform)
+    {
+        if (transform)
+        {
+            c0 = ColorTransform.Restore(c0, c1);
+            c2 = ColorTransform.Restore(c2, c1);
+        }
+        uint x = (uint)(c0 | (c1 << 8) | (c2 << 16));
+        return channels == 4 ? x | (uint)(c3 << 24) : x;
+    }
+
+    private static int Nibble(ArrayView<uint> data, int widthArray, int index) =>
+        RowCoding.NibbleOf(ByteAt(data, widthArray + (index >> 1)), index);
+
+    /// <summary>One pixel of one plane, by the rules of <see cref="RowCoding"/>.</summary>
+    private static int Pixel(int predictor, int top, int topRight, int topFirst, int sum, int residual) =>
+        RowCoding.Reconstruct(RowCoding.Base(predictor, top, topRight, topFirst),
+            RowCoding.Accumulates(predictor) ? sum : residual);
 
     /// <summary>Byte <paramref name="offset"/> of the word buffer.</summary>
     private static int ByteAt(ArrayView<uint> data, int offset) =>
@@ -305,18 +367,10 @@ public static class GpuDecodeKernel
     private static int IntrinsicMax(int a, int b) => a > b ? a : b;
 }
 
-/// <summary>Four ints addressed by a channel number, kept in registers (no local array).</summary>
-public struct Int4
+/// <summary>One plane of a patch as a lane decodes it: where its arrays are, where its next row's
+/// groups start, and the lane's 8 pixels of the row last decoded.</summary>
+public struct PlaneRow
 {
-    public int X, Y, Z, W;
-
-    public readonly int Get(int i) => i == 0 ? X : i == 1 ? Y : i == 2 ? Z : W;
-
-    public readonly Int4 With(int i, int value) => new()
-    {
-        X = i == 0 ? value : X,
-        Y = i == 1 ? value : Y,
-        Z = i == 2 ? value : Z,
-        W = i == 3 ? value : W,
-    };
+    public int Predictors, Widths, Groups;
+    public int T0, T1, T2, T3, T4, T5, T6, T7;
 }

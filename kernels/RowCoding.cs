@@ -73,7 +73,15 @@ public static class RowCoding
     public static int UnpackSlot(ulong groupBits, int width, int slot) =>
         (int)((groupBits >> (slot * width)) & ((1UL << width) - 1));
 
-    /// <summary>Places a code in its slot of a group (the inverse of <see cref="UnpackSlot"/>).</summary>
+    /// <summary>
+    /// <see cref="UnpackSlot(ulong, int, int)"/> on 32-bit halves, for GPUs: <paramref name="low"/> is
+    /// the group's low 32 bits (slots 0..3 lie in them, 4 × width ≤ 32) and <paramref name="high"/>
+    /// the group shifted right by 4 × width (slots 4..7).
+    /// </summary>
+    public static int UnpackSlot(uint low, uint high, int width, int slot) =>
+        (int)(((slot < 4 ? low >> (slot * width) : high >> ((slot - 4) * width))) & ((1u << width) - 1));
+
+    /// <summary>Places a code in its slot of a group (the inverse of <see cref="UnpackSlot(ulong, int, int)"/>).</summary>
     public static ulong PackSlot(ulong groupBits, int width, int slot, int code) =>
         groupBits | ((ulong)code << (slot * width));
 

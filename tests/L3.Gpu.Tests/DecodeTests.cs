@@ -36,6 +36,24 @@ public sealed class DecodeTests(CodecFixture fixture)
         }
     }
 
+    [Theory]
+    [InlineData(8, 3)]
+    [InlineData(16, 1)]
+    [InlineData(32, 4)]
+    [InlineData(64, 3)]
+    public void WarpWideRowsTakeTheFastStoreBitExact(int n, int channels)
+    {
+        // 256 columns = one warp's patches side by side: whole patches use the warp-wide store;
+        // the partial last patch row and the extra columns take the general one
+        var rng = new Random(n + channels);
+        var shapes = new[] { (256, n + n / 2), (261, n) };
+        var originals = shapes.Select(s => CodecFixture.RandomImage(rng, s.Item1, s.Item2, channels)).ToList();
+        var files = shapes.Select((s, i) => (ReadOnlyMemory<byte>)L3Codec.Encode(originals[i], s.Item1, s.Item2, channels,
+            new L3EncodeOptions { PatchSize = n })).ToList();
+        var images = _codec.Decode(files);
+        for (int i = 0; i < images.Length; i++) Assert.Equal(originals[i], images[i].Pixels);
+    }
+
     [Fact]
     public void BatchOfSameShapeDecodesIntoOneOutput()
     {

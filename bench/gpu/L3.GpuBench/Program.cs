@@ -121,7 +121,7 @@ foreach (int batchSize in batchSizes)
 var encodeRows = new List<string>();
 foreach (int batchSize in batchSizes.Where(b => b >= 1))
 {
-    var r = GpuEncodeBench.Run(codec, raws, files, batchSize, copyGBs);
+    var r = GpuEncodeBench.Run(codec, raws, files, batchSize, copyGBs, small);
     if (r is null) break;
     allExact &= r.Value.Exact;
     encodeRows.Add(r.Value.Row);
@@ -132,6 +132,9 @@ Console.WriteLine();
 Console.WriteLine($"L3 GPU bench: {codec.DeviceName}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {names.Length} images {Width}x{Height} RGB, N = {N}");
 Console.WriteLine($"device copy {copyGBs:F0} GB/s (read+write); host->device page-locked {h2dGBs:F1} GB/s");
 Console.WriteLine("what   batch   raw MB  comp MB kern ms  kern GB/s /copy   e2e ms  in GB/s /h2d  out GB/s prep ms exact");
+Console.WriteLine("  (decode: kern GB/s = decoded bytes / kernel time; e2e = page-locked host -> device -> decoded, next copy");
+Console.WriteLine("   overlapping this decode; in GB/s = compressed bytes copied / e2e time; encode: kern GB/s = input pixel");
+Console.WriteLine("   bytes / time of the 3 encode launches, e2e ms column = host copy-back + header + XXH64 of the batch)");
 foreach (var row in rows) Console.WriteLine(row);
 foreach (var row in encodeRows) Console.WriteLine(row);
 Console.WriteLine(allExact ? "every output bit-exact against the CPU codec" : "MISMATCH against the CPU codec");
