@@ -129,12 +129,12 @@ public static class GpuEncodeKernel
                 if (g == 0) lastPacked = 0;
 
                 // group width under each predictor, summed over the patch's groups
-                int cost = 0;
-                for (int p = 0; p < RowCoding.PredictorCount; p++)
-                {
-                    var codes = Codes(p, row, top, first, PreviousOffset(p, lastPacked), valid);
-                    cost |= RowCoding.WidthOf(codes.Or()) << (8 * p);
-                }
+                var c0 = Codes(0, row, top, first, 0, valid);
+                var c1 = Codes(1, row, top, first, lastPacked & 0xFF, valid);
+                var c2 = Codes(2, row, top, first, (lastPacked >> 8) & 0xFF, valid);
+                var c3 = Codes(3, row, top, first, (lastPacked >> 16) & 0xFF, valid);
+                int cost = RowCoding.WidthOf(c0.Or()) | (RowCoding.WidthOf(c1.Or()) << 8)
+                    | (RowCoding.WidthOf(c2.Or()) << 16) | (RowCoding.WidthOf(c3.Or()) << 24);
                 for (int d = 1; d < lanesPerPatch; d <<= 1)
                     cost += Warp.ShuffleXor(cost, d);
                 int best = 0, bestCost = cost & 0xFF;
@@ -144,7 +144,7 @@ public static class GpuEncodeKernel
                     if (c < bestCost) { best = p; bestCost = c; }
                 }
 
-                var chosen = Codes(best, row, top, first, PreviousOffset(best, lastPacked), valid);
+                var chosen = best == 0 ? c0 : best == 1 ? c1 : best == 2 ? c2 : c3;
                 int width = RowCoding.WidthOf(chosen.Or());
                 int offset = width;
                 for (int d = 1; d < lanesPerPatch; d <<= 1)
@@ -289,9 +289,6 @@ public static class GpuEncodeKernel
         int v = pixels[p + channel];
         return decorrelate ? ColorTransform.Decorrelate(v, pixels[p + 1]) : v;
     }
-
-    /// <summary>The previous lane's last offset under predictor <paramref name="p"/> (0 for Top, which does not sum).</summary>
-    private static int PreviousOffset(int p, int packed) => p == 0 ? 0 : (packed >> (8 * (p - 1))) & 0xFF;
 
     /// <summary>The zigzag codes of a group under predictor <paramref name="p"/> (0 for slots past the row's end).</summary>
     private static Row8 Codes(int p, Row8 v, Row8 t, int first, int previous, int valid)

@@ -61,12 +61,7 @@ public static class RowCoding
     public static int Unzigzag(int code) => (code >> 1) ^ -(code & 1);
 
     /// <summary>Bits needed for a zigzag code (0 for 0, 8 for 128..255).</summary>
-    public static int WidthOf(int code)
-    {
-        int bits = 0;
-        while ((code >> bits) != 0) bits++;
-        return bits;
-    }
+    public static int WidthOf(int code) => 32 - ILGPU.IntrinsicMath.LeadingZeroCount((uint)code);
 
     /// <summary>Slot <paramref name="slot"/> (0..7) of a group of width <paramref name="width"/>,
     /// whose b bytes were read little-endian into <paramref name="groupBits"/>.</summary>

@@ -40,6 +40,14 @@ device)
       /tmp/l3/app/L3.GpuBench .device/gpu/images 64 > "$OUT/ncu.txt" 2>&1 || echo "ncu failed: $?"
     grep -E "Duration|Registers Per|Achieved Occupancy|Theoretical Occupancy|Memory Throughput|DRAM Throughput|Compute \(SM\)|Executed Ipc A|Issue Slots Busy|Block Limit|Warp Cycles Per Issued|Stall|Bytes|Shared Memory Configuration Size|Dynamic Shared|Static Shared|L1/TEX Hit|L2 Hit" "$OUT/ncu.txt" | head -60 || true
   fi
-  /tmp/l3/app/L3.GpuBench .device/gpu/images "${2:-1,2,4,8,16,32,64,128,256}" 2>&1 | tee "$OUT/bench.log"
+  if [ -n "$NCU" ] && [ "${L3_SASS:-0}" = 1 ]; then
+    # the decode kernel's SASS with per-instruction counts, and the instruction mix
+    timeout 240 "$NCU" --launch-skip 1 --launch-count 1 --section SourceCounters --page source --print-source sass --csv \
+      /tmp/l3/app/L3.GpuBench .device/gpu/images 64 > "$OUT/sass.csv" 2>&1 || echo "ncu sass failed: $?"
+    timeout 240 "$NCU" --launch-skip 1 --launch-count 1 --section InstructionStats --print-details all \
+      /tmp/l3/app/L3.GpuBench .device/gpu/images 64 > "$OUT/mix.txt" 2>&1 || echo "ncu mix failed: $?"
+    gzip -f "$OUT/sass.csv" || true
+  fi
+  L3_VARIANTS=${L3_VARIANTS:-1} /tmp/l3/app/L3.GpuBench .device/gpu/images "${2:-1,2,4,8,16,32,64,128,256}" 2>&1 | tee "$OUT/bench.log"
   ;;
 esac

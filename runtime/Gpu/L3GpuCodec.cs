@@ -48,8 +48,13 @@ public sealed partial class L3GpuCodec : IDisposable
 
     /// <summary>Opens the first CUDA device, or the CPU accelerator when there is none (or when
     /// <paramref name="forceCpu"/>).</summary>
-    public L3GpuCodec(bool forceCpu = false)
+    public L3GpuCodec(bool forceCpu = false) : this(new L3GpuOptions { ForceCpu = forceCpu })
     {
+    }
+
+    public L3GpuCodec(L3GpuOptions options)
+    {
+        bool forceCpu = options.ForceCpu;
         _context = Context.Create(b =>
         {
             if (!forceCpu) b.Cuda();
@@ -63,8 +68,11 @@ public sealed partial class L3GpuCodec : IDisposable
         _groupSize = IsCuda ? GpuDecodeKernel.GroupSize : 32;
         CopyStream = Accelerator.CreateStream();
         ComputeStream = Accelerator.CreateStream();
+        // on CUDA, the launch bounds (threads per group, groups per SM) cap the kernel's registers
+        var bounds = IsCuda && options.DecodeGroupsPerSM > 0
+            ? new KernelSpecialization(_groupSize, options.DecodeGroupsPerSM) : KernelSpecialization.Empty;
         _decode = Accelerator.LoadKernel<ArrayView<uint>, ArrayView<int>, ArrayView<uint>, ArrayView<byte>,
-            GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>>(GpuDecodeKernel.Decode);
+            GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>>(GpuDecodeKernel.Decode, bounds);
         _encodeInit = LoadEncodeKernels();
     }
 
@@ -248,6 +256,13 @@ public sealed partial class L3GpuCodec : IDisposable
         _context.Dispose();
     }
 
+    /// <summary>Copies <paramref name="batch"/> to slot 0 and waits: host→device time alone.</summary>
+    public void UploadAndWait(L3GpuBatch batch)
+    {
+        Upload(batch, 0);
+        CopyStream.Synchronize();
+    }
+
     /// <summary>Device buffers of one in-flight batch, grown as needed and kept.</summary>
     private sealed class Slot : IDisposable
     {
@@ -278,4 +293,15 @@ public sealed partial class L3GpuCodec : IDisposable
     }
 
     internal static uint ReadU32(ReadOnlySpan<byte> s) => BinaryPrimitives.ReadUInt32LittleEndian(s);
+}
+
+/// <summary>Choices for <see cref="L3GpuCodec"/>.</summary>
+public sealed record L3GpuOptions
+{
+    /// <summary>Use ILGPU's CPU accelerator even when a CUDA device is present.</summary>
+    public bool ForceCpu { get; init; }
+
+    /// <summary>Decode kernel launch bound: groups of 128 threads that must fit one SM at once
+    /// (caps registers per thread; 0 = let the compiler choose).</summary>
+    public int DecodeGroupsPerSM { get; init; } = 8;
 }
