@@ -111,8 +111,9 @@ public static class GpuDecodeKernel
         {
             int ws = at + predictorBytes;
             int sum = active ? NibbleSum(data, ws, widthBytes, g, lanesPerPatch) : 0;
-            for (int d = 1; d < lanesPerPatch; d <<= 1)
-                sum += Warp.ShuffleXor(sum, d);
+            if (lanesPerPatch > 1) sum += Warp.ShuffleXor(sum, 1);
+            if (lanesPerPatch > 2) sum += Warp.ShuffleXor(sum, 2);
+            if (lanesPerPatch > 4) sum += Warp.ShuffleXor(sum, 4);
             var plane = new PlaneRow { Predictors = at, Widths = ws, Groups = ws + widthBytes };
             if (c == 0) p0 = plane;
             else if (c == 1) p1 = plane;
@@ -156,12 +157,7 @@ public static class GpuDecodeKernel
                 if (channels > 2) packedWidths |= (uint)Nibble(data, p2.Widths, nibbleIndex) << 16;
                 if (channels > 3) packedWidths |= (uint)Nibble(data, p3.Widths, nibbleIndex) << 24;
             }
-            uint inclusiveWidths = packedWidths;
-            for (int d = 1; d < lanesPerPatch; d <<= 1)
-            {
-                uint up = Warp.ShuffleUp(inclusiveWidths, d);
-                if (g >= d) inclusiveWidths += up;
-            }
+            uint inclusiveWidths = SegmentScan(packedWidths, g, lanesPerPatch);
             uint rowTotals = Warp.Shuffle(inclusiveWidths, segLast);
             uint exclusiveWidths = inclusiveWidths - packedWidths;
 
@@ -272,13 +268,7 @@ public static class GpuDecodeKernel
         int a0 = e0, a1 = a0 + e1, a2 = a1 + e2, a3 = a2 + e3;
         int a4 = a3 + e4, a5 = a4 + e5, a6 = a5 + e6, a7 = a6 + e7;
         int laneSum = a7 & 0xFF;
-        int carry = laneSum;
-        for (int d = 1; d < lanesPerPatch; d <<= 1)
-        {
-            int up = Warp.ShuffleUp(carry, d);
-            if (g >= d) carry += up;
-        }
-        carry -= laneSum;
+        int carry = (int)SegmentScan((uint)laneSum, g, lanesPerPatch) - laneSum;
 
         var row = new PlaneRow
         {
@@ -307,6 +297,28 @@ public static class GpuDecodeKernel
             row.T7 = last;
         }
         return row;
+    }
+
+    /// <summary>Inclusive scan over the <paramref name="lanes"/> lanes of a patch (1, 2, 4 or 8,
+    /// a compile-time constant: written out, so that no loop is left).</summary>
+    private static uint SegmentScan(uint x, int g, int lanes)
+    {
+        if (lanes > 1)
+        {
+            uint up = Warp.ShuffleUp(x, 1);
+            x += g >= 1 ? up : 0u;
+        }
+        if (lanes > 2)
+        {
+            uint up = Warp.ShuffleUp(x, 2);
+            x += g >= 2 ? up : 0u;
+        }
+        if (lanes > 4)
+        {
+            uint up = Warp.ShuffleUp(x, 4);
+            x += g >= 4 ? up : 0u;
+        }
+        return x;
     }
 
     /// <summary>A pixel's channels (planes restored when the patch is colour-transformed) in one word.</summary>

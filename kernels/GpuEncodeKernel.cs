@@ -135,8 +135,9 @@ public static class GpuEncodeKernel
                 var c3 = Codes(3, row, top, first, (lastPacked >> 16) & 0xFF, valid);
                 int cost = RowCoding.WidthOf(c0.Or()) | (RowCoding.WidthOf(c1.Or()) << 8)
                     | (RowCoding.WidthOf(c2.Or()) << 16) | (RowCoding.WidthOf(c3.Or()) << 24);
-                for (int d = 1; d < lanesPerPatch; d <<= 1)
-                    cost += Warp.ShuffleXor(cost, d);
+                if (lanesPerPatch > 1) cost += Warp.ShuffleXor(cost, 1);
+                if (lanesPerPatch > 2) cost += Warp.ShuffleXor(cost, 2);
+                if (lanesPerPatch > 4) cost += Warp.ShuffleXor(cost, 4);
                 int best = 0, bestCost = cost & 0xFF;
                 for (int p = 1; p < RowCoding.PredictorCount; p++)
                 {
@@ -147,11 +148,9 @@ public static class GpuEncodeKernel
                 var chosen = best == 0 ? c0 : best == 1 ? c1 : best == 2 ? c2 : c3;
                 int width = RowCoding.WidthOf(chosen.Or());
                 int offset = width;
-                for (int d = 1; d < lanesPerPatch; d <<= 1)
-                {
-                    int up = Warp.ShuffleUp(offset, d);
-                    if (g >= d) offset += up;
-                }
+                if (lanesPerPatch > 1) { int up = Warp.ShuffleUp(offset, 1); offset += g >= 1 ? up : 0; }
+                if (lanesPerPatch > 2) { int up = Warp.ShuffleUp(offset, 2); offset += g >= 2 ? up : 0; }
+                if (lanesPerPatch > 4) { int up = Warp.ShuffleUp(offset, 4); offset += g >= 4 ? up : 0; }
                 offset -= width;
 
                 if (rowValid)

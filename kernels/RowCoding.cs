@@ -29,8 +29,12 @@ public static class RowCoding
     /// row above: <paramref name="top"/> = T[x], <paramref name="topRight"/> = T[min(x+1, w-1)],
     /// <paramref name="topFirst"/> = T[0]. The row above the first row of a patch is all zero.
     /// </summary>
-    public static int Base(int predictor, int top, int topRight, int topFirst) =>
-        predictor == Left ? topFirst : predictor == TopRight ? topRight : top;
+    public static int Base(int predictor, int top, int topRight, int topFirst)
+    {
+        // two flat choices rather than a nested one: ILGPU turns each into a select, not a branch
+        int above = predictor == TopRight ? topRight : top;
+        return predictor == Left ? topFirst : above;
+    }
 
     /// <summary>Whether the predictor adds up the row's residuals (a prefix sum) or uses each alone.</summary>
     public static bool Accumulates(int predictor) => predictor != Top;

@@ -71,6 +71,7 @@ public sealed partial class L3GpuCodec
     /// <summary>Device buffers to encode <paramref name="images"/> images of one shape at a time.</summary>
     public L3GpuEncodeJob CreateEncodeJob(int width, int height, int channels, int patchSize, int images)
     {
+        Accelerator.Bind();
         L3Header.ValidateShape(width, height, channels, patchSize);
         long imageBytes = (long)width * height * channels;
         if (images < 1 || imageBytes * images > int.MaxValue)
@@ -92,6 +93,7 @@ public sealed partial class L3GpuCodec
     /// <see cref="ComputeStream"/>: patches coded, transform chosen, table scanned, files assembled.</summary>
     public void LaunchEncode(L3GpuEncodeJob job)
     {
+        Accelerator.Bind();
         var k = _encodeInit;
         var shape = job.Shape;
         long patches = (long)shape.Images * shape.PatchCount;
@@ -110,6 +112,7 @@ public sealed partial class L3GpuCodec
     /// fixed header fields and the two XXH64 checksums.</summary>
     public byte[][] DownloadEncoded(L3GpuEncodeJob job)
     {
+        Accelerator.Bind();
         ComputeStream.Synchronize();
         var shape = job.Shape;
         var table = new int[(long)shape.Images * (shape.PatchCount + 1)];

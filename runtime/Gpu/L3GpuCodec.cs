@@ -83,6 +83,7 @@ public sealed partial class L3GpuCodec : IDisposable
     /// </summary>
     public L3GpuBatch Prepare(IReadOnlyList<ReadOnlyMemory<byte>> files, bool verifyChecksum = true)
     {
+        Accelerator.Bind();
         ArgumentNullException.ThrowIfNull(files);
         if (files.Count == 0) throw new ArgumentException("no files to decode", nameof(files));
         var headers = new L3Header[files.Count];
@@ -169,6 +170,7 @@ public sealed partial class L3GpuCodec : IDisposable
     /// (0 or 1) on <see cref="CopyStream"/>; returns at once.</summary>
     public void Upload(L3GpuBatch batch, int slot)
     {
+        Accelerator.Bind();
         var s = _slots[slot];
         s.Ensure(Accelerator, batch.Packed.Length, batch.FileWords.Length, (batch.OutputBytes + 3) / 4 + 4);
         s.Data!.View.SubView(0, batch.Packed.Length).CopyFromPageLockedAsync(CopyStream, batch.Packed);
@@ -179,6 +181,7 @@ public sealed partial class L3GpuCodec : IDisposable
     /// <see cref="ComputeStream"/>; returns at once.</summary>
     public void Launch(L3GpuBatch batch, int slot)
     {
+        Accelerator.Bind();
         var s = _slots[slot];
         foreach (var launch in batch.Launches)
         {
@@ -198,6 +201,7 @@ public sealed partial class L3GpuCodec : IDisposable
     /// <summary>Waits for both streams.</summary>
     public void Synchronize()
     {
+        Accelerator.Bind();
         CopyStream.Synchronize();
         ComputeStream.Synchronize();
     }
