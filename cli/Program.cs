@@ -9,10 +9,11 @@ var root = new RootCommand("L3: a lossless image format that decodes on GPUs and
 var force = new Option<bool>("--force") { Description = "overwrite an existing output file" };
 var patch = new Option<int>("--patch") { Description = "patch size N: 8, 16, 32 or 64", DefaultValueFactory = _ => L3EncodeOptions.Default.PatchSize };
 var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
+var gpu = new Option<bool>("--gpu") { Description = "use the GPU codec (CUDA through ILGPU; ILGPU's CPU accelerator when no GPU is present)" };
 
 var encodeIn = new Argument<string>("input") { Description = "PNG, JPEG, BMP or netpbm (PGM, PPM, PAM) image" };
 var encodeOut = new Argument<string>("output") { Description = "the L3 file to write" };
-var encode = new Command("encode", "encode an image as L3") { encodeIn, encodeOut, patch, force };
+var encode = new Command("encode", "encode an image as L3") { encodeIn, encodeOut, patch, force, gpu };
 encode.SetAction(r => Run(() =>
 {
     string output = r.GetValue(encodeOut)!;
@@ -20,18 +21,32 @@ encode.SetAction(r => Run(() =>
     int n = r.GetValue(patch);
     if (!L3Header.IsValidPatchSize(n)) throw new UsageException($"--patch {n} is not 8, 16, 32 or 64");
     var image = ImageFiles.Read(r.GetValue(encodeIn)!);
-    OutputFile.Write(output, L3Codec.Encode(image, new L3EncodeOptions { PatchSize = n }), r.GetValue(force));
+    byte[] file;
+    if (r.GetValue(gpu))
+    {
+        using var codec = new L3.Gpu.L3GpuCodec();
+        file = codec.Encode([image], n)[0];
+    }
+    else file = L3Codec.Encode(image, new L3EncodeOptions { PatchSize = n });
+    OutputFile.Write(output, file, r.GetValue(force));
 }));
 root.Subcommands.Add(encode);
 
 var decodeIn = new Argument<string>("input") { Description = "the L3 file to read" };
 var decodeOut = new Argument<string>("output") { Description = "the image to write: .png, or .pgm/.ppm/.pam/.pnm" };
-var decode = new Command("decode", "decode an L3 file to PNG or netpbm") { decodeIn, decodeOut, force };
+var decode = new Command("decode", "decode an L3 file to PNG or netpbm") { decodeIn, decodeOut, force, gpu };
 decode.SetAction(r => Run(() =>
 {
     string output = r.GetValue(decodeOut)!;
     OutputFile.CheckWritable(output, r.GetValue(force));
-    var image = L3Codec.Decode(File.ReadAllBytes(r.GetValue(decodeIn)!));
+    byte[] bytes = File.ReadAllBytes(r.GetValue(decodeIn)!);
+    L3Image image;
+    if (r.GetValue(gpu))
+    {
+        using var codec = new L3.Gpu.L3GpuCodec();
+        image = codec.Decode(bytes);
+    }
+    else image = L3Codec.Decode(bytes);
     OutputFile.Write(output, ImageFiles.EncodeFor(output, image), r.GetValue(force));
 }));
 root.Subcommands.Add(decode);
@@ -74,9 +89,17 @@ root.Subcommands.Add(verify);
 
 var benchIn = new Argument<string[]>("images") { Description = "images to measure", Arity = ArgumentArity.OneOrMore };
 var runs = new Option<int>("--runs") { Description = "timed runs per image (the median is kept)", DefaultValueFactory = _ => 5 };
-var bench = new Command("bench", "measure size vs PNG-6 and one-thread speed") { benchIn, patch, runs, json };
+var bench = new Command("bench", "measure size vs PNG-6 and one-thread speed (--gpu: GPU kernel speed)") { benchIn, patch, runs, json, gpu };
 bench.SetAction(r => Run(() =>
 {
+    if (r.GetValue(gpu))
+    {
+        var gpuResults = GpuImageBench.Measure(r.GetValue(benchIn)!, r.GetValue(patch), r.GetValue(runs));
+        if (r.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(gpuResults, new JsonSerializerOptions { WriteIndented = true }));
+        else GpuImageBench.PrintTable(Console.Out, gpuResults);
+        if (gpuResults.Any(x => !x.BitExact)) throw new L3FormatException("a GPU round trip was not bit-exact");
+        return;
+    }
     var results = r.GetValue(benchIn)!.Select(p => ImageBench.Measure(p, r.GetValue(patch), r.GetValue(runs))).ToList();
     if (r.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
     else ImageBench.PrintTable(Console.Out, results);

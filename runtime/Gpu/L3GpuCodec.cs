@@ -106,7 +106,9 @@ public sealed partial class L3GpuCodec : IDisposable
             }
             catch (L3FormatException e)
             {
-                errors[i] = new L3FormatException($"file {i}: {e.Message}", e.Offset);
+                string message = e.Offset >= 0 && e.Message.EndsWith($" (at byte {e.Offset})", StringComparison.Ordinal)
+                    ? e.Message[..^$" (at byte {e.Offset})".Length] : e.Message;
+                errors[i] = new L3FormatException($"file {i}: {message}", e.Offset);
             }
         });
         foreach (var error in errors)
