@@ -143,14 +143,6 @@ public static class GpuDecodeKernel
             && (rowStride & 3) == 0 && (shape.ImageBytes & 3) == 0;
         int fastWord = (firstImage * shape.ImageBytes + (firstPy * n * shape.Width + firstPx * n) * channels) >> 2;
 
-        // the next row's width nibbles and predictors are loaded a row ahead: raw words here,
-        // picked apart only when their row comes, so the loads overlap a whole row of work
-        bool prefetch = hasGroup && h > 0;
-        p0 = Prefetch(data, p0, 0, groups, g, prefetch);
-        if (channels > 1) p1 = Prefetch(data, p1, 0, groups, g, prefetch);
-        if (channels > 2) p2 = Prefetch(data, p2, 0, groups, g, prefetch);
-        if (channels > 3) p3 = Prefetch(data, p3, 0, groups, g, prefetch);
-
         for (int r = 0; r < n; r++)
         {
             bool rowValid = r < h;
@@ -158,38 +150,24 @@ public static class GpuDecodeKernel
             // width nibbles of all channels, 8 bits each, and their segmented scan
             int nibbleIndex = r * groups + g;
             uint packedWidths = 0;
-            int predictors = 0;
             if (rowValid && hasGroup)
             {
-                packedWidths = (uint)NibbleFromWord(p0, nibbleIndex);
-                if (channels > 1) packedWidths |= (uint)NibbleFromWord(p1, nibbleIndex) << 8;
-                if (channels > 2) packedWidths |= (uint)NibbleFromWord(p2, nibbleIndex) << 16;
-                if (channels > 3) packedWidths |= (uint)NibbleFromWord(p3, nibbleIndex) << 24;
+                packedWidths = (uint)Nibble(data, p0.Widths, nibbleIndex);
+                if (channels > 1) packedWidths |= (uint)Nibble(data, p1.Widths, nibbleIndex) << 8;
+                if (channels > 2) packedWidths |= (uint)Nibble(data, p2.Widths, nibbleIndex) << 16;
+                if (channels > 3) packedWidths |= (uint)Nibble(data, p3.Widths, nibbleIndex) << 24;
             }
-            if (rowValid)
-            {
-                predictors = PredictorFromWord(p0, r);
-                if (channels > 1) predictors |= PredictorFromWord(p1, r) << 8;
-                if (channels > 2) predictors |= PredictorFromWord(p2, r) << 16;
-                if (channels > 3) predictors |= PredictorFromWord(p3, r) << 24;
-            }
-            bool next = hasGroup && r + 1 < h;
-            p0 = Prefetch(data, p0, r + 1, groups, g, next);
-            if (channels > 1) p1 = Prefetch(data, p1, r + 1, groups, g, next);
-            if (channels > 2) p2 = Prefetch(data, p2, r + 1, groups, g, next);
-            if (channels > 3) p3 = Prefetch(data, p3, r + 1, groups, g, next);
-
             uint inclusiveWidths = SegmentScan(packedWidths, g, lanesPerPatch);
             uint rowTotals = Warp.Shuffle(inclusiveWidths, segLast);
             uint exclusiveWidths = inclusiveWidths - packedWidths;
 
-            p0 = DecodeRow(data, p0, packedWidths, exclusiveWidths, rowTotals, predictors, rowValid, g, lanesPerPatch, segFirst, valid, w);
+            p0 = DecodeRow(data, p0, packedWidths, exclusiveWidths, rowTotals, r, rowValid, g, lanesPerPatch, segFirst, valid, w);
             if (channels > 1)
-                p1 = DecodeRow(data, p1, packedWidths >> 8, exclusiveWidths >> 8, rowTotals >> 8, predictors >> 8, rowValid, g, lanesPerPatch, segFirst, valid, w);
+                p1 = DecodeRow(data, p1, packedWidths >> 8, exclusiveWidths >> 8, rowTotals >> 8, r, rowValid, g, lanesPerPatch, segFirst, valid, w);
             if (channels > 2)
-                p2 = DecodeRow(data, p2, packedWidths >> 16, exclusiveWidths >> 16, rowTotals >> 16, predictors >> 16, rowValid, g, lanesPerPatch, segFirst, valid, w);
+                p2 = DecodeRow(data, p2, packedWidths >> 16, exclusiveWidths >> 16, rowTotals >> 16, r, rowValid, g, lanesPerPatch, segFirst, valid, w);
             if (channels > 3)
-                p3 = DecodeRow(data, p3, packedWidths >> 24, exclusiveWidths >> 24, rowTotals >> 24, predictors >> 24, rowValid, g, lanesPerPatch, segFirst, valid, w);
+                p3 = DecodeRow(data, p3, packedWidths >> 24, exclusiveWidths >> 24, rowTotals >> 24, r, rowValid, g, lanesPerPatch, segFirst, valid, w);
 
             // stage the lane's 8 × C bytes as 2C words, then store the rows coalesced
             int sb = stageBase + lane * myWords;
@@ -267,14 +245,14 @@ public static class GpuDecodeKernel
     /// next slot (the rule's clamp at w − 1).
     /// </summary>
     private static PlaneRow DecodeRow(ArrayView<uint> data, PlaneRow plane, uint widths, uint exclusive, uint totals,
-        int predictors, bool rowValid, int g, int lanesPerPatch, int segFirst, int valid, int w)
+        int r, bool rowValid, int g, int lanesPerPatch, int segFirst, int valid, int w)
     {
         int width = (int)(widths & 0xFF);
         int first = Warp.Shuffle(plane.T0, segFirst);
         int next = Warp.ShuffleDown(plane.T0, 1);
         int t8 = (g + 1) * RowCoding.GroupSize < w ? next : plane.T7;
         ulong bits = rowValid ? Load64(data, plane.Groups + (int)(exclusive & 0xFF)) : 0UL;
-        int predictor = predictors & 3;
+        int predictor = rowValid ? RowCoding.PredictorOf(ByteAt(data, plane.Predictors + (r >> 2)), r) : 0;
         uint low = (uint)bits;
         uint high = (uint)(bits >> (4 * width));
 
@@ -296,8 +274,6 @@ public static class GpuDecodeKernel
         {
             Predictors = plane.Predictors,
             Widths = plane.Widths,
-            WidthWord = plane.WidthWord,
-            PredictorWord = plane.PredictorWord,
             Groups = plane.Groups + (int)(totals & 0xFF),
             T0 = Pixel(predictor, plane.T0, plane.T1, first, carry + a0, e0),
             T1 = Pixel(predictor, plane.T1, plane.T2, first, carry + a1, e1),
@@ -357,22 +333,8 @@ public static class GpuDecodeKernel
         return channels == 4 ? x | (uint)(c3 << 24) : x;
     }
 
-    /// <summary>Loads the words holding row <paramref name="r"/>'s width nibble and predictor.</summary>
-    private static PlaneRow Prefetch(ArrayView<uint> data, PlaneRow plane, int r, int groups, int g, bool load)
-    {
-        if (load)
-        {
-            plane.WidthWord = data[(plane.Widths + ((r * groups + g) >> 1)) >> 2];
-            plane.PredictorWord = data[(plane.Predictors + (r >> 2)) >> 2];
-        }
-        return plane;
-    }
-
-    private static int NibbleFromWord(PlaneRow plane, int index) =>
-        RowCoding.NibbleOf((int)(plane.WidthWord >> (((plane.Widths + (index >> 1)) & 3) << 3)) & 0xFF, index);
-
-    private static int PredictorFromWord(PlaneRow plane, int r) =>
-        RowCoding.PredictorOf((int)(plane.PredictorWord >> (((plane.Predictors + (r >> 2)) & 3) << 3)) & 0xFF, r);
+    private static int Nibble(ArrayView<uint> data, int widthArray, int index) =>
+        RowCoding.NibbleOf(ByteAt(data, widthArray + (index >> 1)), index);
 
     /// <summary>One pixel of one plane, by the rules of <see cref="RowCoding"/>.</summary>
     private static int Pixel(int predictor, int top, int topRight, int topFirst, int sum, int residual) =>
@@ -422,7 +384,5 @@ public static class GpuDecodeKernel
 public struct PlaneRow
 {
     public int Predictors, Widths, Groups;
-    /// <summary>The words holding the next row's width nibble and predictor, loaded a row ahead.</summary>
-    public uint WidthWord, PredictorWord;
     public int T0, T1, T2, T3, T4, T5, T6, T7;
 }
