@@ -18,7 +18,7 @@ public sealed class EncodeTests(CodecFixture fixture)
             CodecFixture.RandomImage(rng, s.Item1, s.Item2, channels))).ToList();
         var gpu = _codec.Encode(images, n);
         for (int i = 0; i < images.Count; i++)
-            Assert.Equal(L3Codec.Encode(images[i], new L3EncodeOptions { PatchSize = n }), gpu[i]);
+            SameBytes(L3Codec.Encode(images[i], new L3EncodeOptions { PatchSize = n }), gpu[i]);
     }
 
     [Fact]
@@ -28,13 +28,34 @@ public sealed class EncodeTests(CodecFixture fixture)
         var images = Enumerable.Range(0, 3).Select(_ => new L3Image(50, 20, 3, CodecFixture.RandomImage(rng, 50, 20, 3))).ToList();
         var gpu = _codec.Encode(images, 16);
         for (int i = 0; i < images.Count; i++)
-            Assert.Equal(L3Codec.Encode(images[i], new L3EncodeOptions { PatchSize = 16 }), gpu[i]);
+            SameBytes(L3Codec.Encode(images[i], new L3EncodeOptions { PatchSize = 16 }), gpu[i]);
     }
 
     [Fact]
     public void RealImageEncodesByteIdentical()
     {
         var image = DecodeTests.Crop(TestImages.Read("photo-coffee.png"), 130, 75);
-        Assert.Equal(L3Codec.Encode(image, new L3EncodeOptions { PatchSize = 64 }), _codec.Encode([image], 64)[0]);
+        SameBytes(L3Codec.Encode(image, new L3EncodeOptions { PatchSize = 64 }), _codec.Encode([image], 64)[0]);
+    }
+
+    /// <summary>Byte equality that says where the files first differ (and in which patch), so
+    /// that a mismatch can be traced to a kernel stage.</summary>
+    private static void SameBytes(byte[] cpu, byte[] gpu)
+    {
+        int at = cpu.AsSpan().CommonPrefixLength(gpu);
+        if (at == cpu.Length && cpu.Length == gpu.Length) return;
+        string where = "header";
+        try
+        {
+            var header = L3Header.Read(cpu);
+            if (at >= header.PayloadStart)
+                for (int p = 0; p < header.PatchCount; p++)
+                {
+                    var (start, length) = header.PatchRange(p);
+                    if (at < header.PayloadStart + start + length) { where = $"patch {p} at byte {at - header.PayloadStart - start} of {length}"; break; }
+                }
+        }
+        catch (L3FormatException) { }
+        Assert.Fail($"GPU file differs from the CPU file at byte {at} ({where}); lengths {gpu.Length} vs {cpu.Length}");
     }
 }
