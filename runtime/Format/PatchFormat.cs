@@ -7,7 +7,7 @@ namespace L3;
 /// block per channel, each made of a predictor array (2 bits a row), a width array (a nibble a
 /// group) and the packed groups. Every path validates a patch here before it decodes it.
 /// </summary>
-internal static class PatchFormat
+public static class PatchFormat
 {
     /// <summary>Patch flag bit 0: the planes are R-G, G, B-G (3 or 4 channels only).</summary>
     public const int ColorTransformFlag = 1;
