@@ -93,18 +93,23 @@ public class BadInputTests
     {
         var header = L3Codec.ReadHeader(Valid);
         int patch0 = header.PayloadStart;
-        // 8x8 patch, 3 channels: flags, then per channel 2 predictor bytes, 4 width bytes, groups.
+        // 8x8 patch, 3 channels: flags, then per channel a mask byte, 2 predictor bytes, widths, groups.
         AssertRejected(HostileFile.With(Valid, f => f[patch0] = 2), "unknown patch flag");
-        AssertRejected(HostileFile.With(Valid, f => f[patch0 + 1 + 2] = 0x09), "group width 9");
-        AssertRejected(HostileFile.With(Valid, f => f[patch0 + 1 + 2] = 0xF0), "group width 15");
+        Assert.Equal(0, Valid[patch0 + 1]); // noise: no zero rows, so 4 width bytes follow
+        AssertRejected(HostileFile.With(Valid, f => f[patch0 + 1 + 1 + 2] = 0x09), "group width 9");
+        AssertRejected(HostileFile.With(Valid, f => f[patch0 + 1 + 1 + 2] = 0xF0), "group width 15");
+        AssertRejected(HostileFile.With(Valid, f => f[patch0 + 1] = 0x01), "a row turned zero: the widths no longer add up");
 
         var gray = L3Codec.Encode(TestImages.Make(5, 5, 1, Content.Noise, 1), 5, 5, 1, new L3EncodeOptions { PatchSize = 8 });
         int grayPatch = L3Codec.ReadHeader(gray).PayloadStart;
         AssertRejected(HostileFile.With(gray, f => f[grayPatch] = 1), "colour transform on one channel");
-        AssertRejected(HostileFile.With(gray, f => f[grayPatch + 2] |= 0x80), "predictor padding bits set");
-        AssertRejected(HostileFile.With(gray, f => f[grayPatch + 1 + 2 + 2] |= 0x10), "width padding nibble set");
+        // 5x5 gray: flags, mask (1 byte), predictors (2 bytes), widths (3 bytes: 5 nibbles and a pad), groups
+        Assert.Equal(0, gray[grayPatch + 1]);
+        AssertRejected(HostileFile.With(gray, f => f[grayPatch + 1] |= 0x80), "zero-row mask padding bits set");
+        AssertRejected(HostileFile.With(gray, f => f[grayPatch + 1 + 2] |= 0x80), "predictor padding bits set");
+        AssertRejected(HostileFile.With(gray, f => f[grayPatch + 1 + 1 + 2 + 2] |= 0x10), "width padding nibble set");
         // One channel: a width changed by one no longer adds up to the patch's length.
-        AssertRejected(HostileFile.With(gray, f => f[grayPatch + 1 + 2] ^= 0x01), "widths no longer adding up");
+        AssertRejected(HostileFile.With(gray, f => f[grayPatch + 1 + 1 + 2] ^= 0x01), "widths no longer adding up");
     }
 
     [Fact]

@@ -8,11 +8,11 @@ public class FormatTests
     public void The_example_in_FORMAT_md_is_byte_exact()
     {
         var file = L3Codec.Encode([200], 1, 1, 1, new L3EncodeOptions { PatchSize = 8 });
-        Assert.Equal(58, file.Length);
+        Assert.Equal(59, file.Length);
         Assert.Equal("L3IF"u8.ToArray(), file[..4]);
-        Assert.Equal(new byte[] { 1, 0, 1, 8, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0 }, file[4..24]);
-        Assert.Equal(new byte[] { 0, 0, 0, 0, 10, 0, 0, 0 }, file[32..40]);
-        Assert.Equal(new byte[] { 0x00, 0x00, 0x07, 0x6F, 0, 0, 0, 0, 0, 0 }, file[48..]);
+        Assert.Equal(new byte[] { 1, 0, 1, 8, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 11, 0, 0, 0 }, file[4..24]);
+        Assert.Equal(new byte[] { 0, 0, 0, 0, 11, 0, 0, 0 }, file[32..40]);
+        Assert.Equal(new byte[] { 0x00, 0x00, 0x00, 0x07, 0x6F, 0, 0, 0, 0, 0, 0 }, file[48..]);
     }
 
     [Fact]
@@ -79,5 +79,22 @@ public class FormatTests
                 }
             }
         }
+    }
+}
+
+public class ZeroRowTests
+{
+    [Fact]
+    public void Flat_images_are_coded_as_zero_rows()
+    {
+        var pixels = TestImages.Make(256, 256, 4, Content.Constant, 1);
+        var file = L3Codec.Encode(pixels, 256, 256, 4);
+        var header = L3Codec.ReadHeader(file);
+        var (start, length) = header.PatchRange(5);
+        // row 0 of each plane is coded (its row above is zero); rows 1..63 repeat it: mask 0xFE, then 0xFF
+        Assert.Equal(0xFE, file[header.PayloadStart + start + 1]);
+        Assert.All(file.AsSpan(header.PayloadStart + start + 2, 7).ToArray(), b => Assert.Equal(0xFF, b));
+        Assert.True(length < 4 * 60, $"a flat 64x64 RGBA patch took {length} bytes");
+        Assert.Equal(pixels, L3Codec.Decode(file).Pixels);
     }
 }
