@@ -87,14 +87,19 @@ public class ZeroRowTests
     [Fact]
     public void Flat_images_are_coded_as_zero_rows()
     {
-        var pixels = TestImages.Make(256, 256, 4, Content.Constant, 1);
-        var file = L3Codec.Encode(pixels, 256, 256, 4);
+        var pixels = TestImages.Make(256, 256, 1, Content.Constant, 1);
+        Assert.NotEqual(0, pixels[0]);
+        var file = L3Codec.Encode(pixels, 256, 256, 1);
         var header = L3Codec.ReadHeader(file);
         var (start, length) = header.PatchRange(5);
         // row 0 of each plane is coded (its row above is zero); rows 1..63 repeat it: mask 0xFE, then 0xFF
         Assert.Equal(0xFE, file[header.PayloadStart + start + 1]);
         Assert.All(file.AsSpan(header.PayloadStart + start + 2, 7).ToArray(), b => Assert.Equal(0xFF, b));
-        Assert.True(length < 4 * 60, $"a flat 64x64 RGBA patch took {length} bytes");
+        Assert.True(length < 40, $"a flat 64x64 patch took {length} bytes");
+        var rgba = TestImages.Make(256, 256, 4, Content.Constant, 1);
+        var rgbaFile = L3Codec.Encode(rgba, 256, 256, 4);
+        Assert.True(rgbaFile.Length < 16 * 4 * 40 + 200, $"a flat 256x256 RGBA image took {rgbaFile.Length} bytes");
+        Assert.Equal(rgba, L3Codec.Decode(rgbaFile).Pixels);
         Assert.Equal(pixels, L3Codec.Decode(file).Pixels);
     }
 }
