@@ -296,16 +296,20 @@ internal static class Emitter
         w.Line("ref byte top = ref Unsafe.Add(ref planeStart, y * RowStride);");
         w.Line("ref byte row = ref Unsafe.Add(ref planeStart, (y + 1) * RowStride);");
         w.Line("int predictor = RowCoding.PredictorOf(patch[predictorsAt + (y >> 2)], y);");
+        string[] predictors = { "Top", "Left", "Gradient", "TopRight" };
         w.Line("if (RowCoding.IsZeroRow(patch[at + (y >> 3)], y))");
         w.Open();
-        w.Line($"DecodeZeroRow{kind}(predictor, ref top, ref row);");
+        w.Line("switch (predictor)");
+        w.Open();
+        foreach (var pred in predictors)
+            w.Line($"case RowCoding.{pred}: DecodeZeroRow{kind}{pred}(ref top, ref row); break;");
+        w.Close();
         w.Close();
         w.Line("else");
         w.Open();
         w.Line("// one copy of the row loop per predictor, so that RowCoding.Base and Accumulate fold to one case");
         w.Line("switch (predictor)");
         w.Open();
-        string[] predictors = { "Top", "Left", "Gradient", "TopRight" };
         foreach (var pred in predictors)
             w.Line($"case RowCoding.{pred}: pos = DecodeRow{kind}{pred}(patch, pos, widthsAt, nibble, ref top, ref row); break;");
         w.Close();
@@ -317,18 +321,20 @@ internal static class Emitter
         w.Line("return pos;");
         w.Close();
         w.Line();
-        w.Line("/// <summary>A zero row: every residual is 0, so each pixel is its base (plus a running sum of zeros).</summary>");
-        w.Line($"private static void DecodeZeroRow{kind}(int predictor, ref byte top, ref byte row)");
-        w.Open();
-        w.Line("int topFirst = top;");
-        w.Line("int running = 0;");
-        w.Line($"for (int x = 0; x < {widthName}; x++)");
-        w.Open();
-        w.Line("running = RowCoding.Accumulate(predictor, running, 0);");
-        w.Line("Unsafe.Add(ref row, x) = (byte)RowCoding.Reconstruct(RowCoding.Base(predictor, Unsafe.Add(ref top, x), Unsafe.Add(ref top, x + 1), topFirst), running);");
-        w.Close();
-        w.Close();
-        w.Line();
+        foreach (var pred in predictors)
+        {
+            w.Line($"/// <summary>A zero row under predictor {pred}: every residual is 0, so each pixel is its base (plus a");
+            w.Line("/// running sum of zeros).</summary>");
+            w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+            w.Line($"private static void DecodeZeroRow{kind}{pred}(ref byte top, ref byte row)");
+            w.Open();
+            w.Line("int topFirst = top;");
+            w.Line($"int running = RowCoding.Accumulate(RowCoding.{pred}, 0, 0);");
+            w.Line($"for (int x = 0; x < {widthName}; x++)");
+            w.Line($"    Unsafe.Add(ref row, x) = (byte)RowCoding.Reconstruct(RowCoding.Base(RowCoding.{pred}, Unsafe.Add(ref top, x), Unsafe.Add(ref top, x + 1), topFirst), running);");
+            w.Close();
+            w.Line();
+        }
 
         foreach (var pred in predictors)
         {
