@@ -134,6 +134,13 @@ public static class L3Codec
         if (verifyChecksum) header.VerifyPayload(file);
         for (int i = 0; i < header.PatchCount; i++) ValidatePatch(file, header, i);
 
+        // a generated [L3Profile] that matches this file decodes it with its constants folded in
+        if (L3Profiles.Find(header) is { } profile)
+        {
+            profile.Decode(file, header, pixels);
+            return;
+        }
+
         int n = header.PatchSize, channels = header.Channels, stride = header.Width * channels;
         var planes = new byte[n * n * channels];
         for (int i = 0; i < header.PatchCount; i++)

@@ -4,17 +4,17 @@ namespace L3;
 
 /// <summary>
 /// The layout of one patch's bytes (docs/FORMAT.md, "Patch"): a flags byte, then one channel
-/// block per channel, each made of a predictor array (2 bits a row), a width array (a nibble a
-/// group) and the packed groups. Every path validates a patch here before it decodes it.
+/// block per channel, each made of a zero-row mask (a bit a row), a predictor array (2 bits a
+/// row), a width array (a nibble a group of each non-zero row) and the packed groups. Every path validates a patch here before it decodes it.
 /// </summary>
-internal static class PatchFormat
+public static class PatchFormat
 {
     /// <summary>Patch flag bit 0: the planes are R-G, G, B-G (3 or 4 channels only).</summary>
     public const int ColorTransformFlag = 1;
 
-    /// <summary>Bytes of a channel block's predictor and width arrays, before its groups.</summary>
+    /// <summary>The most bytes a channel block's mask, predictor and width arrays take.</summary>
     public static int BlockHeaderBytes(int width, int height) =>
-        RowCoding.PredictorBytes(height) + RowCoding.WidthBytes(height, RowCoding.GroupsPerRow(width));
+        RowCoding.ZeroMaskBytes(height) + RowCoding.PredictorBytes(height) + RowCoding.WidthBytes(height, RowCoding.GroupsPerRow(width));
 
     /// <summary>The most bytes a patch can take (every group 8 bits wide).</summary>
     public static int MaxPatchBytes(int width, int height, int channels) =>
@@ -35,18 +35,26 @@ internal static class PatchFormat
             throw new L3FormatException($"patch flags 0x{flags:X2} are not valid for {channels} channel(s)", fileOffset);
 
         int groups = RowCoding.GroupsPerRow(width);
+        int maskBytes = RowCoding.ZeroMaskBytes(height);
         int predictorBytes = RowCoding.PredictorBytes(height);
-        int widthBytes = RowCoding.WidthBytes(height, groups);
-        int nibbles = height * groups;
         int at = 1;
         for (int c = 0; c < channels; c++)
         {
-            if (patch.Length - at < predictorBytes + widthBytes)
+            if (patch.Length - at < maskBytes + predictorBytes)
                 throw new L3FormatException($"patch ends inside the header of channel {c}", fileOffset + patch.Length);
+            int codedRows = height;
+            for (int i = 0; i < maskBytes; i++) codedRows -= System.Numerics.BitOperations.PopCount(patch[at + i]);
+            if ((height & 7) != 0 && (patch[at + maskBytes - 1] >> (height & 7)) != 0)
+                throw new L3FormatException($"channel {c}: padding bits of the zero-row mask are not zero", fileOffset + at + maskBytes - 1);
+            at += maskBytes;
             if ((height & 3) != 0 && (patch[at + predictorBytes - 1] >> ((height & 3) * 2)) != 0)
                 throw new L3FormatException($"channel {c}: padding bits of the predictor array are not zero", fileOffset + at + predictorBytes - 1);
             at += predictorBytes;
 
+            int nibbles = codedRows * groups;
+            int widthBytes = RowCoding.WidthBytes(codedRows, groups);
+            if (patch.Length - at < widthBytes)
+                throw new L3FormatException($"patch ends inside the width array of channel {c}", fileOffset + patch.Length);
             int payload = 0;
             for (int i = 0; i < widthBytes; i++)
             {
