@@ -106,18 +106,24 @@ public static class GpuDecodeKernel
 
         // Channel starts: channel c + 1 begins after channel c's groups, whose total is the sum of
         // its width nibbles. The patch's lanes add them up together, a word at a time.
+        int maskBytes = RowCoding.ZeroMaskBytes(h);
         int predictorBytes = RowCoding.PredictorBytes(h);
-        int widthBytes = RowCoding.WidthBytes(h, groups);
         PlaneRow p0 = default, p1 = default, p2 = default, p3 = default;
         int at = patchStart + 1;
         for (int c = 0; c < channels; c++)
         {
-            int ws = at + predictorBytes;
+            // rows that are not zero rows (a clear bit of the zero-row mask) have widths and groups
+            int codedRows = 0;
+            for (int k = 0; k < maskBytes; k++)
+                codedRows += IntrinsicMath.BitOperations.PopCount((uint)ByteAt(data, at + k));
+            codedRows = h - codedRows;
+            int widthBytes = RowCoding.WidthBytes(codedRows, groups);
+            int ws = at + maskBytes + predictorBytes;
             int sum = active ? NibbleSum(data, ws, widthBytes, g, lanesPerPatch) : 0;
             if (lanesPerPatch > 1) sum += Warp.ShuffleXor(sum, 1);
             if (lanesPerPatch > 2) sum += Warp.ShuffleXor(sum, 2);
             if (lanesPerPatch > 4) sum += Warp.ShuffleXor(sum, 4);
-            var plane = new PlaneRow { Predictors = at, Widths = ws, Groups = ws + widthBytes };
+            var plane = new PlaneRow { Mask = at, Predictors = at + maskBytes, Widths = ws, Groups = ws + widthBytes };
             if (c == 0) p0 = plane;
             else if (c == 1) p1 = plane;
             else if (c == 2) p2 = plane;
@@ -151,14 +157,15 @@ public static class GpuDecodeKernel
             bool rowValid = r < h;
 
             // width nibbles of all channels, 8 bits each, and their segmented scan
-            int nibbleIndex = r * groups + g;
+            // (a zero row has none: its widths are 0, and the next coded row takes the next nibbles)
             uint packedWidths = 0;
-            if (rowValid && hasGroup)
+            if (rowValid)
             {
-                packedWidths = (uint)Nibble(data, p0.Widths, nibbleIndex);
-                if (channels > 1) packedWidths |= (uint)Nibble(data, p1.Widths, nibbleIndex) << 8;
-                if (channels > 2) packedWidths |= (uint)Nibble(data, p2.Widths, nibbleIndex) << 16;
-                if (channels > 3) packedWidths |= (uint)Nibble(data, p3.Widths, nibbleIndex) << 24;
+                p0 = RowWidth(data, p0, r, groups, g, hasGroup);
+                packedWidths = p0.RowWidth;
+                if (channels > 1) { p1 = RowWidth(data, p1, r, groups, g, hasGroup); packedWidths |= p1.RowWidth << 8; }
+                if (channels > 2) { p2 = RowWidth(data, p2, r, groups, g, hasGroup); packedWidths |= p2.RowWidth << 16; }
+                if (channels > 3) { p3 = RowWidth(data, p3, r, groups, g, hasGroup); packedWidths |= p3.RowWidth << 24; }
             }
             uint inclusiveWidths = SegmentScan(packedWidths, g, lanesPerPatch);
             uint rowTotals = Warp.Shuffle(inclusiveWidths, segLast);
@@ -275,6 +282,8 @@ public static class GpuDecodeKernel
 
         var row = new PlaneRow
         {
+            Mask = plane.Mask,
+            Coded = plane.Coded,
             Predictors = plane.Predictors,
             Widths = plane.Widths,
             Groups = plane.Groups + (int)(totals & 0xFF),
@@ -339,6 +348,17 @@ public static class GpuDecodeKernel
     private static int Nibble(ArrayView<uint> data, int widthArray, int index) =>
         RowCoding.NibbleOf(ByteAt(data, widthArray + (index >> 1)), index);
 
+    /// <summary>Row <paramref name="r"/>'s width nibble of group <paramref name="g"/> (0 for a zero
+    /// row), and the plane with its count of coded rows advanced past a coded row.</summary>
+    private static PlaneRow RowWidth(ArrayView<uint> data, PlaneRow plane, int r, int groups, int g, bool hasGroup)
+    {
+        plane.RowWidth = 0;
+        if (RowCoding.IsZeroRow(ByteAt(data, plane.Mask + (r >> 3)), r)) return plane;
+        if (hasGroup) plane.RowWidth = (uint)Nibble(data, plane.Widths, plane.Coded * groups + g);
+        plane.Coded++;
+        return plane;
+    }
+
     /// <summary>One pixel of one plane, by the rules of <see cref="RowCoding"/>.</summary>
     private static int Pixel(int predictor, int top, int topRight, int topFirst, int sum, int residual) =>
         RowCoding.Reconstruct(RowCoding.Base(predictor, top, topRight, topFirst),
@@ -386,6 +406,10 @@ public static class GpuDecodeKernel
 /// groups start, and the lane's 8 pixels of the row last decoded.</summary>
 public struct PlaneRow
 {
-    public int Predictors, Widths, Groups;
+    public int Mask, Predictors, Widths, Groups;
+    /// <summary>Coded (not zero) rows decoded so far: the next coded row's index in the width array.</summary>
+    public int Coded;
+    /// <summary>This lane's width nibble of the row being decoded.</summary>
+    public uint RowWidth;
     public int T0, T1, T2, T3, T4, T5, T6, T7;
 }

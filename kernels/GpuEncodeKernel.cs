@@ -15,6 +15,8 @@ public struct GpuEncodeShape
     public int FileStride;
     /// <summary>Byte offset of the payload from a file's start: 40 + 4 (PatchCount + 1).</summary>
     public int PayloadStart;
+    /// <summary>Where a block's groups start in its scratch slot: <see cref="GpuEncodeKernel.HeaderBytes"/>(N, N).</summary>
+    public int GroupsOffset;
 }
 
 /// <summary>
@@ -35,13 +37,15 @@ public static class GpuEncodeKernel
     public const int GroupSize = 128;
 
     /// <summary>Shared words per warp for the predictor and width arrays of its patches.</summary>
-    public const int HeaderWordsPerWarp = 272;
+    public const int HeaderWordsPerWarp = 280;
 
     /// <summary>Planes coded per patch: the channels, plus R−G and B−G for 3 or 4 channels.</summary>
     public static int PlaneCount(int channels) => channels + (channels >= 3 ? 2 : 0);
 
+    /// <summary>The largest header of a channel block (zero-row mask, predictors, widths of every row):
+    /// its groups go after this many bytes in the block's scratch slot.</summary>
     public static int HeaderBytes(int width, int height) =>
-        RowCoding.PredictorBytes(height) + RowCoding.WidthBytes(height, RowCoding.GroupsPerRow(width));
+        RowCoding.ZeroMaskBytes(height) + RowCoding.PredictorBytes(height) + RowCoding.WidthBytes(height, RowCoding.GroupsPerRow(width));
 
     public static int BlockStride(int patchSize) =>
         (HeaderBytes(patchSize, patchSize) + patchSize * RowCoding.GroupsPerRow(patchSize) * RowCoding.MaxWidth + 3) / 4 * 4;
@@ -80,8 +84,9 @@ public static class GpuEncodeKernel
         int groups = RowCoding.GroupsPerRow(w);
         bool hasGroup = g < groups;
         int valid = Max(0, Min(RowCoding.GroupSize, w - g * RowCoding.GroupSize));
+        int maskBytes = RowCoding.ZeroMaskBytes(h);
         int predictorBytes = RowCoding.PredictorBytes(h);
-        int headerBytes = predictorBytes + RowCoding.WidthBytes(h, groups);
+        int groupsAt = HeaderBytes(n, n);
         // this patch's header bytes in shared memory (laid out for a full patch)
         int segHeader = headerBase * 4 + seg * HeaderBytes(n, n);
         int pixelRow = image * shape.ImageBytes + (py * n * shape.Width + px * n + g * RowCoding.GroupSize) * channels;
@@ -95,6 +100,7 @@ public static class GpuEncodeKernel
             bool decorrelate = q >= channels;
             long blockBase = (slot * planes + q) * shape.BlockStride;
             int rowPtr = 0;
+            int codedRows = 0;
 
             int t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5 = 0, t6 = 0, t7 = 0;
             for (int r = 0; r < n; r++)
@@ -153,7 +159,8 @@ public static class GpuEncodeKernel
                 if (lanesPerPatch > 4) { int up = Warp.ShuffleUp(offset, 4); offset += g >= 4 ? up : 0; }
                 offset -= width;
 
-                if (rowValid)
+                bool zeroRow = bestCost == 0;
+                if (rowValid && !zeroRow)
                 {
                     ulong bits = 0;
                     bits = RowCoding.PackSlot(bits, width, 0, chosen.A0);
@@ -164,27 +171,38 @@ public static class GpuEncodeKernel
                     bits = RowCoding.PackSlot(bits, width, 5, chosen.A5);
                     bits = RowCoding.PackSlot(bits, width, 6, chosen.A6);
                     bits = RowCoding.PackSlot(bits, width, 7, chosen.A7);
-                    long to = blockBase + headerBytes + rowPtr + offset;
+                    long to = blockBase + groupsAt + rowPtr + offset;
                     for (int i = 0; i < width; i++) scratch[to + i] = (byte)(bits >> (8 * i));
 
-                    int nibble = r * groups + g;
-                    int nibbleByte = segHeader + predictorBytes + (nibble >> 1);
+                    int nibble = codedRows * groups + g;
+                    int nibbleByte = segHeader + maskBytes + predictorBytes + (nibble >> 1);
                     Atomic.Or(ref header[nibbleByte >> 2], width << (8 * (nibbleByte & 3) + 4 * (nibble & 1)));
-                    if (g == 0)
+                }
+                if (rowValid && g == 0)
+                {
+                    int predictorByte = segHeader + maskBytes + (r >> 2);
+                    Atomic.Or(ref header[predictorByte >> 2], best << (8 * (predictorByte & 3) + 2 * (r & 3)));
+                    if (zeroRow)
                     {
-                        int predictorByte = segHeader + (r >> 2);
-                        Atomic.Or(ref header[predictorByte >> 2], best << (8 * (predictorByte & 3) + 2 * (r & 3)));
+                        int maskByte = segHeader + (r >> 3);
+                        Atomic.Or(ref header[maskByte >> 2], 1 << (8 * (maskByte & 3) + (r & 7)));
                     }
                 }
-                if (r < h) rowPtr += bestCost;
+                if (r < h)
+                {
+                    rowPtr += bestCost;
+                    if (!zeroRow) codedRows++;
+                }
                 t0 = v0; t1 = v1; t2 = v2; t3 = v3; t4 = v4; t5 = v5; t6 = v6; t7 = v7;
             }
             Warp.Barrier();
             if (active)
             {
+                int headerBytes = maskBytes + predictorBytes + RowCoding.WidthBytes(codedRows, groups);
                 for (int i = g; i < headerBytes; i += lanesPerPatch)
                     scratch[blockBase + i] = (byte)(header[(segHeader + i) >> 2] >> (8 * ((segHeader + i) & 3)));
-                if (g == 0) lengths[slot * planes + q] = headerBytes + rowPtr;
+                // the block's length, and in the high half its header's (its groups lie at groupsAt)
+                if (g == 0) lengths[slot * planes + q] = (headerBytes + rowPtr) | (headerBytes << 16);
             }
             Warp.Barrier();
         }
@@ -217,12 +235,12 @@ public static class GpuEncodeKernel
             {
                 long at = ((long)image * patches + p) * planes;
                 int plain = 0;
-                for (int c = 0; c < channels; c++) plain += lengths[at + c];
+                for (int c = 0; c < channels; c++) plain += L(lengths[at + c]);
                 bool transform = false;
                 if (channels >= 3)
-                    transform = lengths[at + channels] + lengths[at + channels + 1] <= lengths[at] + lengths[at + 2];
+                    transform = L(lengths[at + channels]) + L(lengths[at + channels + 1]) <= L(lengths[at]) + L(lengths[at + 2]);
                 length = 1 + (transform
-                    ? plain - lengths[at] - lengths[at + 2] + lengths[at + channels] + lengths[at + channels + 1]
+                    ? plain - L(lengths[at]) - L(lengths[at + 2]) + L(lengths[at + channels]) + L(lengths[at + channels + 1])
                     : plain);
                 flags[(long)image * patches + p] = transform ? 1 : 0;
             }
@@ -274,8 +292,11 @@ public static class GpuEncodeKernel
         {
             int q = flag == 0 ? c : c == 0 ? channels : c == 2 ? channels + 1 : c;
             long from = (slot * planes + q) * shape.BlockStride;
-            int length = lengths[slot * planes + q];
-            for (int i = lane; i < length; i += 32) files[to + i] = scratch[from + i];
+            int packed = lengths[slot * planes + q];
+            int length = L(packed), headerLength = packed >> 16;
+            for (int i = lane; i < headerLength; i += 32) files[to + i] = scratch[from + i];
+            long groupsFrom = from + shape.GroupsOffset - headerLength;
+            for (int i = headerLength + lane; i < length; i += 32) files[to + i] = scratch[groupsFrom + i];
             to += length;
         }
     }
@@ -312,6 +333,9 @@ public static class GpuEncodeKernel
             A7 = 7 < valid ? RowCoding.Zigzag(RowCoding.Residual(p, o7, o6)) : 0,
         };
     }
+
+    /// <summary>A block's length from its entry in the lengths array (low 16 bits).</summary>
+    private static int L(int packed) => packed & 0xFFFF;
 
     private static int Min(int a, int b) => a < b ? a : b;
     private static int Max(int a, int b) => a > b ? a : b;

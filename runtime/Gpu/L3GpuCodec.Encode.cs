@@ -85,6 +85,7 @@ public sealed partial class L3GpuCodec
             Width = width, Height = height, PatchesX = px, PatchCount = patches, Images = images,
             ImageBytes = (int)imageBytes, BlockStride = GpuEncodeKernel.BlockStride(patchSize),
             FileStride = checked((int)fileStride), PayloadStart = payloadStart,
+            GroupsOffset = GpuEncodeKernel.HeaderBytes(patchSize, patchSize),
         };
         return new L3GpuEncodeJob(Accelerator, shape, patchSize, channels);
     }

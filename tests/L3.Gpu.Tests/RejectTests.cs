@@ -33,7 +33,7 @@ public sealed class RejectTests(CodecFixture fixture)
         var file = GoodFile();
         var header = L3Header.Read(file);
         var (start, _) = header.PatchRange(0);
-        int widthArray = header.PayloadStart + start + 1 + RowCodingPredictorBytes(16);
+        int widthArray = header.PayloadStart + start + 1 + L3.Kernels.RowCoding.ZeroMaskBytes(16) + RowCodingPredictorBytes(16);
         file[widthArray] = 0x99;
         Assert.Throws<L3FormatException>(() => _codec.Prepare([file], verifyChecksum: false));
     }
