@@ -113,17 +113,18 @@ public static class GpuDecodeKernel
         for (int c = 0; c < channels; c++)
         {
             // rows that are not zero rows (a clear bit of the zero-row mask) have widths and groups
-            int codedRows = 0;
+            // the mask (at most 64 rows) is kept in registers: one bit a row
+            ulong zeroRows = 0;
             for (int k = 0; k < maskBytes; k++)
-                codedRows += IntrinsicMath.BitOperations.PopCount((uint)ByteAt(data, at + k));
-            codedRows = h - codedRows;
+                zeroRows |= (ulong)(uint)ByteAt(data, at + k) << (8 * k);
+            int codedRows = h - IntrinsicMath.BitOperations.PopCount(zeroRows);
             int widthBytes = RowCoding.WidthBytes(codedRows, groups);
             int ws = at + maskBytes + predictorBytes;
             int sum = active ? NibbleSum(data, ws, widthBytes, g, lanesPerPatch) : 0;
             if (lanesPerPatch > 1) sum += Warp.ShuffleXor(sum, 1);
             if (lanesPerPatch > 2) sum += Warp.ShuffleXor(sum, 2);
             if (lanesPerPatch > 4) sum += Warp.ShuffleXor(sum, 4);
-            var plane = new PlaneRow { Mask = at, Predictors = at + maskBytes, Widths = ws, Groups = ws + widthBytes };
+            var plane = new PlaneRow { ZeroRows = zeroRows, Predictors = at + maskBytes, Widths = ws, Groups = ws + widthBytes };
             if (c == 0) p0 = plane;
             else if (c == 1) p1 = plane;
             else if (c == 2) p2 = plane;
@@ -282,7 +283,7 @@ public static class GpuDecodeKernel
 
         var row = new PlaneRow
         {
-            Mask = plane.Mask,
+            ZeroRows = plane.ZeroRows,
             Coded = plane.Coded,
             Predictors = plane.Predictors,
             Widths = plane.Widths,
@@ -353,7 +354,7 @@ public static class GpuDecodeKernel
     private static PlaneRow RowWidth(ArrayView<uint> data, PlaneRow plane, int r, int groups, int g, bool hasGroup)
     {
         plane.RowWidth = 0;
-        if (RowCoding.IsZeroRow(ByteAt(data, plane.Mask + (r >> 3)), r)) return plane;
+        if (RowCoding.IsZeroRow((int)(plane.ZeroRows >> (r & ~7)), r)) return plane;
         if (hasGroup) plane.RowWidth = (uint)Nibble(data, plane.Widths, plane.Coded * groups + g);
         plane.Coded++;
         return plane;
@@ -406,7 +407,9 @@ public static class GpuDecodeKernel
 /// groups start, and the lane's 8 pixels of the row last decoded.</summary>
 public struct PlaneRow
 {
-    public int Mask, Predictors, Widths, Groups;
+    public int Predictors, Widths, Groups;
+    /// <summary>The zero-row mask, bit r for row r.</summary>
+    public ulong ZeroRows;
     /// <summary>Coded (not zero) rows decoded so far: the next coded row's index in the width array.</summary>
     public int Coded;
     /// <summary>This lane's width nibble of the row being decoded.</summary>
