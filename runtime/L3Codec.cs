@@ -35,13 +35,18 @@ public static class L3Codec
 
         void EncodePatchRow(ReadOnlySpan<byte> source, int py)
         {
-            var encoder = new PatchEncoder(n, channels);
+            var path = CpuPaths.Resolve(options.Path);
+            using var simd = path == CpuPath.Scalar ? null : new SimdPatchEncoder(n, channels, path);
+            var encoder = simd is null ? new PatchEncoder(n, channels) : null;
             int y = py * n, h = Math.Min(n, height - y);
             for (int px = 0; px < patchesX; px++)
             {
                 int x = px * n, w = Math.Min(n, width - x);
                 var buffer = new byte[PatchFormat.MaxPatchBytes(w, h, channels)];
-                int length = encoder.Encode(source[(y * stride + x * channels)..], stride, w, h, buffer);
+                var patchPixels = source[(y * stride + x * channels)..];
+                int length = simd is not null
+                    ? simd.Encode(patchPixels, stride, w, h, buffer)
+                    : encoder!.Encode(patchPixels, stride, w, h, buffer);
                 patches[py * patchesX + px] = new ArraySegment<byte>(buffer, 0, length);
             }
         }

@@ -18,7 +18,7 @@ internal enum CpuPath
     Vector128,
     /// <summary>AVX2 (+ BMI2 pdep/pext where present).</summary>
     Vector256,
-    /// <summary>AVX-512 F/BW/VBMI: one 512-bit register per row of 64 pixels.</summary>
+    /// <summary>AVX-512 F/BW/CD/VBMI: one 512-bit register per row of 64 pixels.</summary>
     Vector512,
 }
 
@@ -29,7 +29,7 @@ internal static class CpuPaths
         CpuPath.Auto or CpuPath.Scalar => true,
         CpuPath.Vector128 => Vector128.IsHardwareAccelerated && (Ssse3.IsSupported || AdvSimd.Arm64.IsSupported),
         CpuPath.Vector256 => Vector256.IsHardwareAccelerated && Avx2.IsSupported,
-        CpuPath.Vector512 => Vector512.IsHardwareAccelerated && Avx512F.IsSupported && Avx512BW.IsSupported && Avx512Vbmi.IsSupported,
+        CpuPath.Vector512 => Vector512.IsHardwareAccelerated && Avx512F.IsSupported && Avx512BW.IsSupported && Avx512CD.IsSupported && Avx512Vbmi.IsSupported,
         _ => false,
     };
 
