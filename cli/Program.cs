@@ -74,7 +74,7 @@ root.Subcommands.Add(verify);
 
 var benchIn = new Argument<string[]>("images") { Description = "images to measure", Arity = ArgumentArity.OneOrMore };
 var runs = new Option<int>("--runs") { Description = "timed runs per image (the median is kept)", DefaultValueFactory = _ => 5 };
-var bench = new Command("bench", "measure size vs PNG-6 and one-thread speed") { benchIn, patch, runs, json };
+var bench = new Command("bench", "measure size vs PNG-6 and one-thread speed, with QOI timed in the same run") { benchIn, patch, runs, json };
 bench.SetAction(r => Run(() =>
 {
     var results = r.GetValue(benchIn)!.Select(p => ImageBench.Measure(p, r.GetValue(patch), r.GetValue(runs))).ToList();
