@@ -3,7 +3,7 @@ using L3.Cpu;
 namespace L3.Simd.Tests;
 
 /// <summary>Every vector decode path gives the scalar reference's bytes.</summary>
-public class DecodePathTests
+public class DecodePathTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     public static TheoryData<int> Paths()
     {
@@ -115,6 +115,6 @@ public class DecodePathTests
     {
         // visible in the test log: which paths this process runs
         Assert.Contains(CpuPaths.Best, CpuPaths.Supported);
-        Console.WriteLine($"best path: {CpuPaths.Best}; supported: {string.Join(", ", CpuPaths.Supported)}");
+        output.WriteLine($"best path: {CpuPaths.Best}; supported: {string.Join(", ", CpuPaths.Supported)}");
     }
 }
