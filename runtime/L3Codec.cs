@@ -21,33 +21,46 @@ public static class L3Codec
         int patchesX = (width + n - 1) / n, patchesY = (height + n - 1) / n;
         var patches = new ArraySegment<byte>[patchesX * patchesY];
         int stride = width * channels;
-        if (options.MaxDegreeOfParallelism <= 1)
+        // each patch row is coded into one pooled buffer; Assemble copies the patches out of them
+        var rowBuffers = new byte[patchesY][];
+        try
         {
-            for (int py = 0; py < patchesY; py++) EncodePatchRow(pixels, py);
+            if (options.MaxDegreeOfParallelism <= 1)
+            {
+                for (int py = 0; py < patchesY; py++) EncodePatchRow(pixels, py);
+            }
+            else
+            {
+                var copy = pixels.ToArray(); // a span cannot cross into the worker lambdas
+                Parallel.For(0, patchesY, new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism },
+                    py => EncodePatchRow(copy, py));
+            }
+            return L3Header.Assemble(width, height, channels, n, patches);
         }
-        else
+        finally
         {
-            var copy = pixels.ToArray(); // a span cannot cross into the worker lambdas
-            Parallel.For(0, patchesY, new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism },
-                py => EncodePatchRow(copy, py));
+            foreach (var buffer in rowBuffers)
+                if (buffer is not null) System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
-        return L3Header.Assemble(width, height, channels, n, patches);
 
         void EncodePatchRow(ReadOnlySpan<byte> source, int py)
         {
             var path = CpuPaths.Resolve(options.Path);
-            using var simd = path == CpuPath.Scalar ? null : new SimdPatchEncoder(n, channels, path);
+            var simd = path == CpuPath.Scalar ? null : SimdPatchEncoder.ForThread(n, channels, path);
             var encoder = simd is null ? new PatchEncoder(n, channels) : null;
             int y = py * n, h = Math.Min(n, height - y);
+            var buffer = rowBuffers[py] = System.Buffers.ArrayPool<byte>.Shared.Rent(patchesX * PatchFormat.MaxPatchBytes(n, h, channels));
+            int at = 0;
             for (int px = 0; px < patchesX; px++)
             {
                 int x = px * n, w = Math.Min(n, width - x);
-                var buffer = new byte[PatchFormat.MaxPatchBytes(w, h, channels)];
+                var output = buffer.AsSpan(at, PatchFormat.MaxPatchBytes(w, h, channels));
                 var patchPixels = source[(y * stride + x * channels)..];
                 int length = simd is not null
-                    ? simd.Encode(patchPixels, stride, w, h, buffer)
-                    : encoder!.Encode(patchPixels, stride, w, h, buffer);
-                patches[py * patchesX + px] = new ArraySegment<byte>(buffer, 0, length);
+                    ? simd.Encode(patchPixels, stride, w, h, output)
+                    : encoder!.Encode(patchPixels, stride, w, h, output);
+                patches[py * patchesX + px] = new ArraySegment<byte>(buffer, at, length);
+                at += length;
             }
         }
     }

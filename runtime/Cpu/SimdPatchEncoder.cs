@@ -22,6 +22,7 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
     private const int PlaneCount = 6; // R, G, B, A, R-G, B-G
 
     private readonly CpuPath _path;
+    private readonly int _patchSize;
     private readonly int _channels;
     private readonly int _maxBlock;
     private readonly byte* _memory;
@@ -34,6 +35,7 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
     public SimdPatchEncoder(int patchSize, int channels, CpuPath path)
     {
         _path = path;
+        _patchSize = patchSize;
         _channels = channels;
         _maxBlock = PatchFormat.BlockHeaderBytes(patchSize, patchSize) + patchSize * RowCoding.GroupsPerRow(patchSize) * 8 + 64;
         nuint size = (nuint)(PlaneCount * PlaneBytes + 256 + 64 + PlaneCount * _maxBlock + 64);
@@ -43,6 +45,17 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         _stage = _planes + PlaneCount * PlaneBytes;
         _codes = _stage + 256;
         _blocks = _codes + 64;
+    }
+
+    [ThreadStatic] private static SimdPatchEncoder? t_cached;
+
+    /// <summary>This thread's encoder for (patch size, channels, path), made on first use and kept.</summary>
+    public static SimdPatchEncoder ForThread(int patchSize, int channels, CpuPath path)
+    {
+        var cached = t_cached;
+        if (cached is not null && cached._patchSize == patchSize && cached._channels == channels && cached._path == path) return cached;
+        cached?.Dispose();
+        return t_cached = new SimdPatchEncoder(patchSize, channels, path);
     }
 
     private bool _disposed;
