@@ -360,9 +360,55 @@ internal static unsafe class SimdPatchDecoder
             }
         }
 
+        // the 16-byte RGB masks of V128, in both lanes: each lane interleaves its own 16 pixels
+        private static readonly Vector256<byte>[] Interleave3 = V128.Interleave3Masks.Select(m => Vector256.Create(m, m)).ToArray();
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Interleave(byte* planes, int channels, bool transform, byte* output) =>
-            V128.Interleave(planes, channels, transform, output);
+        public static void Interleave(byte* planes, int channels, bool transform, byte* output)
+        {
+            if (channels == 1)
+            {
+                Vector256.Load(planes).Store(output);
+                Vector256.Load(planes + 32).Store(output + 32);
+                return;
+            }
+            var m = Interleave3;
+            for (int i = 0; i < 64; i += 32)
+            {
+                var r = Vector256.Load(planes + i);
+                var g = Vector256.Load(planes + PlaneBytes + i);
+                var b = Vector256.Load(planes + 2 * PlaneBytes + i);
+                if (transform) { r += g; b += g; }
+                if (channels == 3)
+                {
+                    // lane 0 holds bytes 0..47 of these 32 pixels (pixels 0..15), lane 1 bytes 48..95
+                    var o0 = Avx2.Shuffle(r, m[0]) | Avx2.Shuffle(g, m[1]) | Avx2.Shuffle(b, m[2]);
+                    var o1 = Avx2.Shuffle(r, m[3]) | Avx2.Shuffle(g, m[4]) | Avx2.Shuffle(b, m[5]);
+                    var o2 = Avx2.Shuffle(r, m[6]) | Avx2.Shuffle(g, m[7]) | Avx2.Shuffle(b, m[8]);
+                    byte* o = output + 3 * i;
+                    Avx2.Permute2x128(o0, o1, 0x20).Store(o);
+                    Avx2.Permute2x128(o2, o0, 0x30).Store(o + 32);
+                    Avx2.Permute2x128(o1, o2, 0x31).Store(o + 64);
+                }
+                else
+                {
+                    var a = Vector256.Load(planes + 3 * PlaneBytes + i);
+                    var rgLo = Avx2.UnpackLow(r, g).AsUInt16();   // pixels 0-7 | 16-23
+                    var rgHi = Avx2.UnpackHigh(r, g).AsUInt16();  // pixels 8-15 | 24-31
+                    var baLo = Avx2.UnpackLow(b, a).AsUInt16();
+                    var baHi = Avx2.UnpackHigh(b, a).AsUInt16();
+                    var q0 = Avx2.UnpackLow(rgLo, baLo).AsByte();  // pixels 0-3 | 16-19
+                    var q1 = Avx2.UnpackHigh(rgLo, baLo).AsByte(); // 4-7 | 20-23
+                    var q2 = Avx2.UnpackLow(rgHi, baHi).AsByte();  // 8-11 | 24-27
+                    var q3 = Avx2.UnpackHigh(rgHi, baHi).AsByte(); // 12-15 | 28-31
+                    byte* o = output + 4 * i;
+                    Avx2.Permute2x128(q0, q1, 0x20).Store(o);
+                    Avx2.Permute2x128(q2, q3, 0x20).Store(o + 32);
+                    Avx2.Permute2x128(q0, q1, 0x31).Store(o + 64);
+                    Avx2.Permute2x128(q2, q3, 0x31).Store(o + 96);
+                }
+            }
+        }
     }
 
     // ---------------------------------------------------------------- 128 bits: SSSE3 / AdvSimd
@@ -372,6 +418,7 @@ internal static unsafe class SimdPatchDecoder
         private static readonly Vector128<byte> HighQwordGetsLow = Vector128.Create(
             (byte)0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 7, 7, 7, 7, 7, 7, 7, 7);
         private static readonly Vector128<byte>[] Interleave3 = MakeInterleave3();
+        internal static Vector128<byte>[] Interleave3Masks => Interleave3;
 
         private static Vector128<byte>[] MakeInterleave3()
         {
