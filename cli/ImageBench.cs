@@ -71,9 +71,14 @@ public static class ImageBench
 
     private static void WarmUp(Action action)
     {
-        // long enough for tiered JIT to reach its optimized code: at least 0.25 s and 5 calls
-        long start = Stopwatch.GetTimestamp();
-        for (int i = 0; i < 5 || Stopwatch.GetElapsedTime(start).TotalSeconds < 0.25; i++) action();
+        // long enough for tiered JIT to reach its optimized code: rounds of at least 0.2 s and 3
+        // calls, with pauses that let the background JIT thread compile on a busy (or pinned) core
+        for (int round = 0; round < 3; round++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < 3 || Stopwatch.GetElapsedTime(start).TotalSeconds < 0.2; i++) action();
+            Thread.Sleep(150);
+        }
     }
 
     private static double Median(int runs, Action action)
