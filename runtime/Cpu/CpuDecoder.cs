@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace L3.Cpu;
 
 /// <summary>
@@ -45,6 +47,7 @@ internal static unsafe class CpuDecoder
     }
 
     /// <summary>Decodes every patch of a validated file into <paramref name="pixels"/> (stride width × channels).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DecodeAll(ReadOnlySpan<byte> file, L3Header header, Span<byte> pixels, CpuPath path, int maxDegreeOfParallelism)
     {
         path = CpuPaths.Resolve(path);
@@ -73,6 +76,7 @@ internal static unsafe class CpuDecoder
     }
 
     /// <summary>Decodes validated patch <paramref name="index"/> into the image at <paramref name="pixels"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DecodePatch(byte* file, int fileLength, L3Header header, int index, byte* pixels, CpuPath path)
     {
         int channels = header.Channels, stride = header.Width * channels;
@@ -85,6 +89,7 @@ internal static unsafe class CpuDecoder
 
     /// <summary>Decodes one validated patch of <paramref name="length"/> bytes, of which
     /// <paramref name="readable"/> bytes from its start may be read.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DecodePatchTo(byte* patch, int length, long readable, int width, int height, int channels,
         byte* dest, int destStride, CpuPath path)
     {

@@ -47,6 +47,13 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         _blocks = _codes + 64;
     }
 
+    /// <summary>Tables first, then the (AggressiveOptimization) kernels: see SimdPatchDecoder's static constructor.</summary>
+    static SimdPatchEncoder()
+    {
+        RuntimeHelpers.RunClassConstructor(typeof(V512).TypeHandle);
+        RuntimeHelpers.RunClassConstructor(typeof(V128).TypeHandle);
+    }
+
     [ThreadStatic] private static SimdPatchEncoder? t_cached;
 
     /// <summary>This thread's encoder for (patch size, channels, path), made on first use and kept.</summary>
@@ -69,6 +76,7 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
     ~SimdPatchEncoder() => Dispose();
 
     /// <summary>Same contract as <see cref="PatchEncoder.Encode"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Encode(ReadOnlySpan<byte> pixels, int stride, int width, int height, Span<byte> output)
     {
         fixed (byte* source = pixels)
@@ -100,6 +108,7 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
     }
 
     /// <summary>Splits the patch into planes (and R−G, B−G); sets byte [w] of each row to byte [w−1].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Extract<K>(byte* source, int stride, int width, int height, int sourceLength) where K : struct, IEncodeKernel
     {
         int rowBytes = width * _channels;
