@@ -26,19 +26,6 @@ internal static unsafe class SimdPatchDecoder
     /// <summary>Bytes a decoder may read past a patch's end (wide loads of the last rows).</summary>
     public const int ReadPadding = 80;
 
-    /// <summary>
-    /// The kernels' tables (static readonly vectors) are built before any kernel is compiled: the
-    /// kernels are compiled fully optimized on first call (AggressiveOptimization, so a one-off decode
-    /// never runs unoptimized SIMD code), and the JIT embeds a static readonly vector as a constant
-    /// only when its class is already initialized.
-    /// </summary>
-    static SimdPatchDecoder()
-    {
-        RuntimeHelpers.RunClassConstructor(typeof(V512).TypeHandle);
-        RuntimeHelpers.RunClassConstructor(typeof(V256).TypeHandle);
-        RuntimeHelpers.RunClassConstructor(typeof(V128).TypeHandle);
-    }
-
     /// <summary>Per-thread scratch: 4 planes, a 256-byte row staging buffer, 64 bytes of codes.</summary>
     public sealed class Scratch : IDisposable
     {
@@ -51,6 +38,14 @@ internal static unsafe class SimdPatchDecoder
 
         public Scratch()
         {
+            // The kernels' tables (static readonly vectors) are built before any kernel is compiled:
+            // the kernels are compiled fully optimized on first call (AggressiveOptimization, so a
+            // one-off decode never runs unoptimized SIMD code), and the JIT embeds a static readonly
+            // vector as a constant only when its class is already initialized. (A static constructor
+            // on SimdPatchDecoder itself would cost a class-initialization check on every call.)
+            RuntimeHelpers.RunClassConstructor(typeof(V512).TypeHandle);
+            RuntimeHelpers.RunClassConstructor(typeof(V256).TypeHandle);
+            RuntimeHelpers.RunClassConstructor(typeof(V128).TypeHandle);
             Planes = (byte*)NativeMemory.AlignedAlloc(4 * PlaneBytes + 256 + 64 + 128, 64);
             NativeMemory.Clear(Planes, 4 * PlaneBytes + 256 + 64 + 128);
             Row = Planes + 4 * PlaneBytes;

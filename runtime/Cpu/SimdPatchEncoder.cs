@@ -34,6 +34,8 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
 
     public SimdPatchEncoder(int patchSize, int channels, CpuPath path)
     {
+        // tables first, then the (AggressiveOptimization) kernels: see SimdPatchDecoder.Scratch
+        RuntimeHelpers.RunClassConstructor(path == CpuPath.Vector512 ? typeof(V512).TypeHandle : typeof(V128).TypeHandle);
         _path = path;
         _patchSize = patchSize;
         _channels = channels;
@@ -45,13 +47,6 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         _stage = _planes + PlaneCount * PlaneBytes;
         _codes = _stage + 256;
         _blocks = _codes + 64;
-    }
-
-    /// <summary>Tables first, then the (AggressiveOptimization) kernels: see SimdPatchDecoder's static constructor.</summary>
-    static SimdPatchEncoder()
-    {
-        RuntimeHelpers.RunClassConstructor(typeof(V512).TypeHandle);
-        RuntimeHelpers.RunClassConstructor(typeof(V128).TypeHandle);
     }
 
     [ThreadStatic] private static SimdPatchEncoder? t_cached;
@@ -144,12 +139,15 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         byte* payload = widths + widthBytes;
         new Span<byte>(block, predictorBytes + widthBytes).Clear();
         ulong groupMask = groups == 8 ? 0xFFFF_FFFFUL : (1UL << (4 * groups)) - 1;
-        byte* codes = stackalloc byte[64 + 8];
+        // the four candidates' codes (64 bytes each) and group widths (8 bytes each)
+        byte* candidates = stackalloc byte[4 * 64 + 4 * 8 + 8];
 
         byte* top = plane;
         for (int y = 0, nibble = 0; y < height; y++, nibble += groups, top += Stride)
         {
-            int best = K.ChooseRow(top + Stride, top, width, codes, out ulong groupWidths);
+            int best = K.ChooseRow(top + Stride, top, width, candidates);
+            byte* codes = candidates + 64 * best;
+            ulong groupWidths = ((ulong*)(candidates + 256))[best];
             predictors[y >> 2] |= (byte)(best << ((y & 3) * 2));
 
             ulong nibbles = BytesToNibbles(groupWidths) & groupMask;
@@ -196,9 +194,10 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         /// planes 0..5 at <paramref name="dest"/> (plane p at + p·PlaneBytes).</summary>
         static abstract void Deinterleave(byte* row, int channels, byte* dest);
 
-        /// <summary>Computes the row's codes under the 4 predictors, picks the cheapest (lowest on a
-        /// tie), writes its 64 codes (0 past the width) and returns its number and group widths (a byte each).</summary>
-        static abstract int ChooseRow(byte* row, byte* top, int width, byte* codes, out ulong groupWidths);
+        /// <summary>Computes the row's codes under the 4 predictors into <paramref name="candidates"/>
+        /// (predictor p's 64 codes at 64·p, 0 past the width; its group widths, a byte each, as the
+        /// ulong at 256 + 8·p) and returns the cheapest predictor (the lowest on a tie).</summary>
+        static abstract int ChooseRow(byte* row, byte* top, int width, byte* candidates);
     }
 
     // ---------------------------------------------------------------- 512 bits
@@ -298,7 +297,7 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static int ChooseRow(byte* row, byte* top, int width, byte* codes, out ulong groupWidths)
+        public static int ChooseRow(byte* row, byte* top, int width, byte* candidates)
         {
             var keep = Vector512.LessThan(Vector512<byte>.Indices, Vector512.Create((byte)width));
             var v = Vector512.Load(row);
@@ -317,17 +316,28 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
             var w3 = GroupWidths(k3);
             var packed = w0 | Vector512.ShiftLeft(w1, 16) | Vector512.ShiftLeft(w2, 32) | Vector512.ShiftLeft(w3, 48);
             ulong costs = Vector512.Sum(packed);
-            int c0 = (int)(costs & 0xFFFF), c1 = (int)((costs >> 16) & 0xFFFF), c2 = (int)((costs >> 32) & 0xFFFF), c3 = (int)(costs >> 48);
-            int best = 0, bestCost = c0;
-            var k = k0;
-            var w = w0;
-            if (c1 < bestCost) { best = 1; bestCost = c1; k = k1; w = w1; }
-            if (c2 < bestCost) { best = 2; bestCost = c2; k = k2; w = w2; }
-            if (c3 < bestCost) { best = 3; k = k3; w = w3; }
-            k.Store(codes);
-            groupWidths = Avx512F.ConvertToVector128Byte(w).AsUInt64().ToScalar();
-            return best;
+            k0.Store(candidates);
+            k1.Store(candidates + 64);
+            k2.Store(candidates + 128);
+            k3.Store(candidates + 192);
+            ulong* widths = (ulong*)(candidates + 256);
+            widths[0] = Avx512F.ConvertToVector128Byte(w0).AsUInt64().ToScalar();
+            widths[1] = Avx512F.ConvertToVector128Byte(w1).AsUInt64().ToScalar();
+            widths[2] = Avx512F.ConvertToVector128Byte(w2).AsUInt64().ToScalar();
+            widths[3] = Avx512F.ConvertToVector128Byte(w3).AsUInt64().ToScalar();
+            return Cheapest(costs);
         }
+    }
+
+    /// <summary>The predictor with the lowest of four 16-bit costs packed in <paramref name="costs"/>
+    /// (the lowest number on a tie), without branches (the choice is data-dependent and unpredictable).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Cheapest(ulong costs)
+    {
+        // cost·4 + predictor: the minimum of these keys is the cheapest predictor, lowest first
+        uint a = (uint)(costs & 0xFFFF) << 2, b = ((uint)(costs >> 16) & 0xFFFF) << 2 | 1;
+        uint c = ((uint)(costs >> 32) & 0xFFFF) << 2 | 2, d = (uint)(costs >> 48) << 2 | 3;
+        return (int)(Math.Min(Math.Min(a, b), Math.Min(c, d)) & 3);
     }
 
     // ---------------------------------------------------------------- 128 bits (also used by the Vector256 path)
@@ -418,13 +428,12 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static int ChooseRow(byte* row, byte* top, int width, byte* codes, out ulong groupWidths)
+        public static int ChooseRow(byte* row, byte* top, int width, byte* candidates)
         {
-            // the four candidates' codes go to a 4 × 64 scratch; the best one is copied out
-            byte* all = stackalloc byte[4 * 64];
             var tFirst = Vector128.Create(*top);
-            Span<int> cost = stackalloc int[4];
-            Span<ulong> widths = stackalloc ulong[4];
+            int cost0 = 0, cost1 = 0, cost2 = 0, cost3 = 0;
+            ulong* widths = (ulong*)(candidates + 256);
+            widths[0] = widths[1] = widths[2] = widths[3] = 0;
             Vector128<byte> p0 = default, p1 = default, p3 = default;
             for (int i = 0; i < 64; i += 16)
             {
@@ -438,21 +447,17 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
                 var k2 = Zigzag(Difference(d0, p0), keep);
                 var k3 = Zigzag(Difference(d3, p3), keep);
                 p0 = d0; p1 = d1; p3 = d3;
-                k0.Store(all + i);
-                k1.Store(all + 64 + i);
-                k2.Store(all + 128 + i);
-                k3.Store(all + 192 + i);
+                k0.Store(candidates + i);
+                k1.Store(candidates + 64 + i);
+                k2.Store(candidates + 128 + i);
+                k3.Store(candidates + 192 + i);
                 int shift = i; // 2 groups a chunk, a byte each: bit offset 8·(i/8)
-                cost[0] += Widths(k0, shift, ref widths[0]);
-                cost[1] += Widths(k1, shift, ref widths[1]);
-                cost[2] += Widths(k2, shift, ref widths[2]);
-                cost[3] += Widths(k3, shift, ref widths[3]);
+                cost0 += Widths(k0, shift, ref widths[0]);
+                cost1 += Widths(k1, shift, ref widths[1]);
+                cost2 += Widths(k2, shift, ref widths[2]);
+                cost3 += Widths(k3, shift, ref widths[3]);
             }
-            int best = 0;
-            for (int p = 1; p < 4; p++) if (cost[p] < cost[best]) best = p;
-            for (int i = 0; i < 64; i += 16) Vector128.Load(all + 64 * best + i).Store(codes + i);
-            groupWidths = widths[best];
-            return best;
+            return Cheapest((uint)cost0 | (ulong)(uint)cost1 << 16 | (ulong)(uint)cost2 << 32 | (ulong)(uint)cost3 << 48);
         }
     }
 }
