@@ -57,7 +57,8 @@ internal static unsafe class CpuDecoder
         {
             if (maxDegreeOfParallelism <= 1 || header.PatchesY < 2 && header.PatchesX < 2)
             {
-                for (int i = 0; i < count; i++) DecodePatch(f, file.Length, header, i, p, path);
+                var scratch = Scratch;
+                for (int i = 0; i < count; i++) DecodePatch(f, file.Length, header, i, p, path, scratch);
                 return;
             }
             nint fp = (nint)f, pp = (nint)p;
@@ -67,34 +68,39 @@ internal static unsafe class CpuDecoder
             int units = rows >= maxDegreeOfParallelism * 2 ? rows : count;
             Parallel.For(0, units, new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism }, unit =>
             {
+                var scratch = Scratch;
                 if (units == rows)
-                    for (int i = unit * columns; i < (unit + 1) * columns; i++) DecodePatch((byte*)fp, fileLength, header, i, (byte*)pp, path);
+                    for (int i = unit * columns; i < (unit + 1) * columns; i++) DecodePatch((byte*)fp, fileLength, header, i, (byte*)pp, path, scratch);
                 else
-                    DecodePatch((byte*)fp, fileLength, header, unit, (byte*)pp, path);
+                    DecodePatch((byte*)fp, fileLength, header, unit, (byte*)pp, path, scratch);
             });
         }
     }
 
     /// <summary>Decodes validated patch <paramref name="index"/> into the image at <paramref name="pixels"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void DecodePatch(byte* file, int fileLength, L3Header header, int index, byte* pixels, CpuPath path)
+    public static void DecodePatch(byte* file, int fileLength, L3Header header, int index, byte* pixels, CpuPath path,
+        SimdPatchDecoder.Scratch scratch)
     {
         int channels = header.Channels, stride = header.Width * channels;
         var rect = header.PatchRect(index);
         var (start, length) = header.PatchRange(index);
         byte* dest = pixels + (long)rect.Y * stride + (long)rect.X * channels;
         DecodePatchTo(file + header.PayloadStart + start, length, fileLength - header.PayloadStart - start,
-            rect.Width, rect.Height, channels, dest, stride, path);
+            rect.Width, rect.Height, channels, dest, stride, path, scratch);
     }
 
     /// <summary>Decodes one validated patch of <paramref name="length"/> bytes, of which
     /// <paramref name="readable"/> bytes from its start may be read.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DecodePatchTo(byte* patch, int length, long readable, int width, int height, int channels,
-        byte* dest, int destStride, CpuPath path)
+        byte* dest, int destStride, CpuPath path) =>
+        DecodePatchTo(patch, length, readable, width, height, channels, dest, destStride, CpuPaths.Resolve(path), Scratch);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DecodePatchTo(byte* patch, int length, long readable, int width, int height, int channels,
+        byte* dest, int destStride, CpuPath path, SimdPatchDecoder.Scratch scratch)
     {
-        path = CpuPaths.Resolve(path);
-        var scratch = Scratch;
         if (path == CpuPath.Scalar)
         {
             var planes = scratch.ScalarPlanes.AsSpan(0, width * height * channels);
