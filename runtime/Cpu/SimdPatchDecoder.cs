@@ -155,9 +155,20 @@ internal static unsafe class SimdPatchDecoder
     internal static ulong UnpackGroup(ulong bits, int width)
     {
         if (Bmi2.X64.IsSupported) return Bmi2.X64.ParallelBitDeposit(bits, SlotMask(width));
-        ulong mask = (1UL << width) - 1, result = 0;
-        for (int s = 0; s < 8; s++) result |= ((bits >> (s * width)) & mask) << (8 * s);
-        return result;
+        return UnpackGroupPortable(bits, width);
+    }
+
+    /// <summary><see cref="UnpackGroup"/> without pdep (Arm, x86 without BMI2): halve the fields
+    /// three times, 4 codes a 32-bit lane, then 2 a 16-bit lane, then 1 a byte.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong UnpackGroupPortable(ulong bits, int width)
+    {
+        ulong m4 = (1UL << (4 * width)) - 1;                               // width ≤ 8: 4·width ≤ 32
+        ulong m2 = ((1UL << (2 * width)) - 1) * 0x0000000100000001UL;
+        ulong m1 = ((1UL << width) - 1) * 0x0001000100010001UL;
+        ulong x = (bits & m4) | ((bits >> (4 * width)) & m4) << 32;
+        x = (x & m2) | ((x >> (2 * width)) & m2) << 16;
+        return (x & m1) | ((x >> width) & m1) << 8;
     }
 
     /// <summary>Unpacks a row's 8 groups (widths in the bytes of <paramref name="groupWidths"/>) to 64 codes.</summary>

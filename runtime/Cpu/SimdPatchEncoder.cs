@@ -183,9 +183,16 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
     private static ulong PackGroup(ulong codes, int width)
     {
         if (Bmi2.X64.IsSupported) return Bmi2.X64.ParallelBitExtract(codes, SimdPatchDecoder.SlotMask(width));
-        ulong result = 0;
-        for (int s = 0; s < 8; s++) result |= ((codes >> (8 * s)) & 0xFF) << (s * width);
-        return result;
+        return PackGroupPortable(codes, width);
+    }
+
+    /// <summary><see cref="PackGroup"/> without pext: the inverse of SimdPatchDecoder.UnpackGroupPortable.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong PackGroupPortable(ulong codes, int width)
+    {
+        ulong x = (codes & 0x00FF00FF00FF00FFUL) | ((codes >> 8) & 0x00FF00FF00FF00FFUL) << width;
+        x = (x & 0x0000FFFF0000FFFFUL) | ((x >> 16) & 0x0000FFFF0000FFFFUL) << (2 * width);
+        return (x & 0xFFFFFFFFUL) | (x >> 32) << (4 * width);
     }
 
     private interface IEncodeKernel
