@@ -31,9 +31,17 @@ public static class L3Codec
             }
             else
             {
-                var copy = pixels.ToArray(); // a span cannot cross into the worker lambdas
-                Parallel.For(0, patchesY, new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism },
-                    py => EncodePatchRow(copy, py));
+                unsafe
+                {
+                    // a span cannot cross into the worker lambdas: pin the pixels and pass the address
+                    fixed (byte* p = pixels)
+                    {
+                        nint address = (nint)p;
+                        int length = pixels.Length;
+                        Parallel.For(0, patchesY, new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism },
+                            py => EncodePatchRow(new ReadOnlySpan<byte>((byte*)address, length), py));
+                    }
+                }
             }
             return L3Header.Assemble(width, height, channels, n, patches);
         }
