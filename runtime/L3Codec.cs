@@ -87,7 +87,8 @@ public static class L3Codec
     public static L3Image Decode(ReadOnlySpan<byte> file, L3DecodeOptions? options)
     {
         var header = L3Header.Read(file);
-        var pixels = new byte[header.DecodedBytes];
+        // every byte is written by the patches (they tile the image) before the array is returned
+        var pixels = GC.AllocateUninitializedArray<byte>(checked((int)header.DecodedBytes));
         DecodeValidated(file, header, pixels, verifyChecksum: true, options ?? L3DecodeOptions.Default);
         return new L3Image(header.Width, header.Height, header.Channels, pixels);
     }
