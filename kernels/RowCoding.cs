@@ -80,11 +80,19 @@ public static class RowCoding
     /// <summary>Width groups in a row of <paramref name="rowWidth"/> pixels.</summary>
     public static int GroupsPerRow(int rowWidth) => (rowWidth + GroupSize - 1) / GroupSize;
 
+    /// <summary>Bytes of a channel block's zero-row mask: a bit a row, set when every residual
+    /// of the row is 0 (such a row stores no widths and no groups).</summary>
+    public static int ZeroMaskBytes(int rows) => (rows + 7) / 8;
+
+    /// <summary>Whether <paramref name="row"/> is a zero row, from its byte of the zero-row mask.</summary>
+    public static bool IsZeroRow(int maskByte, int row) => ((maskByte >> (row & 7)) & 1) != 0;
+
     /// <summary>Bytes of a channel block's predictor array: 2 bits a row.</summary>
     public static int PredictorBytes(int rows) => (rows + 3) / 4;
 
-    /// <summary>Bytes of a channel block's width array: a nibble a group.</summary>
-    public static int WidthBytes(int rows, int groupsPerRow) => (rows * groupsPerRow + 1) / 2;
+    /// <summary>Bytes of a channel block's width array: a nibble a group of every row that is not
+    /// a zero row.</summary>
+    public static int WidthBytes(int codedRows, int groupsPerRow) => (codedRows * groupsPerRow + 1) / 2;
 
     /// <summary>The 2-bit predictor of <paramref name="row"/> from its byte of the predictor array.</summary>
     public static int PredictorOf(int predictorByte, int row) => (predictorByte >> ((row & 3) * 2)) & 3;

@@ -191,6 +191,15 @@ public static class L3Codec
     {
         if (verifyChecksum) header.VerifyPayload(file);
         CpuDecoder.ValidateAll(file, header, options.MaxDegreeOfParallelism);
+
+        // a generated [L3Profile] that matches this file decodes it with its constants folded in
+        // (unless a test or benchmark forced a CPU path)
+        if (options.Path == CpuPath.Auto && L3Profiles.Find(header) is { } profile)
+        {
+            profile.Decode(file, header, pixels);
+            return;
+        }
+
         CpuDecoder.DecodeAll(file, header, pixels, options.Path, options.MaxDegreeOfParallelism);
     }
 }

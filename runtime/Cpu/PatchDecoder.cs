@@ -45,25 +45,35 @@ internal static class PatchDecoder
     private static int DecodePlane(ReadOnlySpan<byte> patch, int at, int width, int height, Span<byte> plane)
     {
         int groups = RowCoding.GroupsPerRow(width);
-        var predictors = patch.Slice(at, RowCoding.PredictorBytes(height));
-        var widths = patch.Slice(at + predictors.Length, RowCoding.WidthBytes(height, groups));
-        int payload = at + predictors.Length + widths.Length;
+        var zeroMask = patch.Slice(at, RowCoding.ZeroMaskBytes(height));
+        var predictors = patch.Slice(at + zeroMask.Length, RowCoding.PredictorBytes(height));
+        int widths = at + zeroMask.Length + predictors.Length;
+        int codedRows = 0;
+        for (int y = 0; y < height; y++) codedRows += RowCoding.IsZeroRow(zeroMask[y >> 3], y) ? 0 : 1;
+        int payload = widths + RowCoding.WidthBytes(codedRows, groups);
         Span<byte> zeroRow = stackalloc byte[width];
         zeroRow.Clear();
 
+        int nibble = 0; // index of the next width in the width array
         for (int y = 0; y < height; y++)
         {
             ReadOnlySpan<byte> top = y == 0 ? zeroRow : plane.Slice((y - 1) * width, width);
             var row = plane.Slice(y * width, width);
             int predictor = RowCoding.PredictorOf(predictors[y >> 2], y);
+            bool zero = RowCoding.IsZeroRow(zeroMask[y >> 3], y);
             int topFirst = top[0];
             int running = 0;
             for (int g = 0; g < groups; g++)
             {
-                int nibble = y * groups + g;
-                int groupWidth = RowCoding.NibbleOf(widths[nibble >> 1], nibble);
-                ulong bits = ReadGroup(patch.Slice(payload, groupWidth));
-                payload += groupWidth;
+                int groupWidth = 0;
+                ulong bits = 0;
+                if (!zero)
+                {
+                    groupWidth = RowCoding.NibbleOf(patch[widths + (nibble >> 1)], nibble);
+                    nibble++;
+                    bits = ReadGroup(patch.Slice(payload, groupWidth));
+                    payload += groupWidth;
+                }
                 int end = Math.Min(RowCoding.GroupSize, width - g * RowCoding.GroupSize);
                 for (int slot = 0; slot < end; slot++)
                 {

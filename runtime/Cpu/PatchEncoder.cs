@@ -13,6 +13,8 @@ internal sealed class PatchEncoder
     private readonly byte[][] _blocks;       // coded channel blocks: R, G, B, A, then R-G, B-G
     private readonly int[] _blockLengths;
     private readonly byte[] _codes;          // zigzag codes of one row, per predictor
+    private readonly byte[] _widths;         // the plane's width nibbles, one a byte, in order
+    private readonly byte[] _payload;        // the plane's groups
 
     public PatchEncoder(int patchSize, int channels)
     {
@@ -24,6 +26,8 @@ internal sealed class PatchEncoder
         for (int i = 0; i < _blocks.Length; i++) _blocks[i] = new byte[maxBlock];
         _blockLengths = new int[_blocks.Length];
         _codes = new byte[RowCoding.PredictorCount * patchSize];
+        _widths = new byte[patchSize * RowCoding.GroupsPerRow(patchSize)];
+        _payload = new byte[patchSize * RowCoding.GroupsPerRow(patchSize) * RowCoding.MaxWidth];
     }
 
     /// <summary>
@@ -78,14 +82,15 @@ internal sealed class PatchEncoder
     private int EncodePlane(int width, int height, Span<byte> block)
     {
         int groups = RowCoding.GroupsPerRow(width);
-        var predictors = block[..RowCoding.PredictorBytes(height)];
-        var widths = block.Slice(predictors.Length, RowCoding.WidthBytes(height, groups));
+        var zeroMask = block[..RowCoding.ZeroMaskBytes(height)];
+        var predictors = block.Slice(zeroMask.Length, RowCoding.PredictorBytes(height));
+        zeroMask.Clear();
         predictors.Clear();
-        widths.Clear();
-        int payload = predictors.Length + widths.Length;
+        int widthStart = zeroMask.Length + predictors.Length;
         Span<byte> zeroRow = stackalloc byte[width];
         zeroRow.Clear();
-        Span<int> groupWidths = stackalloc int[groups];
+        Span<byte> widths = _widths.AsSpan(0, height * groups);
+        int nibbles = 0, payload = 0;
 
         for (int y = 0; y < height; y++)
         {
@@ -93,29 +98,48 @@ internal sealed class PatchEncoder
             var row = _plane.AsSpan(y * width, width);
             int best = ChoosePredictor(row, top, width, groups);
             predictors[y >> 2] |= (byte)(best << ((y & 3) * 2));
-
             var codes = _codes.AsSpan(best * width, width);
+            if (IsZero(codes))
+            {
+                zeroMask[y >> 3] |= (byte)(1 << (y & 7));
+                continue;
+            }
             for (int g = 0; g < groups; g++)
             {
-                int end = Math.Min(RowCoding.GroupSize, width - g * RowCoding.GroupSize);
-                int max = 0;
-                for (int s = 0; s < end; s++) max |= codes[g * RowCoding.GroupSize + s];
-                int groupWidth = RowCoding.WidthOf(max);
-                int nibble = y * groups + g;
-                widths[nibble >> 1] |= (byte)(groupWidth << ((nibble & 1) * 4));
-
+                var group = GroupOf(codes, g);
+                int groupWidth = WidthOf(group);
+                widths[nibbles++] = (byte)groupWidth;
                 ulong bits = 0;
-                for (int s = 0; s < end; s++)
-                    bits = RowCoding.PackSlot(bits, groupWidth, s, codes[g * RowCoding.GroupSize + s]);
-                for (int i = 0; i < groupWidth; i++) block[payload + i] = (byte)(bits >> (8 * i));
+                for (int s = 0; s < group.Length; s++) bits = RowCoding.PackSlot(bits, groupWidth, s, group[s]);
+                for (int i = 0; i < groupWidth; i++) _payload[payload + i] = (byte)(bits >> (8 * i));
                 payload += groupWidth;
             }
         }
-        return payload;
+
+        var widthArray = block.Slice(widthStart, RowCoding.WidthBytes(nibbles / Math.Max(groups, 1), groups));
+        widthArray.Clear();
+        for (int i = 0; i < nibbles; i++) widthArray[i >> 1] |= (byte)(widths[i] << ((i & 1) * 4));
+        _payload.AsSpan(0, payload).CopyTo(block[(widthStart + widthArray.Length)..]);
+        return widthStart + widthArray.Length + payload;
     }
 
-    /// <summary>Computes the row's codes under every predictor into _codes; returns the cheapest
-    /// (fewest group bytes; the lowest number on a tie).</summary>
+    private static ReadOnlySpan<byte> GroupOf(ReadOnlySpan<byte> codes, int g) =>
+        codes.Slice(g * RowCoding.GroupSize, Math.Min(RowCoding.GroupSize, codes.Length - g * RowCoding.GroupSize));
+
+    private static int WidthOf(ReadOnlySpan<byte> group)
+    {
+        int any = 0;
+        foreach (byte code in group) any |= code; // the OR has as many bits as the largest code
+        return RowCoding.WidthOf(any);
+    }
+
+    private static bool IsZero(ReadOnlySpan<byte> codes) => !codes.ContainsAnyExcept((byte)0);
+
+    /// <summary>
+    /// Computes the row's codes under every predictor into _codes; returns the cheapest: a zero
+    /// row costs nothing, any other row its group bytes plus its width nibbles (8·Σb + 4·G bits);
+    /// the lowest predictor number wins a tie.
+    /// </summary>
     private int ChoosePredictor(ReadOnlySpan<byte> row, ReadOnlySpan<byte> top, int width, int groups)
     {
         int best = 0, bestCost = int.MaxValue;
@@ -132,12 +156,10 @@ internal sealed class PatchEncoder
                 previousOffset = offset;
             }
             int cost = 0;
-            for (int g = 0; g < groups; g++)
+            if (!IsZero(codes))
             {
-                int end = Math.Min(RowCoding.GroupSize, width - g * RowCoding.GroupSize);
-                int max = 0;
-                for (int s = 0; s < end; s++) max |= codes[g * RowCoding.GroupSize + s];
-                cost += RowCoding.WidthOf(max);
+                cost = 4 * groups;
+                for (int g = 0; g < groups; g++) cost += 8 * WidthOf(GroupOf(codes, g));
             }
             if (cost < bestCost) { best = p; bestCost = cost; }
         }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -108,25 +109,39 @@ internal static unsafe class SimdPatchDecoder
         }
     }
 
-    /// <summary>Decodes one channel block; returns the pointer after it.</summary>
+    /// <summary>Decodes one channel block ([zero-row mask][predictors][widths of the coded rows][groups]);
+    /// returns the pointer after it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static byte* DecodePlane<K>(byte* at, int width, int height, byte* plane, byte* codes) where K : struct, IRowKernel
     {
         int groups = (width + 7) >> 3;
-        byte* predictors = at;
-        byte* widths = at + ((height + 3) >> 2);
-        byte* payload = widths + ((height * groups + 1) >> 1);
+        int maskBytes = (height + 7) >> 3;
+        // the mask, 1 to 8 bytes, as one integer (the bytes after it are the predictors: masked off)
+        ulong zeroRows = Unsafe.ReadUnaligned<ulong>(at) & (height == 64 ? ~0UL : (1UL << height) - 1);
+        int codedRows = height - BitOperations.PopCount(zeroRows);
+        byte* predictors = at + maskBytes;
+        byte* widths = predictors + ((height + 3) >> 2);
+        byte* payload = widths + ((codedRows * groups + 1) >> 1);
         ulong groupMask = groups == 8 ? 0xFFFF_FFFFUL : (1UL << (4 * groups)) - 1;
         byte* top = plane;
-        for (int y = 0, nibble = 0; y < height; y++, nibble += groups, top += Stride)
+        for (int y = 0, nibble = 0; y < height; y++, top += Stride)
         {
             int predictor = (predictors[y >> 2] >> ((y & 3) * 2)) & 3;
-            ulong nibbles = (Unsafe.ReadUnaligned<ulong>(widths + (nibble >> 1)) >> ((nibble & 1) * 4)) & groupMask;
-            ulong groupWidths = NibblesToBytes(nibbles);
             byte* row = top + Stride;
-            K.DecodeRow(payload, groupWidths, top, row, predictor, codes);
+            if ((zeroRows & (1UL << y)) != 0)
+            {
+                // every residual 0: the base alone
+                K.ZeroRow(top, row, predictor);
+            }
+            else
+            {
+                ulong nibbles = (Unsafe.ReadUnaligned<ulong>(widths + (nibble >> 1)) >> ((nibble & 1) * 4)) & groupMask;
+                ulong groupWidths = NibblesToBytes(nibbles);
+                K.DecodeRow(payload, groupWidths, top, row, predictor, codes);
+                payload += (int)((groupWidths * 0x0101010101010101UL) >> 56);
+                nibble += groups;
+            }
             row[width] = row[width - 1];
-            payload += (int)((groupWidths * 0x0101010101010101UL) >> 56);
         }
         return payload;
     }
@@ -188,6 +203,10 @@ internal static unsafe class SimdPatchDecoder
     {
         /// <summary>Decodes a row of up to 64 pixels into <paramref name="row"/> (64 bytes written).</summary>
         static abstract void DecodeRow(byte* payload, ulong groupWidths, byte* top, byte* row, int predictor, byte* codes);
+
+        /// <summary>Decodes a zero row (every residual 0) into <paramref name="row"/> (64 bytes written):
+        /// the row above (Top, Gradient), its first pixel (Left), or the row above from +1 (TopRight).</summary>
+        static abstract void ZeroRow(byte* top, byte* row, int predictor);
 
         /// <summary>Interleaves 64 pixels of the planes' row (plane c at + c·PlaneBytes) into 64·channels bytes.</summary>
         static abstract void Interleave(byte* planes, int channels, bool transform, byte* output);
@@ -293,6 +312,10 @@ internal static unsafe class SimdPatchDecoder
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void ZeroRow(byte* top, byte* row, int predictor) =>
+            (predictor == 1 ? Vector512.Create(*top) : Vector512.Load(predictor == 3 ? top + 1 : top)).Store(row);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Interleave(byte* planes, int channels, bool transform, byte* output)
         {
             var r = Vector512.Load(planes);
@@ -378,6 +401,21 @@ internal static unsafe class SimdPatchDecoder
                 (Vector256.Load(t) + e0).Store(row);
                 (Vector256.Load(t + 32) + e1).Store(row + 32);
             }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void ZeroRow(byte* top, byte* row, int predictor)
+        {
+            if (predictor == 1)
+            {
+                var b = Vector256.Create(*top);
+                b.Store(row);
+                b.Store(row + 32);
+                return;
+            }
+            byte* t = predictor == 3 ? top + 1 : top;
+            Vector256.Load(t).Store(row);
+            Vector256.Load(t + 32).Store(row + 32);
         }
 
         // the 16-byte RGB masks of V128, in both lanes: each lane interleaves its own 16 pixels
@@ -511,6 +549,19 @@ internal static unsafe class SimdPatchDecoder
                     carry = Shuffle(s, fifteen);
                 }
             }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void ZeroRow(byte* top, byte* row, int predictor)
+        {
+            if (predictor == 1)
+            {
+                var b = Vector128.Create(*top);
+                for (int i = 0; i < 64; i += 16) b.Store(row + i);
+                return;
+            }
+            byte* t = predictor == 3 ? top + 1 : top;
+            for (int i = 0; i < 64; i += 16) Vector128.Load(t + i).Store(row + i);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -10,8 +10,8 @@ namespace L3.Cpu;
 
 /// <summary>
 /// The vector encoder of one patch. It makes exactly the reference's choices
-/// (<see cref="PatchEncoder"/>: per row and plane the predictor with the fewest group bytes, the
-/// lowest on a tie; per patch the colour transform when R−G and B−G take no more bytes than R and
+/// (<see cref="PatchEncoder"/>: per row and plane the cheapest predictor, a zero row costing 0 bits
+/// and any other row 8·Σb + 4·G, the lowest on a tie, and a row of zero codes written as a zero row; per patch the colour transform when R−G and B−G take no more bytes than R and
 /// B), so its files are byte-identical; it only computes them faster: each row's codes and group
 /// widths under all four predictors at once in vectors, groups packed with pext.
 /// </summary>
@@ -127,35 +127,54 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         }
     }
 
-    /// <summary>Codes one plane as a channel block; returns its length.</summary>
+    /// <summary>Codes one plane as a channel block ([zero-row mask][predictors][widths of the coded
+    /// rows][groups]); returns its length.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int EncodePlane<K>(byte* plane, int width, int height, byte* block) where K : struct, IEncodeKernel
     {
         int groups = (width + 7) >> 3;
+        int maskBytes = (height + 7) >> 3;
         int predictorBytes = (height + 3) >> 2;
-        int widthBytes = (height * groups + 1) >> 1;
-        byte* predictors = block;
-        byte* widths = block + predictorBytes;
-        byte* payload = widths + widthBytes;
-        new Span<byte>(block, predictorBytes + widthBytes).Clear();
+        int maxWidthBytes = (height * groups + 1) >> 1;
+        byte* predictors = block + maskBytes;
+        byte* widthArray = predictors + predictorBytes;
+        // the groups are written as if every row were coded, then moved down once the width array's
+        // length (the number of coded rows) is known
+        byte* payloadStart = widthArray + maxWidthBytes;
+        byte* payload = payloadStart;
+        new Span<byte>(block, maskBytes + predictorBytes).Clear();
         ulong groupMask = groups == 8 ? 0xFFFF_FFFFUL : (1UL << (4 * groups)) - 1;
         // the four candidates' codes (64 bytes each) and group widths (8 bytes each)
         byte* candidates = stackalloc byte[4 * 64 + 4 * 8 + 8];
+        // the width nibbles of the coded rows (at most 64 rows × 8 groups), and 8 bytes of slack
+        byte* widths = stackalloc byte[256 + 8];
+        new Span<byte>(widths, 256 + 8).Clear();
+        ulong zeroRows = 0;
 
         byte* top = plane;
-        for (int y = 0, nibble = 0; y < height; y++, nibble += groups, top += Stride)
+        int nibble = 0;
+        for (int y = 0; y < height; y++, top += Stride)
         {
+            // the cheapest predictor: a zero row costs 0, any other 8·Σb + 4·G bits, so (G being fixed)
+            // the fewest group bytes win, as K.ChooseRow picks them (the lowest predictor on a tie)
             int best = K.ChooseRow(top + Stride, top, width, candidates);
-            byte* codes = candidates + 64 * best;
-            ulong groupWidths = ((ulong*)(candidates + 256))[best];
             predictors[y >> 2] |= (byte)(best << ((y & 3) * 2));
+            ulong groupWidths = ((ulong*)(candidates + 256))[best];
+            if (groupWidths == 0)
+            {
+                // every code 0: a zero row, no widths and no groups
+                zeroRows |= 1UL << y;
+                continue;
+            }
+            byte* codes = candidates + 64 * best;
 
             ulong nibbles = BytesToNibbles(groupWidths) & groupMask;
-            // or the row's nibbles in at nibble index y·G (the bytes past them are or-ed with 0)
+            // or the row's nibbles in at nibble index j·G, j = coded rows so far (the bytes past them are or-ed with 0)
             byte* w = widths + (nibble >> 1);
             uint shifted0 = (uint)(nibbles << ((nibble & 1) * 4));
             *(uint*)w |= shifted0;
             if ((nibble & 1) != 0 && groups == 8) w[4] |= (byte)(nibbles >> 28);
+            nibble += groups;
 
             ulong* groupCodes = (ulong*)codes;
             for (int g = 0; g < groups; g++)
@@ -165,7 +184,13 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
                 payload += b;
             }
         }
-        return (int)(payload - block);
+        for (int i = 0; i < maskBytes; i++) block[i] = (byte)(zeroRows >> (8 * i));
+        int widthBytes = (nibble + 1) >> 1;
+        Unsafe.CopyBlockUnaligned(widthArray, widths, (uint)widthBytes);
+        long groupBytes = payload - payloadStart;
+        if (widthBytes != maxWidthBytes)
+            Buffer.MemoryCopy(payloadStart, widthArray + widthBytes, groupBytes, groupBytes); // overlapping: a memmove
+        return (int)(widthArray + widthBytes + groupBytes - block);
     }
 
     /// <summary>8 bytes (each 0..15) to 8 nibbles: the inverse of SimdPatchDecoder.NibblesToBytes.</summary>

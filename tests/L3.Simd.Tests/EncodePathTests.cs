@@ -70,7 +70,8 @@ public class EncodePathTests
     {
         // docs/FORMAT.md section 5: 1x1 gray 200, N = 8
         var file = L3Codec.Encode(new byte[] { 200 }, 1, 1, 1, new L3EncodeOptions { PatchSize = 8 });
-        Assert.Equal(58, file.Length);
-        Assert.Equal(new byte[] { 0x00, 0x00, 0x07, 0x6F, 0, 0, 0, 0, 0, 0 }, file[^10..]);
+        Assert.Equal(59, file.Length);
+        // flags, zero-row mask, predictor array, width array, the group
+        Assert.Equal(new byte[] { 0x00, 0x00, 0x00, 0x07, 0x6F, 0, 0, 0, 0, 0, 0 }, file[^11..]);
     }
 }

@@ -41,15 +41,21 @@ public class MutatedPatchTests
         }
     }
 
-    /// <summary>Randomizes the group bytes and the predictors (keeping the padding bits zero), and
+    /// <summary>Randomizes the group bytes and the predictors of every row, zero rows included
+    /// (keeping the padding bits zero), and
     /// sometimes sets the colour transform flag.</summary>
     private static void Mutate(byte[] patch, int w, int h, int channels, Random rng)
     {
         if (channels >= 3) patch[0] = (byte)rng.Next(2);
-        int groups = (w + 7) / 8, predictorBytes = (h + 3) / 4, widthBytes = (h * groups + 1) / 2;
+        int groups = (w + 7) / 8, maskBytes = (h + 7) / 8, predictorBytes = (h + 3) / 4;
         int at = 1;
         for (int c = 0; c < channels; c++)
         {
+            // the zero-row mask stays (it fixes the layout); zero rows keep a random predictor too
+            int codedRows = h;
+            for (int i = 0; i < maskBytes; i++) codedRows -= System.Numerics.BitOperations.PopCount(patch[at + i]);
+            int widthBytes = (codedRows * groups + 1) / 2;
+            at += maskBytes;
             for (int i = 0; i < predictorBytes; i++)
             {
                 int rows = Math.Min(4, h - 4 * i);

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(L3.Bench.Generated.DecodeBenchmarks).Assembly).Run(args);

@@ -1,0 +1,70 @@
+using System.Linq;
+using Microsoft.CodeAnalysis;
+
+namespace L3.Generator;
+
+/// <summary>
+/// The [L3Profile] generator. Pipeline (each step named, so tests can check what is cached):
+/// <list type="number">
+/// <item><see cref="ParseStep"/>: ForAttributeWithMetadataName("L3.L3ProfileAttribute") → one
+/// <see cref="ParsedProfile"/> per attributed class (plain values only).</item>
+/// <item><see cref="ProfileStep"/>: the valid profiles alone, without their locations, so an edit that
+/// only moves a class leaves the emitted source cached.</item>
+/// <item><see cref="GpuStep"/>: whether the compilation references ILGPU (the kernels are emitted only
+/// then).</item>
+/// <item><see cref="DuplicatesStep"/>: every parsed profile together, for the name and configuration
+/// clashes.</item>
+/// </list>
+/// </summary>
+[Generator(LanguageNames.CSharp)]
+public sealed class L3ProfileGenerator : IIncrementalGenerator
+{
+    public const string AttributeMetadataName = "L3.L3ProfileAttribute";
+    public const string ParseStep = "L3Profile.Parse";
+    public const string ProfileStep = "L3Profile.Profiles";
+    public const string GpuStep = "L3Profile.HasIlgpu";
+    public const string DuplicatesStep = "L3Profile.Duplicates";
+
+    public void Initialize(IncrementalGeneratorInitializationContext context)
+    {
+        context.RegisterPostInitializationOutput(static post =>
+        {
+            post.AddEmbeddedAttributeDefinition();
+            post.AddSource(Emitter.AttributeHintName, Emitter.AttributeSource);
+        });
+
+        var parsed = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                AttributeMetadataName,
+                predicate: static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
+                transform: Parser.Parse)
+            .WithTrackingName(ParseStep);
+
+        // Each class's own diagnostics.
+        context.RegisterSourceOutput(parsed.Select(static (p, _) => p.Diagnostics), static (spc, diagnostics) =>
+        {
+            foreach (var d in diagnostics) spc.ReportDiagnostic(d.ToDiagnostic());
+        });
+
+        // Clashes between profiles.
+        var duplicates = parsed.Collect()
+            .Select(static (all, _) => Parser.CheckDuplicates(all).ToEquatableArray())
+            .WithTrackingName(DuplicatesStep);
+        context.RegisterSourceOutput(duplicates, static (spc, diagnostics) =>
+        {
+            foreach (var d in diagnostics) spc.ReportDiagnostic(d.ToDiagnostic());
+        });
+
+        var profiles = parsed
+            .Where(static p => p.Profile is not null)
+            .Select(static (p, _) => p.Profile!)
+            .WithTrackingName(ProfileStep);
+
+        var hasIlgpu = context.CompilationProvider
+            .Select(static (c, _) => c.GetTypeByMetadataName("ILGPU.Runtime.Accelerator") is not null)
+            .WithTrackingName(GpuStep);
+
+        context.RegisterSourceOutput(profiles.Combine(hasIlgpu), static (spc, pair) =>
+            spc.AddSource(Emitter.HintName(pair.Left), Emitter.Emit(pair.Left, pair.Right)));
+    }
+}

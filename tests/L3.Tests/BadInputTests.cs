@@ -1,0 +1,137 @@
+using System.Buffers.Binary;
+using CsCheck;
+
+namespace L3.Tests;
+
+/// <summary>Bad files must end in L3FormatException: never another exception, never a read out of
+/// range (spans are bounds-checked, so an out-of-range read would surface as another exception).</summary>
+public class BadInputTests
+{
+    private static readonly byte[] Pixels = TestImages.Make(37, 21, 3, Content.SmoothNoise, 11);
+    private static readonly byte[] Valid = L3Codec.Encode(Pixels, 37, 21, 3, new L3EncodeOptions { PatchSize = 8 });
+
+    private static void AssertRejected(byte[] file, string because)
+    {
+        var e = Record.Exception(() => L3Codec.Decode(file));
+        Assert.True(e is L3FormatException, $"{because}: expected L3FormatException, got {e?.GetType().Name ?? "success"}: {e}");
+    }
+
+    [Fact]
+    public void Every_truncation_is_rejected()
+    {
+        for (int length = 0; length < Valid.Length; length++)
+            AssertRejected(Valid[..length], $"truncated to {length} bytes");
+        AssertRejected([.. Valid, 0], "one byte appended");
+    }
+
+    [Fact]
+    public void Every_single_bit_flip_is_rejected()
+    {
+        for (int bit = 0; bit < Valid.Length * 8; bit++)
+        {
+            var file = (byte[])Valid.Clone();
+            file[bit / 8] ^= (byte)(1 << (bit % 8));
+            AssertRejected(file, $"bit {bit} flipped");
+        }
+    }
+
+    [Fact]
+    public void Non_L3_input_is_rejected()
+    {
+        AssertRejected([], "empty");
+        AssertRejected(File.ReadAllBytes(TestImages.RealImagePaths().First()), "a PNG file");
+        AssertRejected(new byte[100], "zeros");
+    }
+
+    public static TheoryData<string, int, uint> HeaderFields() => new()
+    {
+        { "version 2", 4, 2 }, { "mode 1", 5, 1 }, { "0 channels", 6, 0 }, { "2 channels", 6, 2 }, { "5 channels", 6, 5 },
+        { "N = 0", 7, 0 }, { "N = 12", 7, 12 }, { "N = 128", 7, 128 }, { "reserved flags", 16, 1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(HeaderFields))]
+    public void Hostile_header_bytes_are_rejected_even_with_valid_checksums(string what, int offset, uint value)
+    {
+        var file = HostileFile.With(Valid, f => f[offset] = (byte)value);
+        var e = Assert.Throws<L3FormatException>(() => L3Codec.Decode(file));
+        Assert.Equal(offset, e.Offset);
+        _ = what;
+    }
+
+    [Theory]
+    [InlineData(0u, 21u)] [InlineData(37u, 0u)] [InlineData(1u << 21, 21u)] [InlineData(37u, uint.MaxValue)]
+    [InlineData(1u << 20, 1u << 20)] [InlineData(uint.MaxValue, uint.MaxValue)]
+    public void Huge_or_empty_dimensions_are_rejected_before_any_allocation(uint width, uint height)
+    {
+        var file = HostileFile.With(Valid, f =>
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(8), width);
+            BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(12), height);
+        });
+        Assert.Throws<L3FormatException>(() => L3Codec.Decode(file));
+        Assert.Throws<L3FormatException>(() => L3Codec.ReadHeader(file));
+    }
+
+    [Fact]
+    public void Table_offsets_out_of_range_decreasing_or_overlapping_are_rejected()
+    {
+        var header = L3Codec.ReadHeader(Valid);
+        int table = 32;
+        void Offset(byte[] f, int i, uint v) => BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(table + 4 * i), v);
+        AssertRejected(HostileFile.With(Valid, f => Offset(f, 0, 1)), "first offset not 0");
+        AssertRejected(HostileFile.With(Valid, f => Offset(f, 2, 0)), "decreasing offsets");
+        AssertRejected(HostileFile.With(Valid, f => Offset(f, 1, (uint)header.PayloadLength + 5)), "offset past the payload");
+        AssertRejected(HostileFile.With(Valid, f => Offset(f, header.PatchCount, (uint)header.PayloadLength - 1)), "table not ending at the payload's end");
+        // Two patches swapping their lengths: each patch's structure no longer adds up.
+        AssertRejected(HostileFile.With(Valid, f => Offset(f, 1, header.PatchOffsets[1] + 3)), "a patch taking its neighbour's bytes");
+        AssertRejected(HostileFile.With(Valid, f => BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(20), uint.MaxValue)), "payload length too large");
+    }
+
+    [Fact]
+    public void Bad_patch_contents_are_rejected()
+    {
+        var header = L3Codec.ReadHeader(Valid);
+        int patch0 = header.PayloadStart;
+        // 8x8 patch, 3 channels: flags, then per channel a mask byte, 2 predictor bytes, widths, groups.
+        AssertRejected(HostileFile.With(Valid, f => f[patch0] = 2), "unknown patch flag");
+        Assert.Equal(0, Valid[patch0 + 1]); // noise: no zero rows, so 4 width bytes follow
+        AssertRejected(HostileFile.With(Valid, f => f[patch0 + 1 + 1 + 2] = 0x09), "group width 9");
+        AssertRejected(HostileFile.With(Valid, f => f[patch0 + 1 + 1 + 2] = 0xF0), "group width 15");
+        AssertRejected(HostileFile.With(Valid, f => f[patch0 + 1] = 0x01), "a row turned zero: the widths no longer add up");
+
+        var gray = L3Codec.Encode(TestImages.Make(5, 5, 1, Content.Noise, 1), 5, 5, 1, new L3EncodeOptions { PatchSize = 8 });
+        int grayPatch = L3Codec.ReadHeader(gray).PayloadStart;
+        AssertRejected(HostileFile.With(gray, f => f[grayPatch] = 1), "colour transform on one channel");
+        // 5x5 gray: flags, mask (1 byte), predictors (2 bytes), widths (3 bytes: 5 nibbles and a pad), groups
+        Assert.Equal(0, gray[grayPatch + 1]);
+        AssertRejected(HostileFile.With(gray, f => f[grayPatch + 1] |= 0x80), "zero-row mask padding bits set");
+        AssertRejected(HostileFile.With(gray, f => f[grayPatch + 1 + 2] |= 0x80), "predictor padding bits set");
+        AssertRejected(HostileFile.With(gray, f => f[grayPatch + 1 + 1 + 2 + 2] |= 0x10), "width padding nibble set");
+        // One channel: a width changed by one no longer adds up to the patch's length.
+        AssertRejected(HostileFile.With(gray, f => f[grayPatch + 1 + 1 + 2] ^= 0x01), "widths no longer adding up");
+    }
+
+    [Fact]
+    public void Random_payload_edits_with_resealed_checksums_never_escape_as_other_exceptions()
+    {
+        var header = L3Codec.ReadHeader(Valid);
+        Gen.Select(Gen.Int[header.PayloadStart, Valid.Length - 1], Gen.Byte, Gen.Int[1, 4]).Sample((at, value, count) =>
+        {
+            var file = HostileFile.With(Valid, f => { for (int i = 0; i < count && at + i < f.Length; i++) f[at + i] ^= (byte)(value | 1); });
+            var e = Record.Exception(() => L3Codec.Decode(file));
+            Assert.True(e is null or L3FormatException, $"edit at {at}: {e}");
+            var r = Record.Exception(() => L3Codec.DecodeRegion(file, 3, 2, 30, 17));
+            Assert.True(r is null or L3FormatException, $"region, edit at {at}: {r}");
+        }, iter: 3000);
+    }
+
+    [Fact]
+    public void Encoder_rejects_bad_shapes()
+    {
+        Assert.Throws<L3FormatException>(() => L3Codec.Encode(new byte[4], 2, 1, 2));
+        Assert.Throws<L3FormatException>(() => L3Codec.Encode(new byte[4], 4, 1, 1, new L3EncodeOptions { PatchSize = 12 }));
+        Assert.Throws<L3FormatException>(() => L3Codec.Encode([], 0, 1, 1));
+        Assert.Throws<ArgumentException>(() => L3Codec.Encode(new byte[5], 2, 1, 3));
+    }
+}
