@@ -32,6 +32,9 @@ public static class PatchFormat
     /// (tests/L3.Simd.Tests/ValidateTests.cs compares the two).
     /// </summary>
     /// <param name="fileOffset">the patch's offset in the file, for error messages</param>
+    // compiled fully optimized at once, like the SIMD kernels: a one-off decode of a large image
+    // validates thousands of patches before tiering would have promoted this loop
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Validate(ReadOnlySpan<byte> patch, int width, int height, int channels, long fileOffset)
     {
         if (patch.Length < 1)
