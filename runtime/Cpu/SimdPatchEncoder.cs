@@ -25,12 +25,14 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
     private readonly int _patchSize;
     private readonly int _channels;
     private readonly int _maxBlock;
+    private readonly int _groupsAt;   // where a block's groups start in its buffer: after the largest mask, predictor and width arrays
     private readonly byte* _memory;
     private readonly byte* _planes;   // PlaneCount planes of 65 rows (row 0 = zero row)
     private readonly byte* _stage;    // 256 bytes: one row of interleaved pixels, for edge patches
     private readonly byte* _codes;    // 64 bytes: the chosen codes of one row
     private readonly byte* _blocks;   // PlaneCount coded blocks of _maxBlock bytes
-    private readonly int[] _lengths = new int[PlaneCount];
+    private readonly int[] _lengths = new int[PlaneCount];        // whole channel block
+    private readonly int[] _headerLengths = new int[PlaneCount];  // its mask, predictor and width arrays
 
     public SimdPatchEncoder(int patchSize, int channels, CpuPath path)
     {
@@ -39,7 +41,8 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         _path = path;
         _patchSize = patchSize;
         _channels = channels;
-        _maxBlock = PatchFormat.BlockHeaderBytes(patchSize, patchSize) + patchSize * RowCoding.GroupsPerRow(patchSize) * 8 + 64;
+        _groupsAt = PatchFormat.BlockHeaderBytes(patchSize, patchSize);
+        _maxBlock = _groupsAt + patchSize * RowCoding.GroupsPerRow(patchSize) * 8 + 64;
         nuint size = (nuint)(PlaneCount * PlaneBytes + 256 + 64 + PlaneCount * _maxBlock + 64);
         _memory = (byte*)NativeMemory.AlignedAlloc(size, 64);
         NativeMemory.Clear(_memory, size);
@@ -85,9 +88,11 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         for (int i = 0; i < planes; i++)
         {
             int plane = i < _channels ? i : 4 + (i - _channels);
-            _lengths[plane] = _path == CpuPath.Vector512
-                ? EncodePlane<V512>(_planes + plane * PlaneBytes, width, height, _blocks + plane * _maxBlock)
-                : EncodePlane<V128>(_planes + plane * PlaneBytes, width, height, _blocks + plane * _maxBlock);
+            byte* block = _blocks + plane * _maxBlock;
+            int groupBytes = _path == CpuPath.Vector512
+                ? EncodePlane<V512>(_planes + plane * PlaneBytes, width, height, block, block + _groupsAt, out _headerLengths[plane])
+                : EncodePlane<V128>(_planes + plane * PlaneBytes, width, height, block, block + _groupsAt, out _headerLengths[plane]);
+            _lengths[plane] = _headerLengths[plane] + groupBytes;
         }
         bool transform = _channels >= 3 && _lengths[4] + _lengths[5] <= _lengths[0] + _lengths[2];
 
@@ -96,7 +101,11 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         for (int c = 0; c < _channels; c++)
         {
             int plane = !transform ? c : c == 0 ? 4 : c == 2 ? 5 : c;
-            new ReadOnlySpan<byte>(_blocks + plane * _maxBlock, _lengths[plane]).CopyTo(output[at..]);
+            // the block's arrays, then its groups (kept apart: the width array's length is known last)
+            byte* block = _blocks + plane * _maxBlock;
+            int header = _headerLengths[plane];
+            new ReadOnlySpan<byte>(block, header).CopyTo(output[at..]);
+            new ReadOnlySpan<byte>(block + _groupsAt, _lengths[plane] - header).CopyTo(output[(at + header)..]);
             at += _lengths[plane];
         }
         return at;
@@ -128,20 +137,18 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
     }
 
     /// <summary>Codes one plane as a channel block ([zero-row mask][predictors][widths of the coded
-    /// rows][groups]); returns its length.</summary>
+    /// rows][groups]): the arrays at <paramref name="block"/> (their length in
+    /// <paramref name="headerLength"/>), the groups at <paramref name="groupsAt"/>; returns the groups' length.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int EncodePlane<K>(byte* plane, int width, int height, byte* block) where K : struct, IEncodeKernel
+    private static int EncodePlane<K>(byte* plane, int width, int height, byte* block, byte* groupsAt, out int headerLength)
+        where K : struct, IEncodeKernel
     {
         int groups = (width + 7) >> 3;
         int maskBytes = (height + 7) >> 3;
         int predictorBytes = (height + 3) >> 2;
-        int maxWidthBytes = (height * groups + 1) >> 1;
         byte* predictors = block + maskBytes;
         byte* widthArray = predictors + predictorBytes;
-        // the groups are written as if every row were coded, then moved down once the width array's
-        // length (the number of coded rows) is known
-        byte* payloadStart = widthArray + maxWidthBytes;
-        byte* payload = payloadStart;
+        byte* payload = groupsAt;
         new Span<byte>(block, maskBytes + predictorBytes).Clear();
         ulong groupMask = groups == 8 ? 0xFFFF_FFFFUL : (1UL << (4 * groups)) - 1;
         // the four candidates' codes (64 bytes each) and group widths (8 bytes each)
@@ -187,10 +194,8 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         for (int i = 0; i < maskBytes; i++) block[i] = (byte)(zeroRows >> (8 * i));
         int widthBytes = (nibble + 1) >> 1;
         Unsafe.CopyBlockUnaligned(widthArray, widths, (uint)widthBytes);
-        long groupBytes = payload - payloadStart;
-        if (widthBytes != maxWidthBytes)
-            Buffer.MemoryCopy(payloadStart, widthArray + widthBytes, groupBytes, groupBytes); // overlapping: a memmove
-        return (int)(widthArray + widthBytes + groupBytes - block);
+        headerLength = (int)(widthArray + widthBytes - block);
+        return (int)(payload - groupsAt);
     }
 
     /// <summary>8 bytes (each 0..15) to 8 nibbles: the inverse of SimdPatchDecoder.NibblesToBytes.</summary>
