@@ -89,7 +89,7 @@ root.Subcommands.Add(verify);
 
 var benchIn = new Argument<string[]>("images") { Description = "images to measure", Arity = ArgumentArity.OneOrMore };
 var runs = new Option<int>("--runs") { Description = "timed runs per image (the median is kept)", DefaultValueFactory = _ => 5 };
-var bench = new Command("bench", "measure size vs PNG-6 and one-thread speed (--gpu: GPU kernel speed)") { benchIn, patch, runs, json, gpu };
+var bench = new Command("bench", "measure size vs PNG-6 and one-thread speed, with QOI timed in the same run (--gpu: GPU kernel speed)") { benchIn, patch, runs, json, gpu };
 bench.SetAction(r => Run(() =>
 {
     if (r.GetValue(gpu))

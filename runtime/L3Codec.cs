@@ -21,28 +21,54 @@ public static class L3Codec
         int patchesX = (width + n - 1) / n, patchesY = (height + n - 1) / n;
         var patches = new ArraySegment<byte>[patchesX * patchesY];
         int stride = width * channels;
-        if (options.MaxDegreeOfParallelism <= 1)
+        // each patch row is coded into one pooled buffer; Assemble copies the patches out of them
+        var rowBuffers = new byte[patchesY][];
+        try
         {
-            for (int py = 0; py < patchesY; py++) EncodePatchRow(pixels, py);
+            if (options.MaxDegreeOfParallelism <= 1)
+            {
+                for (int py = 0; py < patchesY; py++) EncodePatchRow(pixels, py);
+            }
+            else
+            {
+                unsafe
+                {
+                    // a span cannot cross into the worker lambdas: pin the pixels and pass the address
+                    fixed (byte* p = pixels)
+                    {
+                        nint address = (nint)p;
+                        int length = pixels.Length;
+                        Parallel.For(0, patchesY, new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism },
+                            py => EncodePatchRow(new ReadOnlySpan<byte>((byte*)address, length), py));
+                    }
+                }
+            }
+            return L3Header.Assemble(width, height, channels, n, patches);
         }
-        else
+        finally
         {
-            var copy = pixels.ToArray(); // a span cannot cross into the worker lambdas
-            Parallel.For(0, patchesY, new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism },
-                py => EncodePatchRow(copy, py));
+            foreach (var buffer in rowBuffers)
+                if (buffer is not null) System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
-        return L3Header.Assemble(width, height, channels, n, patches);
 
         void EncodePatchRow(ReadOnlySpan<byte> source, int py)
         {
-            var encoder = new PatchEncoder(n, channels);
+            var path = CpuPaths.Resolve(options.Path);
+            var simd = path == CpuPath.Scalar ? null : SimdPatchEncoder.ForThread(n, channels, path);
+            var encoder = simd is null ? new PatchEncoder(n, channels) : null;
             int y = py * n, h = Math.Min(n, height - y);
+            var buffer = rowBuffers[py] = System.Buffers.ArrayPool<byte>.Shared.Rent(patchesX * PatchFormat.MaxPatchBytes(n, h, channels));
+            int at = 0;
             for (int px = 0; px < patchesX; px++)
             {
                 int x = px * n, w = Math.Min(n, width - x);
-                var buffer = new byte[PatchFormat.MaxPatchBytes(w, h, channels)];
-                int length = encoder.Encode(source[(y * stride + x * channels)..], stride, w, h, buffer);
-                patches[py * patchesX + px] = new ArraySegment<byte>(buffer, 0, length);
+                var output = buffer.AsSpan(at, PatchFormat.MaxPatchBytes(w, h, channels));
+                var patchPixels = source[(y * stride + x * channels)..];
+                int length = simd is not null
+                    ? simd.Encode(patchPixels, stride, w, h, output)
+                    : encoder!.Encode(patchPixels, stride, w, h, output);
+                patches[py * patchesX + px] = new ArraySegment<byte>(buffer, at, length);
+                at += length;
             }
         }
     }
@@ -54,23 +80,51 @@ public static class L3Codec
     public static L3Header ReadHeader(ReadOnlySpan<byte> file) => L3Header.Read(file);
 
     /// <summary>Decodes a whole file, after checking both checksums and every patch's structure.</summary>
-    public static L3Image Decode(ReadOnlySpan<byte> file)
+    public static L3Image Decode(ReadOnlySpan<byte> file) => Decode(file, L3DecodeOptions.Default);
+
+    /// <summary>Decodes a whole file, after checking both checksums and every patch's structure;
+    /// <paramref name="options"/> may spread the patches over several threads.</summary>
+    public static L3Image Decode(ReadOnlySpan<byte> file, L3DecodeOptions? options)
     {
         var header = L3Header.Read(file);
-        var pixels = new byte[header.DecodedBytes];
-        DecodeValidated(file, header, pixels, verifyChecksum: true);
+        // every byte is written by the patches (they tile the image) before the array is returned
+        var pixels = GC.AllocateUninitializedArray<byte>(checked((int)header.DecodedBytes));
+        DecodeValidated(file, header, pixels, verifyChecksum: true, options ?? L3DecodeOptions.Default);
         return new L3Image(header.Width, header.Height, header.Channels, pixels);
     }
 
     /// <summary>Decodes a whole file into <paramref name="pixels"/> (width × height × channels bytes).
     /// Nothing is written unless the whole file is valid.</summary>
-    public static L3Header Decode(ReadOnlySpan<byte> file, Span<byte> pixels)
+    public static L3Header Decode(ReadOnlySpan<byte> file, Span<byte> pixels) => Decode(file, pixels, L3DecodeOptions.Default);
+
+    /// <summary>Decodes a whole file into <paramref name="pixels"/> (width × height × channels bytes).
+    /// Nothing is written unless the whole file is valid.</summary>
+    public static L3Header Decode(ReadOnlySpan<byte> file, Span<byte> pixels, L3DecodeOptions? options)
     {
         var header = L3Header.Read(file);
         if (pixels.Length < header.DecodedBytes)
             throw new ArgumentException($"the destination holds {pixels.Length} bytes; the image needs {header.DecodedBytes}", nameof(pixels));
-        DecodeValidated(file, header, pixels, verifyChecksum: true);
+        DecodeValidated(file, header, pixels, verifyChecksum: true, options ?? L3DecodeOptions.Default);
         return header;
+    }
+
+    /// <summary>
+    /// Decodes many files, image-parallel on up to <paramref name="maxDegreeOfParallelism"/> threads
+    /// (-1 = all cores), each image on one thread. Results are in input order; the first invalid
+    /// file's L3FormatException is thrown (wrapped in an AggregateException when several fail).
+    /// </summary>
+    public static L3Image[] DecodeMany(IReadOnlyList<ReadOnlyMemory<byte>> files, int maxDegreeOfParallelism = -1)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        var results = new L3Image[files.Count];
+        if (maxDegreeOfParallelism == 1)
+        {
+            for (int i = 0; i < files.Count; i++) results[i] = Decode(files[i].Span);
+            return results;
+        }
+        Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism },
+            i => results[i] = Decode(files[i].Span));
+        return results;
     }
 
     /// <summary>
@@ -93,15 +147,19 @@ public static class L3Codec
 
         var pixels = new byte[(long)width * height * channels];
         var patchPixels = new byte[n * n * channels];
-        var planes = new byte[n * n * channels];
         for (int py = py0; py <= py1; py++)
             for (int px = px0; px <= px1; px++)
             {
                 int index = py * header.PatchesX + px;
                 var rect = header.PatchRect(index);
                 var (start, length) = header.PatchRange(index);
-                PatchDecoder.Decode(file.Slice(header.PayloadStart + start, length), rect.Width, rect.Height, channels,
-                    patchPixels, rect.Width * channels, planes);
+                unsafe
+                {
+                    fixed (byte* f = file)
+                    fixed (byte* d = patchPixels)
+                        CpuDecoder.DecodePatchTo(f + header.PayloadStart + start, length, file.Length - header.PayloadStart - start,
+                            rect.Width, rect.Height, channels, d, rect.Width * channels, CpuPath.Auto);
+                }
                 // copy the part of the patch inside the region
                 int cx0 = Math.Max(x, rect.X), cx1 = Math.Min(x + width, rect.X + rect.Width);
                 int cy0 = Math.Max(y, rect.Y), cy1 = Math.Min(y + height, rect.Y + rect.Height);
@@ -117,7 +175,7 @@ public static class L3Codec
     {
         var header = L3Header.Read(file);
         var pixels = new byte[header.DecodedBytes];
-        DecodeValidated(file, header, pixels, verifyChecksum: true);
+        DecodeValidated(file, header, pixels, verifyChecksum: true, L3DecodeOptions.Default);
         return header;
     }
 
@@ -129,26 +187,21 @@ public static class L3Codec
             header.PayloadStart + start);
     }
 
-    private static void DecodeValidated(ReadOnlySpan<byte> file, L3Header header, Span<byte> pixels, bool verifyChecksum)
+    internal static void DecodeValidated(ReadOnlySpan<byte> file, L3Header header, Span<byte> pixels, bool verifyChecksum, L3DecodeOptions options)
     {
         if (verifyChecksum) header.VerifyPayload(file);
-        for (int i = 0; i < header.PatchCount; i++) ValidatePatch(file, header, i);
+        CpuDecoder.ValidateAll(file, header, options.MaxDegreeOfParallelism);
 
-        // a generated [L3Profile] that matches this file decodes it with its constants folded in
-        if (L3Profiles.Find(header) is { } profile)
+        // A generated [L3Profile] that matches this file decodes it with its constants folded in,
+        // unless a test or benchmark forced a CPU path, or the profile's decoder is scalar and the
+        // generic path has vectors (measured faster: bench/Generated/README.md).
+        if (options.Path == CpuPath.Auto && L3Profiles.Find(header) is { } profile
+            && (profile.IsVectorized || CpuPaths.Best == CpuPath.Scalar))
         {
             profile.Decode(file, header, pixels);
             return;
         }
 
-        int n = header.PatchSize, channels = header.Channels, stride = header.Width * channels;
-        var planes = new byte[n * n * channels];
-        for (int i = 0; i < header.PatchCount; i++)
-        {
-            var rect = header.PatchRect(i);
-            var (start, length) = header.PatchRange(i);
-            PatchDecoder.Decode(file.Slice(header.PayloadStart + start, length), rect.Width, rect.Height, channels,
-                pixels[(rect.Y * stride + rect.X * channels)..], stride, planes);
-        }
+        CpuDecoder.DecodeAll(file, header, pixels, options.Path, options.MaxDegreeOfParallelism);
     }
 }

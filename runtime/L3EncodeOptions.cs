@@ -1,3 +1,5 @@
+using L3.Cpu;
+
 namespace L3;
 
 /// <summary>Choices the encoder may make; the defaults are what `l3 encode` uses.</summary>
@@ -9,6 +11,10 @@ public sealed record L3EncodeOptions
 
     /// <summary>Threads to encode patch rows on (1 = the calling thread only).</summary>
     public int MaxDegreeOfParallelism { get; init; } = 1;
+
+    /// <summary>The CPU code path (tests force each one; Auto = widest supported). Every path
+    /// writes the same bytes.</summary>
+    internal CpuPath Path { get; init; } = CpuPath.Auto;
 
     public static L3EncodeOptions Default { get; } = new();
 }

@@ -20,6 +20,13 @@ public sealed record L3ProfileRegistration(string Name, int PatchSize, int Width
         && (Height is not { } h || header.Height == h)
         && (Channels is not { } c || header.Channels == c);
 
+    /// <summary>
+    /// Whether <see cref="Decode"/> is vectorized. The generator emits scalar decoders (constants
+    /// folded in, loops unrolled): they beat the generic scalar path, but not the generic SIMD one,
+    /// so <see cref="L3Codec"/> dispatches to a scalar profile only where no vector path runs.
+    /// </summary>
+    public bool IsVectorized { get; init; }
+
     /// <summary>More specific profiles (a fixed height or channel count) win over general ones.</summary>
     internal int Specificity => (Height.HasValue ? 2 : 0) + (Channels.HasValue ? 1 : 0);
 }
@@ -55,8 +62,8 @@ public static class L3Profiles
         }
     }
 
-    /// <summary>The profile that decodes a file with this header (the most specific, then the first
-    /// registered), or null for the generic path. Always null inside <see cref="UseGenericPath"/>.</summary>
+    /// <summary>The profile that matches a file with this header (the most specific, then the first
+    /// registered), or null. Always null inside <see cref="UseGenericPath"/>.</summary>
     public static L3ProfileRegistration? Find(L3Header header)
     {
         if (t_genericDepth > 0) return null;

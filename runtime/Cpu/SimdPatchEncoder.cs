@@ -1,0 +1,500 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+using L3.Kernels;
+
+namespace L3.Cpu;
+
+/// <summary>
+/// The vector encoder of one patch. It makes exactly the reference's choices
+/// (<see cref="PatchEncoder"/>: per row and plane the cheapest predictor, a zero row costing 0 bits
+/// and any other row 8·Σb + 4·G, the lowest on a tie, and a row of zero codes written as a zero row; per patch the colour transform when R−G and B−G take no more bytes than R and
+/// B), so its files are byte-identical; it only computes them faster: each row's codes and group
+/// widths under all four predictors at once in vectors, groups packed with pext.
+/// </summary>
+internal sealed unsafe class SimdPatchEncoder : IDisposable
+{
+    private const int Stride = SimdPatchDecoder.Stride;
+    private const int PlaneBytes = SimdPatchDecoder.PlaneBytes;
+    private const int PlaneCount = 6; // R, G, B, A, R-G, B-G
+
+    private readonly CpuPath _path;
+    private readonly int _patchSize;
+    private readonly int _channels;
+    private readonly int _maxBlock;
+    private readonly int _groupsAt;   // where a block's groups start in its buffer: after the largest mask, predictor and width arrays
+    private readonly byte* _memory;
+    private readonly byte* _planes;   // PlaneCount planes of 65 rows (row 0 = zero row)
+    private readonly byte* _stage;    // 256 bytes: one row of interleaved pixels, for edge patches
+    private readonly byte* _codes;    // 64 bytes: the chosen codes of one row
+    private readonly byte* _blocks;   // PlaneCount coded blocks of _maxBlock bytes
+    private readonly int[] _lengths = new int[PlaneCount];        // whole channel block
+    private readonly int[] _headerLengths = new int[PlaneCount];  // its mask, predictor and width arrays
+
+    public SimdPatchEncoder(int patchSize, int channels, CpuPath path)
+    {
+        // tables first, then the (AggressiveOptimization) kernels: see SimdPatchDecoder.Scratch
+        RuntimeHelpers.RunClassConstructor(path == CpuPath.Vector512 ? typeof(V512).TypeHandle : typeof(V128).TypeHandle);
+        _path = path;
+        _patchSize = patchSize;
+        _channels = channels;
+        _groupsAt = PatchFormat.BlockHeaderBytes(patchSize, patchSize);
+        _maxBlock = _groupsAt + patchSize * RowCoding.GroupsPerRow(patchSize) * 8 + 64;
+        nuint size = (nuint)(PlaneCount * PlaneBytes + 256 + 64 + PlaneCount * _maxBlock + 64);
+        _memory = (byte*)NativeMemory.AlignedAlloc(size, 64);
+        NativeMemory.Clear(_memory, size);
+        _planes = _memory;
+        _stage = _planes + PlaneCount * PlaneBytes;
+        _codes = _stage + 256;
+        _blocks = _codes + 64;
+    }
+
+    [ThreadStatic] private static SimdPatchEncoder? t_cached;
+
+    /// <summary>This thread's encoder for (patch size, channels, path), made on first use and kept.</summary>
+    public static SimdPatchEncoder ForThread(int patchSize, int channels, CpuPath path)
+    {
+        var cached = t_cached;
+        if (cached is not null && cached._patchSize == patchSize && cached._channels == channels && cached._path == path) return cached;
+        cached?.Dispose();
+        return t_cached = new SimdPatchEncoder(patchSize, channels, path);
+    }
+
+    private bool _disposed;
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        NativeMemory.AlignedFree(_memory);
+        GC.SuppressFinalize(this);
+    }
+    ~SimdPatchEncoder() => Dispose();
+
+    /// <summary>Same contract as <see cref="PatchEncoder.Encode"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public int Encode(ReadOnlySpan<byte> pixels, int stride, int width, int height, Span<byte> output)
+    {
+        fixed (byte* source = pixels)
+        {
+            // rows 0..h-2 are read whole; the last row only to its w·C bytes (the stage covers the rest)
+            if (_path == CpuPath.Vector512) Extract<V512>(source, stride, width, height, pixels.Length);
+            else Extract<V128>(source, stride, width, height, pixels.Length);
+        }
+
+        int planes = _channels >= 3 ? _channels + 2 : _channels;
+        for (int i = 0; i < planes; i++)
+        {
+            int plane = i < _channels ? i : 4 + (i - _channels);
+            byte* block = _blocks + plane * _maxBlock;
+            int groupBytes = _path == CpuPath.Vector512
+                ? EncodePlane<V512>(_planes + plane * PlaneBytes, width, height, block, block + _groupsAt, out _headerLengths[plane])
+                : EncodePlane<V128>(_planes + plane * PlaneBytes, width, height, block, block + _groupsAt, out _headerLengths[plane]);
+            _lengths[plane] = _headerLengths[plane] + groupBytes;
+        }
+        bool transform = _channels >= 3 && _lengths[4] + _lengths[5] <= _lengths[0] + _lengths[2];
+
+        output[0] = (byte)(transform ? PatchFormat.ColorTransformFlag : 0);
+        int at = 1;
+        for (int c = 0; c < _channels; c++)
+        {
+            int plane = !transform ? c : c == 0 ? 4 : c == 2 ? 5 : c;
+            // the block's arrays, then its groups (kept apart: the width array's length is known last)
+            byte* block = _blocks + plane * _maxBlock;
+            int header = _headerLengths[plane];
+            new ReadOnlySpan<byte>(block, header).CopyTo(output[at..]);
+            new ReadOnlySpan<byte>(block + _groupsAt, _lengths[plane] - header).CopyTo(output[(at + header)..]);
+            at += _lengths[plane];
+        }
+        return at;
+    }
+
+    /// <summary>Splits the patch into planes (and R−G, B−G); sets byte [w] of each row to byte [w−1].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Extract<K>(byte* source, int stride, int width, int height, int sourceLength) where K : struct, IEncodeKernel
+    {
+        int rowBytes = width * _channels;
+        for (int y = 0; y < height; y++)
+        {
+            byte* row = source + (long)y * stride;
+            // a full-width row can be read as 64·C bytes; otherwise stage it (never read past the row)
+            if (width != 64)
+            {
+                Unsafe.CopyBlockUnaligned(_stage, row, (uint)rowBytes);
+                row = _stage;
+            }
+            byte* dest = _planes + (y + 1) * Stride;
+            K.Deinterleave(row, _channels, dest);
+            int last = _channels >= 3 ? PlaneCount : _channels;
+            for (int p = 0; p < last; p++)
+            {
+                if (p >= _channels && p < 4) continue;
+                dest[p * PlaneBytes + width] = dest[p * PlaneBytes + width - 1];
+            }
+        }
+    }
+
+    /// <summary>Codes one plane as a channel block ([zero-row mask][predictors][widths of the coded
+    /// rows][groups]): the arrays at <paramref name="block"/> (their length in
+    /// <paramref name="headerLength"/>), the groups at <paramref name="groupsAt"/>; returns the groups' length.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int EncodePlane<K>(byte* plane, int width, int height, byte* block, byte* groupsAt, out int headerLength)
+        where K : struct, IEncodeKernel
+    {
+        int groups = (width + 7) >> 3;
+        int maskBytes = (height + 7) >> 3;
+        int predictorBytes = (height + 3) >> 2;
+        byte* predictors = block + maskBytes;
+        byte* widthArray = predictors + predictorBytes;
+        byte* payload = groupsAt;
+        new Span<byte>(block, maskBytes + predictorBytes).Clear();
+        ulong groupMask = groups == 8 ? 0xFFFF_FFFFUL : (1UL << (4 * groups)) - 1;
+        // the four candidates' codes (64 bytes each) and group widths (8 bytes each)
+        byte* candidates = stackalloc byte[4 * 64 + 4 * 8 + 8];
+        // the width nibbles of the coded rows (at most 64 rows × 8 groups), and 8 bytes of slack
+        byte* widths = stackalloc byte[256 + 8];
+        new Span<byte>(widths, 256 + 8).Clear();
+        ulong zeroRows = 0;
+
+        byte* top = plane;
+        int nibble = 0;
+        for (int y = 0; y < height; y++, top += Stride)
+        {
+            // the cheapest predictor: a zero row costs 0, any other 8·Σb + 4·G bits, so (G being fixed)
+            // the fewest group bytes win, as K.ChooseRow picks them (the lowest predictor on a tie)
+            int best = K.ChooseRow(top + Stride, top, width, candidates);
+            predictors[y >> 2] |= (byte)(best << ((y & 3) * 2));
+            ulong groupWidths = ((ulong*)(candidates + 256))[best];
+            if (groupWidths == 0)
+            {
+                // every code 0: a zero row, no widths and no groups
+                zeroRows |= 1UL << y;
+                continue;
+            }
+            byte* codes = candidates + 64 * best;
+
+            ulong nibbles = BytesToNibbles(groupWidths) & groupMask;
+            // or the row's nibbles in at nibble index j·G, j = coded rows so far (the bytes past them are or-ed with 0)
+            byte* w = widths + (nibble >> 1);
+            uint shifted0 = (uint)(nibbles << ((nibble & 1) * 4));
+            *(uint*)w |= shifted0;
+            if ((nibble & 1) != 0 && groups == 8) w[4] |= (byte)(nibbles >> 28);
+            nibble += groups;
+
+            ulong* groupCodes = (ulong*)codes;
+            for (int g = 0; g < groups; g++)
+            {
+                int b = (int)(groupWidths >> (8 * g)) & 0xFF;
+                Unsafe.WriteUnaligned(payload, PackGroup(groupCodes[g], b));
+                payload += b;
+            }
+        }
+        for (int i = 0; i < maskBytes; i++) block[i] = (byte)(zeroRows >> (8 * i));
+        int widthBytes = (nibble + 1) >> 1;
+        Unsafe.CopyBlockUnaligned(widthArray, widths, (uint)widthBytes);
+        headerLength = (int)(widthArray + widthBytes - block);
+        return (int)(payload - groupsAt);
+    }
+
+    /// <summary>8 bytes (each 0..15) to 8 nibbles: the inverse of SimdPatchDecoder.NibblesToBytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong BytesToNibbles(ulong x)
+    {
+        if (Bmi2.X64.IsSupported) return Bmi2.X64.ParallelBitExtract(x, 0x0F0F0F0F0F0F0F0FUL);
+        x = (x | (x >> 4)) & 0x00FF00FF00FF00FFUL;
+        x = (x | (x >> 8)) & 0x0000FFFF0000FFFFUL;
+        return (x | (x >> 16)) & 0xFFFFFFFFUL;
+    }
+
+    /// <summary>8 codes (one a byte, each &lt; 2^b) to a group of b-bit slots, little-endian.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong PackGroup(ulong codes, int width)
+    {
+        if (Bmi2.X64.IsSupported) return Bmi2.X64.ParallelBitExtract(codes, SimdPatchDecoder.SlotMask(width));
+        return PackGroupPortable(codes, width);
+    }
+
+    /// <summary><see cref="PackGroup"/> without pext: the inverse of SimdPatchDecoder.UnpackGroupPortable.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong PackGroupPortable(ulong codes, int width)
+    {
+        ulong x = (codes & 0x00FF00FF00FF00FFUL) | ((codes >> 8) & 0x00FF00FF00FF00FFUL) << width;
+        x = (x & 0x0000FFFF0000FFFFUL) | ((x >> 16) & 0x0000FFFF0000FFFFUL) << (2 * width);
+        return (x & 0xFFFFFFFFUL) | (x >> 32) << (4 * width);
+    }
+
+    private interface IEncodeKernel
+    {
+        /// <summary>Writes R, G, B, A (as present) and R−G, B−G of 64 pixels of an interleaved row to
+        /// planes 0..5 at <paramref name="dest"/> (plane p at + p·PlaneBytes).</summary>
+        static abstract void Deinterleave(byte* row, int channels, byte* dest);
+
+        /// <summary>Computes the row's codes under the 4 predictors into <paramref name="candidates"/>
+        /// (predictor p's 64 codes at 64·p, 0 past the width; its group widths, a byte each, as the
+        /// ulong at 256 + 8·p) and returns the cheapest predictor (the lowest on a tie).</summary>
+        static abstract int ChooseRow(byte* row, byte* top, int width, byte* candidates);
+    }
+
+    // ---------------------------------------------------------------- 512 bits
+
+    private struct V512 : IEncodeKernel
+    {
+        private static readonly Vector512<byte> ShiftUp = MakeShiftUp();
+        private static readonly Vector512<byte>[] Deinterleave3 = MakeDeinterleave(3);
+        private static readonly Vector512<byte>[] Deinterleave4 = MakeDeinterleave(4);
+
+        private static Vector512<byte> MakeShiftUp()
+        {
+            var t = new byte[64];
+            t[0] = 64; // byte 0 of the zero vector
+            for (int i = 1; i < 64; i++) t[i] = (byte)(i - 1);
+            return Vector512.Create(t);
+        }
+
+        /// <summary>For channel c: step A picks from (in0, in1), step B from (stepA, in2 [, in3]).</summary>
+        private static Vector512<byte>[] MakeDeinterleave(int channels)
+        {
+            var result = new Vector512<byte>[2 * channels];
+            for (int c = 0; c < channels; c++)
+            {
+                var a = new byte[64];
+                var b = new byte[64];
+                for (int x = 0; x < 64; x++)
+                {
+                    int q = x * channels + c; // byte of the interleaved row
+                    if (channels == 3)
+                    {
+                        a[x] = (byte)(q < 128 ? q : 0);
+                        b[x] = (byte)(q < 128 ? x : 64 + (q - 128));
+                    }
+                    else
+                    {
+                        a[x] = (byte)(q & 127);                   // (in0,in1) or (in2,in3)
+                        b[x] = (byte)(q < 128 ? x : 64 + x);
+                    }
+                }
+                result[2 * c] = Vector512.Create(a);
+                result[2 * c + 1] = Vector512.Create(b);
+            }
+            return result;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Deinterleave(byte* row, int channels, byte* dest)
+        {
+            if (channels == 1)
+            {
+                Vector512.Load(row).Store(dest);
+                return;
+            }
+            var in0 = Vector512.Load(row);
+            var in1 = Vector512.Load(row + 64);
+            var in2 = Vector512.Load(row + 128);
+            Vector512<byte> r, g, b;
+            if (channels == 3)
+            {
+                var t = Deinterleave3;
+                r = Avx512Vbmi.PermuteVar64x8x2(Avx512Vbmi.PermuteVar64x8x2(in0, t[0], in1), t[1], in2);
+                g = Avx512Vbmi.PermuteVar64x8x2(Avx512Vbmi.PermuteVar64x8x2(in0, t[2], in1), t[3], in2);
+                b = Avx512Vbmi.PermuteVar64x8x2(Avx512Vbmi.PermuteVar64x8x2(in0, t[4], in1), t[5], in2);
+            }
+            else
+            {
+                var in3 = Vector512.Load(row + 192);
+                var t = Deinterleave4;
+                r = Avx512Vbmi.PermuteVar64x8x2(Avx512Vbmi.PermuteVar64x8x2(in0, t[0], in1), t[1], Avx512Vbmi.PermuteVar64x8x2(in2, t[0], in3));
+                g = Avx512Vbmi.PermuteVar64x8x2(Avx512Vbmi.PermuteVar64x8x2(in0, t[2], in1), t[3], Avx512Vbmi.PermuteVar64x8x2(in2, t[2], in3));
+                b = Avx512Vbmi.PermuteVar64x8x2(Avx512Vbmi.PermuteVar64x8x2(in0, t[4], in1), t[5], Avx512Vbmi.PermuteVar64x8x2(in2, t[4], in3));
+                var a = Avx512Vbmi.PermuteVar64x8x2(Avx512Vbmi.PermuteVar64x8x2(in0, t[6], in1), t[7], Avx512Vbmi.PermuteVar64x8x2(in2, t[6], in3));
+                a.Store(dest + 3 * PlaneBytes);
+            }
+            r.Store(dest);
+            g.Store(dest + PlaneBytes);
+            b.Store(dest + 2 * PlaneBytes);
+            (r - g).Store(dest + 4 * PlaneBytes);
+            (b - g).Store(dest + 5 * PlaneBytes);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<byte> Zigzag(Vector512<byte> e, Vector512<byte> keep) =>
+            ((e + e) ^ Vector512.LessThan(e.AsSByte(), Vector512<sbyte>.Zero).AsByte()) & keep;
+
+        /// <summary>Bits of the largest code of each group of 8 (one a qword).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<ulong> GroupWidths(Vector512<byte> codes)
+        {
+            var o = codes.AsUInt64();
+            o |= Vector512.ShiftRightLogical(o, 32);
+            o |= Vector512.ShiftRightLogical(o, 16);
+            o |= Vector512.ShiftRightLogical(o, 8);
+            o &= Vector512.Create(0xFFUL);
+            return Vector512.Create(64UL) - Avx512CD.LeadingZeroCount(o);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static int ChooseRow(byte* row, byte* top, int width, byte* candidates)
+        {
+            var keep = Vector512.LessThan(Vector512<byte>.Indices, Vector512.Create((byte)width));
+            var v = Vector512.Load(row);
+            var t = Vector512.Load(top);
+            var zero = Vector512<byte>.Zero;
+            var d0 = v - t;
+            var d1 = v - Vector512.Create(*top);
+            var d3 = v - Vector512.Load(top + 1);
+            var k0 = Zigzag(d0, keep);
+            var k1 = Zigzag(d1 - Avx512Vbmi.PermuteVar64x8x2(d1, ShiftUp, zero), keep);
+            var k2 = Zigzag(d0 - Avx512Vbmi.PermuteVar64x8x2(d0, ShiftUp, zero), keep);
+            var k3 = Zigzag(d3 - Avx512Vbmi.PermuteVar64x8x2(d3, ShiftUp, zero), keep);
+            var w0 = GroupWidths(k0);
+            var w1 = GroupWidths(k1);
+            var w2 = GroupWidths(k2);
+            var w3 = GroupWidths(k3);
+            var packed = w0 | Vector512.ShiftLeft(w1, 16) | Vector512.ShiftLeft(w2, 32) | Vector512.ShiftLeft(w3, 48);
+            ulong costs = Vector512.Sum(packed);
+            k0.Store(candidates);
+            k1.Store(candidates + 64);
+            k2.Store(candidates + 128);
+            k3.Store(candidates + 192);
+            ulong* widths = (ulong*)(candidates + 256);
+            widths[0] = Avx512F.ConvertToVector128Byte(w0).AsUInt64().ToScalar();
+            widths[1] = Avx512F.ConvertToVector128Byte(w1).AsUInt64().ToScalar();
+            widths[2] = Avx512F.ConvertToVector128Byte(w2).AsUInt64().ToScalar();
+            widths[3] = Avx512F.ConvertToVector128Byte(w3).AsUInt64().ToScalar();
+            return Cheapest(costs);
+        }
+    }
+
+    /// <summary>The predictor with the lowest of four 16-bit costs packed in <paramref name="costs"/>
+    /// (the lowest number on a tie), without branches (the choice is data-dependent and unpredictable).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Cheapest(ulong costs)
+    {
+        // cost·4 + predictor: the minimum of these keys is the cheapest predictor, lowest first
+        uint a = (uint)(costs & 0xFFFF) << 2, b = ((uint)(costs >> 16) & 0xFFFF) << 2 | 1;
+        uint c = ((uint)(costs >> 32) & 0xFFFF) << 2 | 2, d = (uint)(costs >> 48) << 2 | 3;
+        return (int)(Math.Min(Math.Min(a, b), Math.Min(c, d)) & 3);
+    }
+
+    // ---------------------------------------------------------------- 128 bits (also used by the Vector256 path)
+
+    private struct V128 : IEncodeKernel
+    {
+        private static readonly Vector128<byte> ShiftUp = Vector128.Create((byte)0x80, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14);
+        private static readonly Vector128<byte> LastToFirst = Vector128.Create((byte)15, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80);
+        // [channels][input vector k][plane c]: bytes of input k that belong to plane c, at their pixel
+        private static readonly Vector128<byte>[] Deinterleave3 = MakeDeinterleave(3);
+        private static readonly Vector128<byte>[] Deinterleave4 = MakeDeinterleave(4);
+
+        private static Vector128<byte>[] MakeDeinterleave(int channels)
+        {
+            var result = new Vector128<byte>[channels * channels];
+            for (int k = 0; k < channels; k++)
+                for (int c = 0; c < channels; c++)
+                {
+                    var m = new byte[16];
+                    for (int x = 0; x < 16; x++)
+                    {
+                        int q = x * channels + c - 16 * k;
+                        m[x] = (byte)(q is >= 0 and < 16 ? q : 0x80);
+                    }
+                    result[k * channels + c] = Vector128.Create(m);
+                }
+            return result;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector128<byte> Shuffle(Vector128<byte> v, Vector128<byte> indices)
+        {
+            if (Ssse3.IsSupported) return Ssse3.Shuffle(v, indices);
+            if (AdvSimd.Arm64.IsSupported) return AdvSimd.Arm64.VectorTableLookup(v, indices);
+            return Vector128.Shuffle(v, indices);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Deinterleave(byte* row, int channels, byte* dest)
+        {
+            for (int i = 0; i < 64; i += 16)
+            {
+                if (channels == 1)
+                {
+                    Vector128.Load(row + i).Store(dest + i);
+                    continue;
+                }
+                byte* src = row + i * channels;
+                var m = channels == 3 ? Deinterleave3 : Deinterleave4;
+                Vector128<byte> r = default, g = default, b = default, a = default;
+                for (int k = 0; k < channels; k++)
+                {
+                    var input = Vector128.Load(src + 16 * k);
+                    r |= Shuffle(input, m[k * channels]);
+                    g |= Shuffle(input, m[k * channels + 1]);
+                    b |= Shuffle(input, m[k * channels + 2]);
+                    if (channels == 4) a |= Shuffle(input, m[k * channels + 3]);
+                }
+                r.Store(dest + i);
+                g.Store(dest + PlaneBytes + i);
+                b.Store(dest + 2 * PlaneBytes + i);
+                if (channels == 4) a.Store(dest + 3 * PlaneBytes + i);
+                (r - g).Store(dest + 4 * PlaneBytes + i);
+                (b - g).Store(dest + 5 * PlaneBytes + i);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector128<byte> Zigzag(Vector128<byte> e, Vector128<byte> keep) =>
+            ((e + e) ^ Vector128.LessThan(e.AsSByte(), Vector128<sbyte>.Zero).AsByte()) & keep;
+
+        /// <summary>e = d − d shifted up one byte (the previous chunk's last byte entering at 0).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector128<byte> Difference(Vector128<byte> d, Vector128<byte> previous) =>
+            d - (Shuffle(d, ShiftUp) | Shuffle(previous, LastToFirst));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static int Widths(Vector128<byte> codes, int shift, ref ulong widths)
+        {
+            var o = codes.AsUInt64();
+            o |= Vector128.ShiftRightLogical(o, 32);
+            o |= Vector128.ShiftRightLogical(o, 16);
+            o |= Vector128.ShiftRightLogical(o, 8);
+            int a = 32 - BitOperations.LeadingZeroCount((uint)o.GetElement(0) & 0xFF);
+            int b = 32 - BitOperations.LeadingZeroCount((uint)o.GetElement(1) & 0xFF);
+            widths |= ((ulong)a << shift) | ((ulong)b << (shift + 8));
+            return a + b;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static int ChooseRow(byte* row, byte* top, int width, byte* candidates)
+        {
+            var tFirst = Vector128.Create(*top);
+            int cost0 = 0, cost1 = 0, cost2 = 0, cost3 = 0;
+            ulong* widths = (ulong*)(candidates + 256);
+            widths[0] = widths[1] = widths[2] = widths[3] = 0;
+            Vector128<byte> p0 = default, p1 = default, p3 = default;
+            for (int i = 0; i < 64; i += 16)
+            {
+                var keep = Vector128.LessThan(Vector128<byte>.Indices + Vector128.Create((byte)i), Vector128.Create((byte)width));
+                var v = Vector128.Load(row + i);
+                var d0 = v - Vector128.Load(top + i);
+                var d1 = v - tFirst;
+                var d3 = v - Vector128.Load(top + 1 + i);
+                var k0 = Zigzag(d0, keep);
+                var k1 = Zigzag(Difference(d1, p1), keep);
+                var k2 = Zigzag(Difference(d0, p0), keep);
+                var k3 = Zigzag(Difference(d3, p3), keep);
+                p0 = d0; p1 = d1; p3 = d3;
+                k0.Store(candidates + i);
+                k1.Store(candidates + 64 + i);
+                k2.Store(candidates + 128 + i);
+                k3.Store(candidates + 192 + i);
+                int shift = i; // 2 groups a chunk, a byte each: bit offset 8·(i/8)
+                cost0 += Widths(k0, shift, ref widths[0]);
+                cost1 += Widths(k1, shift, ref widths[1]);
+                cost2 += Widths(k2, shift, ref widths[2]);
+                cost3 += Widths(k3, shift, ref widths[3]);
+            }
+            return Cheapest((uint)cost0 | (ulong)(uint)cost1 << 16 | (ulong)(uint)cost2 << 32 | (ulong)(uint)cost3 << 48);
+        }
+    }
+}
