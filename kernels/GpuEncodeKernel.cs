@@ -95,7 +95,11 @@ public static class GpuEncodeKernel
         for (int q = 0; q < planes; q++)
         {
             for (int i = lane; i < HeaderWordsPerWarp; i += 32) header[headerBase + i] = 0;
-            Warp.Barrier();
+            // Group barriers, though each warp keeps to its own header words: every thread of the
+            // group reaches them. With warp barriers here, ILGPU's CPU accelerator (a warp's lanes
+            // run as threads) gave a rare byte mismatch under load, never seen since; the cause was
+            // not pinned down. On the GPU this costs 3 barriers per plane.
+            Group.Barrier();
             int channel = q < channels ? q : q == channels ? 0 : 2;
             bool decorrelate = q >= channels;
             long blockBase = (slot * planes + q) * shape.BlockStride;
@@ -195,7 +199,7 @@ public static class GpuEncodeKernel
                 }
                 t0 = v0; t1 = v1; t2 = v2; t3 = v3; t4 = v4; t5 = v5; t6 = v6; t7 = v7;
             }
-            Warp.Barrier();
+            Group.Barrier();
             if (active)
             {
                 int headerBytes = maskBytes + predictorBytes + RowCoding.WidthBytes(codedRows, groups);
@@ -204,7 +208,7 @@ public static class GpuEncodeKernel
                 // the block's length, and in the high half its header's (its groups lie at groupsAt)
                 if (g == 0) lengths[slot * planes + q] = (headerBytes + rowPtr) | (headerBytes << 16);
             }
-            Warp.Barrier();
+            Group.Barrier();
         }
     }
 
