@@ -33,7 +33,7 @@ public struct GpuDecodeShape
 /// the next lane's first pixel come by shuffle. Each finished row is packed to interleaved bytes,
 /// staged in shared memory and written with coalesced 32-bit stores: one run of words per warp
 /// when its patches are whole and adjacent, else per patch with byte stores at unaligned edges.
-/// Measured on an H100 (bench/RESULTS.md, "GPU"): 583 GB/s of RGB output at batch 256.
+/// Measured on an H100 (bench/RESULTS.md, "GPU"): 464 GB/s of RGB output at batch 256.
 /// Nothing here checks the file: the host validated every patch before the launch.
 /// </remarks>
 public static class GpuDecodeKernel
