@@ -162,6 +162,13 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         int nibble = 0;
         for (int y = 0; y < height; y++, top += Stride)
         {
+            // A row equal to the row above is a zero row under predictor 0, which is what the choice
+            // below would pick (cost 0, lowest predictor): skip computing the four candidates.
+            if (new ReadOnlySpan<byte>(top + Stride, width).SequenceEqual(new ReadOnlySpan<byte>(top, width)))
+            {
+                zeroRows |= 1UL << y;
+                continue;
+            }
             // the cheapest predictor: a zero row costs 0, any other 8·Σb + 4·G bits, so (G being fixed)
             // the fewest group bytes win, as K.ChooseRow picks them (the lowest predictor on a tie)
             int best = K.ChooseRow(top + Stride, top, width, candidates);
