@@ -30,31 +30,7 @@ public static class BenchImages
             .Where(p => !Path.GetFileName(p).StartsWith("gray", StringComparison.Ordinal))
             .Select(Path.GetFileNameWithoutExtension)!;
 
-    public static L3Image Load(string name) => ReadPng(Path.Combine(Directory(), name + ".png"));
-
-    /// <summary>Reads a PNG as gray, RGB or RGBA bytes (as cli/ImageFiles does).</summary>
-    public static unsafe L3Image ReadPng(string path)
-    {
-        using var codec = SKCodec.Create(path) ?? throw new IOException("cannot read " + path);
-        var info = codec.Info;
-        bool gray = info.ColorType == SKColorType.Gray8;
-        bool alpha = !gray && info.AlphaType != SKAlphaType.Opaque;
-        var target = gray
-            ? info.WithColorType(SKColorType.Gray8).WithAlphaType(SKAlphaType.Opaque)
-            : info.WithColorType(SKColorType.Rgba8888).WithAlphaType(alpha ? SKAlphaType.Unpremul : SKAlphaType.Opaque);
-        var decoded = new byte[target.BytesSize];
-        fixed (byte* p = decoded)
-            if (codec.GetPixels(target, (IntPtr)p) != SKCodecResult.Success) throw new IOException("cannot decode " + path);
-        if (gray || alpha) return new L3Image(info.Width, info.Height, gray ? 1 : 4, decoded);
-        var rgb = new byte[info.Width * info.Height * 3];
-        for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
-        {
-            rgb[j] = decoded[i];
-            rgb[j + 1] = decoded[i + 1];
-            rgb[j + 2] = decoded[i + 2];
-        }
-        return new L3Image(info.Width, info.Height, 3, rgb);
-    }
+    public static L3Image Load(string name) => L3.Cli.ImageFiles.Read(Path.Combine(Directory(), name + ".png"));
 
     /// <summary>PNG bytes of the image at zlib level 6, all filters (as cli/ImageFiles.EncodePng).</summary>
     public static unsafe byte[] EncodePng(L3Image image, byte[] rgbaScratch)
