@@ -1,4 +1,3 @@
-using SkiaSharp;
 
 namespace L3.Simd.Tests;
 
@@ -58,30 +57,6 @@ internal static class TestImages
 
     public static IEnumerable<string> RealImages() => Directory.GetFiles(DataDirectory(), "*.png").Order();
 
-    /// <summary>Reads a PNG as gray, RGB or RGBA bytes (as cli/ImageFiles does).</summary>
-    public static L3Image ReadPng(string path)
-    {
-        using var codec = SKCodec.Create(path) ?? throw new IOException("cannot read " + path);
-        var info = codec.Info;
-        bool gray = info.ColorType == SKColorType.Gray8;
-        bool alpha = !gray && info.AlphaType != SKAlphaType.Opaque;
-        var target = gray
-            ? info.WithColorType(SKColorType.Gray8).WithAlphaType(SKAlphaType.Opaque)
-            : info.WithColorType(SKColorType.Rgba8888).WithAlphaType(alpha ? SKAlphaType.Unpremul : SKAlphaType.Opaque);
-        var decoded = new byte[target.BytesSize];
-        unsafe
-        {
-            fixed (byte* p = decoded)
-                if (codec.GetPixels(target, (IntPtr)p) != SKCodecResult.Success) throw new IOException("cannot decode " + path);
-        }
-        if (gray || alpha) return new L3Image(info.Width, info.Height, gray ? 1 : 4, decoded);
-        var rgb = new byte[info.Width * info.Height * 3];
-        for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
-        {
-            rgb[j] = decoded[i];
-            rgb[j + 1] = decoded[i + 1];
-            rgb[j + 2] = decoded[i + 2];
-        }
-        return new L3Image(info.Width, info.Height, 3, rgb);
-    }
+    /// <summary>Reads a PNG as gray, RGB or RGBA bytes, through the CLI's reader.</summary>
+    public static L3Image ReadPng(string path) => L3.Cli.ImageFiles.Read(path);
 }
