@@ -23,26 +23,27 @@ public struct GpuDecodeShape
 /// The batched L3 decode kernel (docs/FORMAT.md, sections 2 and 3), written for a CUDA warp of 32.
 /// </summary>
 /// <remarks>
-/// One warp decodes 32 / L patches side by side, L = N / 8 lanes per patch: lane g of a patch owns
-/// width group g, i.e. 8 columns, of every row, for every channel. Per row a lane reads its width
-/// nibble of each channel; one segmented warp scan of the nibbles (all channels packed in one
-/// word, 8 bits each) gives each group's byte offset in the row. Per channel the lane unpacks its
-/// 8 codes (32-bit halves), sums them, and a segmented scan of the lane sums turns the row into one
-/// prefix sum (<see cref="RowCoding"/>: pixel = base from the row above + running sum). The row
-/// above is kept in registers, one plane at a time (<see cref="PlaneRow"/>); its first pixel and
-/// the next lane's first pixel come by shuffle. Each finished row is packed to interleaved bytes,
-/// staged in shared memory and written with coalesced 32-bit stores: one run of words per warp
-/// when its patches are whole and adjacent, else per patch with byte stores at unaligned edges.
-/// Measured on an H100 (bench/RESULTS.md, "GPU"): 464 GB/s of RGB output at batch 256.
-/// Nothing here checks the file: the host validated every patch before the launch.
+/// <para>Work: one warp decodes 32 / L patches side by side, L = N / 8 lanes per patch; lane g owns
+/// width group g (8 columns) of every row, in every plane. The planes travel together: R, G, B
+/// (or gray) in the fields of one 32-bit word per pixel (<see cref="SwarRowCoding"/>), alpha in a
+/// second, so unzigzag, prefix sum, prediction and colour restore cost one instruction stream for
+/// three channels.</para>
+/// <para>Rows: the per-row headers (zero-row bit, predictor) come from registers by shuffle: lane g
+/// holds byte g of each plane's zero-row mask and bytes 2g, 2g + 1 of its predictor array. A lane
+/// reads its own width nibble; one segmented scan of the nibbles of all planes (8 bits each) gives
+/// each group's offset in the row. Memory is read ahead: row r + 2's nibbles and row r + 1's groups
+/// are loaded while row r is decoded.</para>
+/// <para>A row: the lane's 8 codes per plane land in their fields, are unzigzagged, summed along
+/// the lane, and a segmented scan of the lane sums turns the row into one prefix sum (pixel = base
+/// from the row above + running sum, <see cref="RowCoding"/>). The row above stays in registers;
+/// its first pixel and the next lane's first pixel come by shuffle. Each lane writes its 8 × C
+/// bytes with 8-byte stores when they are 8-byte aligned and whole, byte stores otherwise (edges).</para>
+/// <para>Nothing here checks the file: the host validated every patch before the launch.</para>
 /// </remarks>
 public static class GpuDecodeKernel
 {
     /// <summary>Threads per group the host launches with on a GPU.</summary>
     public const int GroupSize = 128;
-
-    /// <summary>Shared words per warp: 32 lanes × 8 pixels × at most 4 channels / 4 bytes.</summary>
-    public const int StageWordsPerWarp = 256;
 
     /// <summary>Patches one warp decodes side by side.</summary>
     public static int PatchesPerWarp(int patchSize) => 32 / LanesPerPatch(patchSize);
@@ -58,15 +59,17 @@ public static class GpuDecodeKernel
     }
 
     /// <summary>
-    /// The kernel. <paramref name="data"/> holds the files (each starting at word
-    /// <paramref name="fileWords"/>[i]) and at least 16 bytes of padding after the last;
-    /// <paramref name="outWords"/> and <paramref name="outBytes"/> are the same output memory
-    /// (images back to back, interleaved HWC), as words and as bytes.
+    /// The kernel. <paramref name="data"/> and <paramref name="dataBytes"/> are the same memory (as
+    /// 8-byte words and as bytes): the files, file i starting at 4-byte word
+    /// <paramref name="fileWords"/>[i], and at least 16 bytes of padding after the last.
+    /// <paramref name="outLongs"/> and <paramref name="outBytes"/> are the same 8-byte-aligned output
+    /// (images back to back, interleaved HWC).
     /// </summary>
     public static void Decode(
-        ArrayView<uint> data,
+        ArrayView<ulong> data,
+        ArrayView<byte> dataBytes,
         ArrayView<int> fileWords,
-        ArrayView<uint> outWords,
+        ArrayView<ulong> outLongs,
         ArrayView<byte> outBytes,
         GpuDecodeShape shape,
         SpecializedValue<int> patchSizeValue,
@@ -74,19 +77,15 @@ public static class GpuDecodeKernel
     {
         int n = patchSizeValue.Value;
         int channels = channelsValue.Value;
-        int lanesPerPatch = n / RowCoding.GroupSize;
-        int patchesPerWarp = 32 / lanesPerPatch;
+        int lanes = n / RowCoding.GroupSize;
+        int patchesPerWarp = 32 / lanes;
 
-        var stage = SharedMemory.Allocate<uint>(GroupSize / 32 * StageWordsPerWarp);
         int lane = Warp.LaneIdx;
-        int stageBase = Warp.WarpIdx * StageWordsPerWarp;
-        int warpsPerGroup = Group.DimX / 32;
-        long globalWarp = (long)Grid.IdxX * warpsPerGroup + Warp.WarpIdx;
-
-        int seg = lane / lanesPerPatch;
-        int g = lane - seg * lanesPerPatch;
-        int segFirst = seg * lanesPerPatch;
-        int segLast = segFirst + lanesPerPatch - 1;
+        long globalWarp = (long)Grid.IdxX * (Group.DimX / 32) + Warp.WarpIdx;
+        int seg = lane / lanes;
+        int g = lane - seg * lanes;
+        int segFirst = seg * lanes;
+        int segLast = segFirst + lanes - 1;
 
         long slot = globalWarp * patchesPerWarp + seg;
         bool active = slot < (long)shape.Images * shape.PatchCount;
@@ -94,223 +93,276 @@ public static class GpuDecodeKernel
         int patch = active ? (int)(slot - (long)image * shape.PatchCount) : 0;
         int py = patch / shape.PatchesX;
         int px = patch - py * shape.PatchesX;
-        int w = active ? IntrinsicMin(n, shape.Width - px * n) : 0;
-        int h = active ? IntrinsicMin(n, shape.Height - py * n) : 0;
+        int w = active ? Min(n, shape.Width - px * n) : 0;
+        int h = active ? Min(n, shape.Height - py * n) : 0;
         int groups = RowCoding.GroupsPerRow(w);
-        bool hasGroup = g < groups;
-        int valid = IntrinsicMax(0, IntrinsicMin(RowCoding.GroupSize, w - g * RowCoding.GroupSize));
+        int valid = Max(0, Min(RowCoding.GroupSize, w - g * RowCoding.GroupSize));
+        bool lastLane = (g + 1) * RowCoding.GroupSize >= w;
 
         int fileByte = fileWords[image] * 4;
-        int patchStart = fileByte + shape.PayloadStart + (int)data[fileWords[image] + 8 + patch];
-        int flags = active ? ByteAt(data, patchStart) : 0;
+        int patchStart = fileByte + shape.PayloadStart + (int)U32At(data, fileByte + 32 + 4 * patch);
+        uint transform = active && channels >= 3 && (dataBytes[patchStart] & 1) != 0 ? SwarRowCoding.RestorePlanes : 0u;
 
-        // Channel starts: channel c + 1 begins after channel c's groups, whose total is the sum of
-        // its width nibbles. The patch's lanes add them up together, a word at a time.
-        int maskBytes = RowCoding.ZeroMaskBytes(h);
-        int predictorBytes = RowCoding.PredictorBytes(h);
-        PlaneRow p0 = default, p1 = default, p2 = default, p3 = default;
+        // where each plane's block starts: after the previous block's groups, whose total is the
+        // sum of its width nibbles, which the patch's lanes add up together
+        var planes = default(Planes);
         int at = patchStart + 1;
         for (int c = 0; c < channels; c++)
         {
-            // rows that are not zero rows (a clear bit of the zero-row mask) have widths and groups
-            // the mask (at most 64 rows) is kept in registers: one bit a row
-            ulong zeroRows = 0;
-            for (int k = 0; k < maskBytes; k++)
-                zeroRows |= (ulong)(uint)ByteAt(data, at + k) << (8 * k);
-            int codedRows = h - IntrinsicMath.BitOperations.PopCount(zeroRows);
-            int widthBytes = RowCoding.WidthBytes(codedRows, groups);
-            int ws = at + maskBytes + predictorBytes;
-            int sum = active ? NibbleSum(data, ws, widthBytes, g, lanesPerPatch) : 0;
-            if (lanesPerPatch > 1) sum += Warp.ShuffleXor(sum, 1);
-            if (lanesPerPatch > 2) sum += Warp.ShuffleXor(sum, 2);
-            if (lanesPerPatch > 4) sum += Warp.ShuffleXor(sum, 4);
-            var plane = new PlaneRow { ZeroRows = zeroRows, Predictors = at + maskBytes, Widths = ws, Groups = ws + widthBytes };
-            if (c == 0) p0 = plane;
-            else if (c == 1) p1 = plane;
-            else if (c == 2) p2 = plane;
-            else p3 = plane;
-            at = ws + widthBytes + sum;
+            var plane = OpenPlane(dataBytes, at, h, groups, g, lanes);
+            if (c == 0) planes.P0 = plane;
+            else if (c == 1) planes.P1 = plane;
+            else if (c == 2) planes.P2 = plane;
+            else planes.P3 = plane;
+            at = plane.End;
         }
 
-        int rowBytes = w * channels;
         int rowStride = shape.Width * channels;
-        int outRow = image * shape.ImageBytes + (py * n * shape.Width + px * n) * channels;
-        int wordsPerPatchRow = n * channels / 4;
-        int myWords = 2 * channels;
+        int laneOut = image * shape.ImageBytes + (py * n * shape.Width + px * n + g * RowCoding.GroupSize) * channels;
 
-        // The fast store: the warp's patches are whole, side by side in one patch row of one image,
-        // and rows start on word boundaries: the warp's row is one run of words.
-        long firstSlot = globalWarp * patchesPerWarp;
-        long lastSlot = firstSlot + patchesPerWarp - 1;
-        int firstImage = (int)(firstSlot / shape.PatchCount);
-        int firstPatch = (int)(firstSlot - (long)firstImage * shape.PatchCount);
-        int firstPy = firstPatch / shape.PatchesX;
-        int firstPx = firstPatch - firstPy * shape.PatchesX;
-        bool fastStore = lastSlot < (long)shape.Images * shape.PatchCount
-            && firstPx + patchesPerWarp <= shape.PatchesX
-            && (firstPx + patchesPerWarp) * n <= shape.Width
-            && (firstPy + 1) * n <= shape.Height
-            && (rowStride & 3) == 0 && (shape.ImageBytes & 3) == 0;
-        int fastWord = (firstImage * shape.ImageBytes + (firstPy * n * shape.Width + firstPx * n) * channels) >> 2;
+        // the pipeline: row 0's groups and row 1's nibbles before the loop
+        planes = ReadRowHeaders(dataBytes, planes, 0, h, segFirst, lanes, groups, g, channels);
+        planes = FetchGroups(data, planes, channels, g, lanes, segLast);
+        planes = ReadRowHeaders(dataBytes, planes, 1, h, segFirst, lanes, groups, g, channels);
 
+        var above = default(Row8);       // planes 0..2 (clean words); the row above row 0 is zero
+        var aboveAlpha = default(Row8);  // plane 3
         for (int r = 0; r < n; r++)
         {
-            bool rowValid = r < h;
+            // this row's codes and predictors, taken before the read-ahead overwrites them
+            var codes = Codes(planes.P0, 0, default);
+            uint predictors = (uint)planes.P0.Predictor;
+            if (channels > 1) { codes = Codes(planes.P1, 1, codes); predictors |= SwarRowCoding.Field((uint)planes.P1.Predictor, 1); }
+            if (channels > 2) { codes = Codes(planes.P2, 2, codes); predictors |= SwarRowCoding.Field((uint)planes.P2.Predictor, 2); }
+            var alphaCodes = channels > 3 ? Codes(planes.P3, 0, default) : default;
+            uint alphaPredictor = channels > 3 ? (uint)planes.P3.Predictor : 0u;
 
-            // width nibbles of all channels, 8 bits each, and their segmented scan
-            // (a zero row has none: its widths are 0, and the next coded row takes the next nibbles)
-            uint packedWidths = 0;
-            if (rowValid)
-            {
-                p0 = RowWidth(data, p0, r, groups, g, hasGroup);
-                packedWidths = p0.RowWidth;
-                if (channels > 1) { p1 = RowWidth(data, p1, r, groups, g, hasGroup); packedWidths |= p1.RowWidth << 8; }
-                if (channels > 2) { p2 = RowWidth(data, p2, r, groups, g, hasGroup); packedWidths |= p2.RowWidth << 16; }
-                if (channels > 3) { p3 = RowWidth(data, p3, r, groups, g, hasGroup); packedWidths |= p3.RowWidth << 24; }
-            }
-            uint inclusiveWidths = SegmentScan(packedWidths, g, lanesPerPatch);
-            uint rowTotals = Warp.Shuffle(inclusiveWidths, segLast);
-            uint exclusiveWidths = inclusiveWidths - packedWidths;
+            // read ahead: row r + 1's groups (its nibbles are in), then row r + 2's nibbles
+            planes = FetchGroups(data, planes, channels, g, lanes, segLast);
+            planes = ReadRowHeaders(dataBytes, planes, r + 2, h, segFirst, lanes, groups, g, channels);
 
-            p0 = DecodeRow(data, p0, packedWidths, exclusiveWidths, rowTotals, r, rowValid, g, lanesPerPatch, segFirst, valid, w);
-            if (channels > 1)
-                p1 = DecodeRow(data, p1, packedWidths >> 8, exclusiveWidths >> 8, rowTotals >> 8, r, rowValid, g, lanesPerPatch, segFirst, valid, w);
-            if (channels > 2)
-                p2 = DecodeRow(data, p2, packedWidths >> 16, exclusiveWidths >> 16, rowTotals >> 16, r, rowValid, g, lanesPerPatch, segFirst, valid, w);
+            above = DecodeRow(above, codes, SwarRowCoding.Masks(predictors), g, lanes, segFirst, valid, lastLane);
             if (channels > 3)
-                p3 = DecodeRow(data, p3, packedWidths >> 24, exclusiveWidths >> 24, rowTotals >> 24, r, rowValid, g, lanesPerPatch, segFirst, valid, w);
+                aboveAlpha = DecodeRow(aboveAlpha, alphaCodes, SwarRowCoding.Masks(alphaPredictor), g, lanes, segFirst, valid, lastLane);
 
-            // stage the lane's 8 × C bytes as 2C words, then store the rows coalesced
-            int sb = stageBase + lane * myWords;
-            if (channels == 1)
-            {
-                stage[sb] = (uint)(p0.T0 | (p0.T1 << 8) | (p0.T2 << 16) | (p0.T3 << 24));
-                stage[sb + 1] = (uint)(p0.T4 | (p0.T5 << 8) | (p0.T6 << 16) | (p0.T7 << 24));
-            }
-            else
-            {
-                bool transform = (flags & 1) != 0;
-                uint x0 = Pack(p0.T0, p1.T0, p2.T0, p3.T0, channels, transform);
-                uint x1 = Pack(p0.T1, p1.T1, p2.T1, p3.T1, channels, transform);
-                uint x2 = Pack(p0.T2, p1.T2, p2.T2, p3.T2, channels, transform);
-                uint x3 = Pack(p0.T3, p1.T3, p2.T3, p3.T3, channels, transform);
-                uint x4 = Pack(p0.T4, p1.T4, p2.T4, p3.T4, channels, transform);
-                uint x5 = Pack(p0.T5, p1.T5, p2.T5, p3.T5, channels, transform);
-                uint x6 = Pack(p0.T6, p1.T6, p2.T6, p3.T6, channels, transform);
-                uint x7 = Pack(p0.T7, p1.T7, p2.T7, p3.T7, channels, transform);
-                if (channels == 4)
-                {
-                    stage[sb] = x0; stage[sb + 1] = x1; stage[sb + 2] = x2; stage[sb + 3] = x3;
-                    stage[sb + 4] = x4; stage[sb + 5] = x5; stage[sb + 6] = x6; stage[sb + 7] = x7;
-                }
-                else
-                {
-                    stage[sb] = x0 | (x1 << 24);
-                    stage[sb + 1] = (x1 >> 8) | (x2 << 16);
-                    stage[sb + 2] = (x2 >> 16) | (x3 << 8);
-                    stage[sb + 3] = x4 | (x5 << 24);
-                    stage[sb + 4] = (x5 >> 8) | (x6 << 16);
-                    stage[sb + 5] = (x6 >> 16) | (x7 << 8);
-                }
-            }
-            Warp.Barrier();
-
-            if (fastStore)
-            {
-                int rowWord = fastWord + r * (rowStride >> 2);
-                for (int k = 0; k < myWords; k++)
-                    outWords[rowWord + lane + 32 * k] = stage[stageBase + lane + 32 * k];
-            }
-            else
-            {
-                int myRowStart = outRow + r * rowStride;
-                int myRowBytes = rowValid ? rowBytes : 0;
-                for (int k = 0; k < myWords; k++)
-                {
-                    int j = lane + 32 * k;
-                    int owner = j / wordsPerPatchRow;
-                    int byteInRow = (j - owner * wordsPerPatchRow) * 4;
-                    int rowStart = Warp.Shuffle(myRowStart, owner * lanesPerPatch);
-                    int limit = Warp.Shuffle(myRowBytes, owner * lanesPerPatch);
-                    uint word = stage[stageBase + j];
-                    int o = rowStart + byteInRow;
-                    if (byteInRow + 4 <= limit && (o & 3) == 0)
-                    {
-                        outWords[o >> 2] = word;
-                    }
-                    else
-                    {
-                        for (int i = 0; i < 4; i++)
-                            if (byteInRow + i < limit) outBytes[o + i] = (byte)(word >> (8 * i));
-                    }
-                }
-            }
-            Warp.Barrier();
+            if (r < h && valid > 0)
+                Store(outLongs, outBytes, laneOut + r * rowStride, above, aboveAlpha, transform, channels, valid);
         }
     }
 
     /// <summary>
-    /// Decodes one row of one plane: the lane's 8 pixels from its group (width and offset from the
-    /// nibble scan, low 8 bits of the packed arguments) and the row above in <paramref name="plane"/>.
-    /// Slots past the row's end are set to the last pixel, so that every slot's top-right is the
-    /// next slot (the rule's clamp at w − 1).
+    /// Opens one plane's channel block at byte <paramref name="at"/>: this lane's bytes of the
+    /// zero-row mask and predictor array (in <see cref="PlaneCursor.Header"/>), where the widths and
+    /// the groups start, and where the next block starts.
     /// </summary>
-    private static PlaneRow DecodeRow(ArrayView<uint> data, PlaneRow plane, uint widths, uint exclusive, uint totals,
-        int r, bool rowValid, int g, int lanesPerPatch, int segFirst, int valid, int w)
+    private static PlaneCursor OpenPlane(ArrayView<byte> bytes, int at, int h, int groups, int g, int lanes)
     {
-        int width = (int)(widths & 0xFF);
-        int first = Warp.Shuffle(plane.T0, segFirst);
-        int next = Warp.ShuffleDown(plane.T0, 1);
-        int t8 = (g + 1) * RowCoding.GroupSize < w ? next : plane.T7;
-        ulong bits = rowValid ? Load64(data, plane.Groups + (int)(exclusive & 0xFF)) : 0UL;
-        int predictor = rowValid ? RowCoding.PredictorOf(ByteAt(data, plane.Predictors + (r >> 2)), r) : 0;
-        uint low = (uint)bits;
-        uint high = (uint)(bits >> (4 * width));
-
-        int e0 = RowCoding.Unzigzag(RowCoding.UnpackSlot(low, high, width, 0));
-        int e1 = RowCoding.Unzigzag(RowCoding.UnpackSlot(low, high, width, 1));
-        int e2 = RowCoding.Unzigzag(RowCoding.UnpackSlot(low, high, width, 2));
-        int e3 = RowCoding.Unzigzag(RowCoding.UnpackSlot(low, high, width, 3));
-        int e4 = RowCoding.Unzigzag(RowCoding.UnpackSlot(low, high, width, 4));
-        int e5 = RowCoding.Unzigzag(RowCoding.UnpackSlot(low, high, width, 5));
-        int e6 = RowCoding.Unzigzag(RowCoding.UnpackSlot(low, high, width, 6));
-        int e7 = RowCoding.Unzigzag(RowCoding.UnpackSlot(low, high, width, 7));
-        // the lane's inclusive running sums, then the segment's exclusive scan of lane sums
-        int a0 = e0, a1 = a0 + e1, a2 = a1 + e2, a3 = a2 + e3;
-        int a4 = a3 + e4, a5 = a4 + e5, a6 = a5 + e6, a7 = a6 + e7;
-        int laneSum = a7 & 0xFF;
-        int carry = (int)SegmentScan((uint)laneSum, g, lanesPerPatch) - laneSum;
-
-        var row = new PlaneRow
+        int maskBytes = RowCoding.ZeroMaskBytes(h);
+        int predictorBytes = RowCoding.PredictorBytes(h);
+        int predictors = at + maskBytes;
+        uint mask = g < maskBytes ? bytes[at + g] : 0u;
+        uint header = mask
+            | (2 * g < predictorBytes ? (uint)bytes[predictors + 2 * g] << 8 : 0u)
+            | (2 * g + 1 < predictorBytes ? (uint)bytes[predictors + 2 * g + 1] << 16 : 0u);
+        int zeroRows = SegmentSum(IntrinsicMath.BitOperations.PopCount(mask), lanes);
+        int widths = predictors + predictorBytes;
+        int widthBytes = RowCoding.WidthBytes(h - zeroRows, groups);
+        int groupBytes = SegmentSum(NibbleSum(bytes, widths, widthBytes, g, lanes), lanes);
+        return new PlaneCursor
         {
-            ZeroRows = plane.ZeroRows,
-            Coded = plane.Coded,
-            Predictors = plane.Predictors,
-            Widths = plane.Widths,
-            Groups = plane.Groups + (int)(totals & 0xFF),
-            T0 = Pixel(predictor, plane.T0, plane.T1, first, carry + a0, e0),
-            T1 = Pixel(predictor, plane.T1, plane.T2, first, carry + a1, e1),
-            T2 = Pixel(predictor, plane.T2, plane.T3, first, carry + a2, e2),
-            T3 = Pixel(predictor, plane.T3, plane.T4, first, carry + a3, e3),
-            T4 = Pixel(predictor, plane.T4, plane.T5, first, carry + a4, e4),
-            T5 = Pixel(predictor, plane.T5, plane.T6, first, carry + a5, e5),
-            T6 = Pixel(predictor, plane.T6, plane.T7, first, carry + a6, e6),
-            T7 = Pixel(predictor, plane.T7, t8, first, carry + a7, e7),
+            Header = header, NibbleAt = 2 * widths, Groups = widths + widthBytes, End = widths + widthBytes + groupBytes,
+        };
+    }
+
+    /// <summary>
+    /// Row <paramref name="r"/>'s header of one plane: its predictor, and this lane's width nibble
+    /// (0 for a zero row, a row past h, a lane past the last group); the cursor's nibble index moves
+    /// past a coded row.
+    /// </summary>
+    private static PlaneCursor ReadRowHeader(ArrayView<byte> bytes, PlaneCursor plane, int r, int h,
+        int segFirst, int lanes, int groups, int g)
+    {
+        uint header = Warp.Shuffle(plane.Header, segFirst + Min(r >> 3, lanes - 1));
+        bool zero = r >= h || RowCoding.IsZeroRow((int)header, r);
+        int index = plane.NibbleAt + g;
+        int nibble = RowCoding.NibbleOf(bytes[index >> 1], index);
+        plane.NextPredictor = RowCoding.PredictorOf((int)(header >> 8) >> (((r >> 2) & 1) * 8), r);
+        plane.NextWidth = zero || g >= groups ? 0 : nibble;
+        plane.NibbleAt += zero ? 0 : groups;
+        return plane;
+    }
+
+    /// <summary>
+    /// Loads the groups of the row whose nibbles were read last: one segmented scan of the lanes'
+    /// nibbles (all planes, 8 bits each) gives each lane's offset and each plane's row length.
+    /// </summary>
+    private static Planes FetchGroups(ArrayView<ulong> data, Planes planes, int channels, int g, int lanes, int segLast)
+    {
+        uint widths = (uint)planes.P0.NextWidth;
+        if (channels > 1) widths |= (uint)planes.P1.NextWidth << 8;
+        if (channels > 2) widths |= (uint)planes.P2.NextWidth << 16;
+        if (channels > 3) widths |= (uint)planes.P3.NextWidth << 24;
+        uint inclusive = SegmentScan(widths, g, lanes);
+        uint totals = Warp.Shuffle(inclusive, segLast);
+        uint offsets = inclusive - widths;
+        planes.P0 = Fetch(data, planes.P0, offsets, totals);
+        if (channels > 1) planes.P1 = Fetch(data, planes.P1, offsets >> 8, totals >> 8);
+        if (channels > 2) planes.P2 = Fetch(data, planes.P2, offsets >> 16, totals >> 16);
+        if (channels > 3) planes.P3 = Fetch(data, planes.P3, offsets >> 24, totals >> 24);
+        return planes;
+    }
+
+    /// <summary>Row <paramref name="r"/>'s headers of every plane (<see cref="ReadRowHeader"/>).</summary>
+    private static Planes ReadRowHeaders(ArrayView<byte> bytes, Planes planes, int r, int h,
+        int segFirst, int lanes, int groups, int g, int channels)
+    {
+        planes.P0 = ReadRowHeader(bytes, planes.P0, r, h, segFirst, lanes, groups, g);
+        if (channels > 1) planes.P1 = ReadRowHeader(bytes, planes.P1, r, h, segFirst, lanes, groups, g);
+        if (channels > 2) planes.P2 = ReadRowHeader(bytes, planes.P2, r, h, segFirst, lanes, groups, g);
+        if (channels > 3) planes.P3 = ReadRowHeader(bytes, planes.P3, r, h, segFirst, lanes, groups, g);
+        return planes;
+    }
+
+    private static PlaneCursor Fetch(ArrayView<ulong> data, PlaneCursor plane, uint offset, uint total)
+    {
+        plane.Bits = Load64(data, plane.Groups + (int)(offset & 0xFF));
+        plane.Width = plane.NextWidth;
+        plane.Predictor = plane.NextPredictor;
+        plane.Groups += (int)(total & 0xFF);
+        return plane;
+    }
+
+    /// <summary>The lane's 8 codes of one plane (<see cref="RowCoding.UnpackSlot(ulong, int, int)"/>)
+    /// placed in field <paramref name="field"/> of <paramref name="codes"/>.</summary>
+    private static Row8 Codes(PlaneCursor plane, int field, Row8 codes)
+    {
+        int width = plane.Width;
+        int shift = field * SwarRowCoding.FieldBits;
+        uint mask = ((1u << width) - 1) << shift;
+        // each half shifted up to the field first, so a code needs one funnel shift and one mask
+        ulong low = (ulong)(uint)plane.Bits << shift;
+        ulong high = (ulong)(uint)(plane.Bits >> (4 * width)) << shift;
+        int w2 = width + width, w3 = w2 + width;
+        codes.X0 |= (uint)low & mask;
+        codes.X1 |= (uint)(low >> width) & mask;
+        codes.X2 |= (uint)(low >> w2) & mask;
+        codes.X3 |= (uint)(low >> w3) & mask;
+        codes.X4 |= (uint)high & mask;
+        codes.X5 |= (uint)(high >> width) & mask;
+        codes.X6 |= (uint)(high >> w2) & mask;
+        codes.X7 |= (uint)(high >> w3) & mask;
+        return codes;
+    }
+
+    /// <summary>
+    /// Decodes the lane's 8 pixels of one row (SWAR words) from its codes and the row above. Slots
+    /// past the row's end repeat the last pixel, so that every slot's top-right is the next slot
+    /// (the rule's clamp at w − 1).
+    /// </summary>
+    private static Row8 DecodeRow(Row8 above, Row8 codes, RowMasks masks, int g, int lanes, int segFirst, int valid, bool lastLane)
+    {
+        uint first = Warp.Shuffle(above.X0, segFirst);
+        uint next = Warp.ShuffleDown(above.X0, 1);
+        uint t8 = lastLane ? above.X7 : next;
+
+        uint e0 = SwarRowCoding.Unzigzag(codes.X0), e1 = SwarRowCoding.Unzigzag(codes.X1);
+        uint e2 = SwarRowCoding.Unzigzag(codes.X2), e3 = SwarRowCoding.Unzigzag(codes.X3);
+        uint e4 = SwarRowCoding.Unzigzag(codes.X4), e5 = SwarRowCoding.Unzigzag(codes.X5);
+        uint e6 = SwarRowCoding.Unzigzag(codes.X6), e7 = SwarRowCoding.Unzigzag(codes.X7);
+        // the lane's running sums, cleaned half way so that no field passes 1,275
+        uint a0 = e0, a1 = a0 + e1, a2 = a1 + e2, a3 = SwarRowCoding.Clean(a2 + e3);
+        uint a4 = a3 + e4, a5 = a4 + e5, a6 = a5 + e6, a7 = a6 + e7;
+        uint laneSum = SwarRowCoding.Clean(a7);
+        // the sums of the lanes before this one (at most 7 × 255 a field: no carry between fields)
+        uint carry = SwarRowCoding.Clean(SegmentScan(laneSum, g, lanes) - laneSum);
+
+        var row = new Row8
+        {
+            X0 = SwarRowCoding.Pixel(masks, SwarRowCoding.Base(masks, above.X0, above.X1, first), carry, a0, e0),
+            X1 = SwarRowCoding.Pixel(masks, SwarRowCoding.Base(masks, above.X1, above.X2, first), carry, a1, e1),
+            X2 = SwarRowCoding.Pixel(masks, SwarRowCoding.Base(masks, above.X2, above.X3, first), carry, a2, e2),
+            X3 = SwarRowCoding.Pixel(masks, SwarRowCoding.Base(masks, above.X3, above.X4, first), carry, a3, e3),
+            X4 = SwarRowCoding.Pixel(masks, SwarRowCoding.Base(masks, above.X4, above.X5, first), carry, a4, e4),
+            X5 = SwarRowCoding.Pixel(masks, SwarRowCoding.Base(masks, above.X5, above.X6, first), carry, a5, e5),
+            X6 = SwarRowCoding.Pixel(masks, SwarRowCoding.Base(masks, above.X6, above.X7, first), carry, a6, e6),
+            X7 = SwarRowCoding.Pixel(masks, SwarRowCoding.Base(masks, above.X7, t8, first), carry, a7, e7),
         };
         if (valid < RowCoding.GroupSize)
         {
-            int last = valid <= 1 ? row.T0 : valid == 2 ? row.T1 : valid == 3 ? row.T2 : valid == 4 ? row.T3
-                : valid == 5 ? row.T4 : valid == 6 ? row.T5 : row.T6;
-            if (valid <= 1) row.T1 = last;
-            if (valid <= 2) row.T2 = last;
-            if (valid <= 3) row.T3 = last;
-            if (valid <= 4) row.T4 = last;
-            if (valid <= 5) row.T5 = last;
-            if (valid <= 6) row.T6 = last;
-            row.T7 = last;
+            uint last = valid <= 1 ? row.X0 : valid == 2 ? row.X1 : valid == 3 ? row.X2 : valid == 4 ? row.X3
+                : valid == 5 ? row.X4 : valid == 6 ? row.X5 : row.X6;
+            if (valid <= 1) row.X1 = last;
+            if (valid <= 2) row.X2 = last;
+            if (valid <= 3) row.X3 = last;
+            if (valid <= 4) row.X4 = last;
+            if (valid <= 5) row.X5 = last;
+            if (valid <= 6) row.X6 = last;
+            row.X7 = last;
         }
         return row;
     }
+
+    /// <summary>Writes the lane's <paramref name="valid"/> pixels of a row at byte
+    /// <paramref name="offset"/>: 8-byte stores when all 8 are there and aligned, else byte stores.</summary>
+    private static void Store(ArrayView<ulong> outLongs, ArrayView<byte> outBytes, int offset, Row8 row, Row8 alpha,
+        uint transform, int channels, int valid)
+    {
+        uint q0 = Pixel(row.X0, alpha.X0, transform, channels), q1 = Pixel(row.X1, alpha.X1, transform, channels);
+        uint q2 = Pixel(row.X2, alpha.X2, transform, channels), q3 = Pixel(row.X3, alpha.X3, transform, channels);
+        uint q4 = Pixel(row.X4, alpha.X4, transform, channels), q5 = Pixel(row.X5, alpha.X5, transform, channels);
+        uint q6 = Pixel(row.X6, alpha.X6, transform, channels), q7 = Pixel(row.X7, alpha.X7, transform, channels);
+        if (valid == RowCoding.GroupSize && (offset & 7) == 0)
+        {
+            int at = offset >> 3;
+            if (channels == 1)
+            {
+                outLongs[at] = Join(q0 | q1 << 8 | q2 << 16 | q3 << 24, q4 | q5 << 8 | q6 << 16 | q7 << 24);
+            }
+            else if (channels == 3)
+            {
+                outLongs[at] = Join(q0 | q1 << 24, q1 >> 8 | q2 << 16);
+                outLongs[at + 1] = Join(q2 >> 16 | q3 << 8, q4 | q5 << 24);
+                outLongs[at + 2] = Join(q5 >> 8 | q6 << 16, q6 >> 16 | q7 << 8);
+            }
+            else
+            {
+                outLongs[at] = Join(q0, q1);
+                outLongs[at + 1] = Join(q2, q3);
+                outLongs[at + 2] = Join(q4, q5);
+                outLongs[at + 3] = Join(q6, q7);
+            }
+            return;
+        }
+        StorePixel(outBytes, offset, q0, channels);
+        if (valid > 1) StorePixel(outBytes, offset + channels, q1, channels);
+        if (valid > 2) StorePixel(outBytes, offset + 2 * channels, q2, channels);
+        if (valid > 3) StorePixel(outBytes, offset + 3 * channels, q3, channels);
+        if (valid > 4) StorePixel(outBytes, offset + 4 * channels, q4, channels);
+        if (valid > 5) StorePixel(outBytes, offset + 5 * channels, q5, channels);
+        if (valid > 6) StorePixel(outBytes, offset + 6 * channels, q6, channels);
+        if (valid > 7) StorePixel(outBytes, offset + 7 * channels, q7, channels);
+    }
+
+    /// <summary>A pixel's interleaved bytes from its planes' word (and alpha's), colours restored.</summary>
+    private static uint Pixel(uint planes, uint alpha, uint transform, int channels)
+    {
+        if (channels == 1) return planes & 0xFF;
+        uint rgb = SwarRowCoding.Interleave(SwarRowCoding.Restore(planes, transform));
+        return channels == 4 ? rgb | (alpha & 0xFF) << 24 : rgb;
+    }
+
+    private static void StorePixel(ArrayView<byte> outBytes, int offset, uint pixel, int channels)
+    {
+        outBytes[offset] = (byte)pixel;
+        if (channels > 1)
+        {
+            outBytes[offset + 1] = (byte)(pixel >> 8);
+            outBytes[offset + 2] = (byte)(pixel >> 16);
+        }
+        if (channels > 3) outBytes[offset + 3] = (byte)(pixel >> 24);
+    }
+
+    private static ulong Join(uint low, uint high) => low | (ulong)high << 32;
 
     /// <summary>Inclusive scan over the <paramref name="lanes"/> lanes of a patch (1, 2, 4 or 8,
     /// a compile-time constant: written out, so that no loop is left).</summary>
@@ -334,85 +386,69 @@ public static class GpuDecodeKernel
         return x;
     }
 
-    /// <summary>A pixel's channels (planes restored when the patch is colour-transformed) in one word.</summary>
-    private static uint Pack(int c0, int c1, int c2, int c3, int channels, bool transform)
+    /// <summary>The sum over the patch's lanes, in every lane.</summary>
+    private static int SegmentSum(int x, int lanes)
     {
-        if (transform)
-        {
-            c0 = ColorTransform.Restore(c0, c1);
-            c2 = ColorTransform.Restore(c2, c1);
-        }
-        uint x = (uint)(c0 | (c1 << 8) | (c2 << 16));
-        return channels == 4 ? x | (uint)(c3 << 24) : x;
+        if (lanes > 1) x += Warp.ShuffleXor(x, 1);
+        if (lanes > 2) x += Warp.ShuffleXor(x, 2);
+        if (lanes > 4) x += Warp.ShuffleXor(x, 4);
+        return x;
     }
 
-    private static int Nibble(ArrayView<uint> data, int widthArray, int index) =>
-        RowCoding.NibbleOf(ByteAt(data, widthArray + (index >> 1)), index);
+    /// <summary>The 4-byte-aligned u32 at byte <paramref name="offset"/>.</summary>
+    private static uint U32At(ArrayView<ulong> data, int offset) => (uint)(data[offset >> 3] >> ((offset & 4) << 3));
 
-    /// <summary>Row <paramref name="r"/>'s width nibble of group <paramref name="g"/> (0 for a zero
-    /// row), and the plane with its count of coded rows advanced past a coded row.</summary>
-    private static PlaneRow RowWidth(ArrayView<uint> data, PlaneRow plane, int r, int groups, int g, bool hasGroup)
+    /// <summary>The 8 bytes from byte <paramref name="offset"/> as a little-endian integer.</summary>
+    private static ulong Load64(ArrayView<ulong> data, int offset)
     {
-        plane.RowWidth = 0;
-        if (RowCoding.IsZeroRow((int)(plane.ZeroRows >> (r & ~7)), r)) return plane;
-        if (hasGroup) plane.RowWidth = (uint)Nibble(data, plane.Widths, plane.Coded * groups + g);
-        plane.Coded++;
-        return plane;
-    }
-
-    /// <summary>One pixel of one plane, by the rules of <see cref="RowCoding"/>.</summary>
-    private static int Pixel(int predictor, int top, int topRight, int topFirst, int sum, int residual) =>
-        RowCoding.Reconstruct(RowCoding.Base(predictor, top, topRight, topFirst),
-            RowCoding.Accumulates(predictor) ? sum : residual);
-
-    /// <summary>Byte <paramref name="offset"/> of the word buffer.</summary>
-    private static int ByteAt(ArrayView<uint> data, int offset) =>
-        (int)((data[offset >> 2] >> ((offset & 3) << 3)) & 0xFF);
-
-    /// <summary>The 8 bytes from <paramref name="offset"/> as a little-endian integer.</summary>
-    private static ulong Load64(ArrayView<uint> data, int offset)
-    {
-        int word = offset >> 2;
-        int shift = (offset & 3) << 3;
-        ulong low = data[word] | ((ulong)data[word + 1] << 32);
-        ulong high = data[word + 2];
-        return (low >> shift) | ((high << 32) << (32 - shift));
+        int word = offset >> 3;
+        int shift = (offset & 7) << 3;
+        ulong low = data[word], high = data[word + 1];
+        // (high << 1) << (63 − shift) is high << (64 − shift) without a shift by 64 when shift is 0
+        return (low >> shift) | ((high << 1) << (63 - shift));
     }
 
     /// <summary>This lane's share of the sum of the nibbles in bytes [start, start + length).</summary>
-    private static int NibbleSum(ArrayView<uint> data, int start, int length, int lane, int lanes)
+    private static int NibbleSum(ArrayView<byte> bytes, int start, int length, int lane, int lanes)
     {
-        if (length <= 0) return 0;
-        int firstWord = start >> 2;
-        int lastWord = (start + length - 1) >> 2;
         int sum = 0;
-        for (int k = firstWord + lane; k <= lastWord; k += lanes)
+        for (int k = lane; k < length; k += lanes)
         {
-            int byteStart = k * 4;
-            int from = IntrinsicMax(0, start - byteStart);
-            int to = IntrinsicMin(4, start + length - byteStart);
-            uint mask = (to >= 4 ? 0xFFFFFFFFu : (1u << (to * 8)) - 1) & ~((1u << (from * 8)) - 1);
-            uint x = data[k] & mask;
-            uint nibbles = (x & 0x0F0F0F0Fu) + ((x >> 4) & 0x0F0F0F0Fu);
-            sum += (int)((nibbles * 0x01010101u) >> 24);
+            int x = bytes[start + k];
+            sum += (x & 0xF) + (x >> 4);
         }
         return sum;
     }
 
-    private static int IntrinsicMin(int a, int b) => a < b ? a : b;
-    private static int IntrinsicMax(int a, int b) => a > b ? a : b;
+    private static int Min(int a, int b) => a < b ? a : b;
+    private static int Max(int a, int b) => a > b ? a : b;
 }
 
-/// <summary>One plane of a patch as a lane decodes it: where its arrays are, where its next row's
-/// groups start, and the lane's 8 pixels of the row last decoded.</summary>
-public struct PlaneRow
+/// <summary>One plane of a patch as a lane decodes it.</summary>
+public struct PlaneCursor
 {
-    public int Predictors, Widths, Groups;
-    /// <summary>The zero-row mask, bit r for row r.</summary>
-    public ulong ZeroRows;
-    /// <summary>Coded (not zero) rows decoded so far: the next coded row's index in the width array.</summary>
-    public int Coded;
-    /// <summary>This lane's width nibble of the row being decoded.</summary>
-    public uint RowWidth;
-    public int T0, T1, T2, T3, T4, T5, T6, T7;
+    /// <summary>This lane's byte of the plane's zero-row mask (bits 0–7) and two bytes of its
+    /// predictor array (bits 8–23): rows 8g to 8g + 7.</summary>
+    public uint Header;
+    /// <summary>Nibble index (from byte 0 of the data) of the next coded row's first width.</summary>
+    public int NibbleAt;
+    /// <summary>Byte offset of the next fetched row's groups; where the plane's block ends.</summary>
+    public int Groups, End;
+    /// <summary>The row last read ahead: this lane's width and the row's predictor.</summary>
+    public int NextWidth, NextPredictor;
+    /// <summary>The row fetched: this lane's group (its first 8 bytes), width and the predictor.</summary>
+    public ulong Bits;
+    public int Width, Predictor;
+}
+
+/// <summary>The planes of a patch (as many as it has channels).</summary>
+public struct Planes
+{
+    public PlaneCursor P0, P1, P2, P3;
+}
+
+/// <summary>A lane's 8 slots of a row: SWAR words of codes or of pixels.</summary>
+public struct Row8
+{
+    public uint X0, X1, X2, X3, X4, X5, X6, X7;
 }

@@ -29,8 +29,8 @@ public sealed partial class L3GpuCodec : IDisposable
     private readonly Context _context;
     private readonly int _groupSize;
     private readonly Slot[] _slots = [new(), new()];
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<int>, ArrayView<uint>,
-        ArrayView<byte>, GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>> _decode;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<ulong>, ArrayView<byte>, ArrayView<int>,
+        ArrayView<ulong>, ArrayView<byte>, GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>> _decode;
 
     /// <summary>The device in use (owned by this codec).</summary>
     public Accelerator Accelerator { get; }
@@ -71,8 +71,8 @@ public sealed partial class L3GpuCodec : IDisposable
         // on CUDA, the launch bounds (threads per group, groups per SM) cap the kernel's registers
         var bounds = IsCuda && options.DecodeGroupsPerSM > 0
             ? new KernelSpecialization(_groupSize, options.DecodeGroupsPerSM) : KernelSpecialization.Empty;
-        _decode = Accelerator.LoadKernel<ArrayView<uint>, ArrayView<int>, ArrayView<uint>, ArrayView<byte>,
-            GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>>(GpuDecodeKernel.Decode, bounds);
+        _decode = Accelerator.LoadKernel<ArrayView<ulong>, ArrayView<byte>, ArrayView<int>, ArrayView<ulong>,
+            ArrayView<byte>, GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>>(GpuDecodeKernel.Decode, bounds);
         _encodeInit = LoadEncodeKernels();
     }
 
@@ -188,10 +188,13 @@ public sealed partial class L3GpuCodec : IDisposable
         foreach (var launch in batch.Launches)
         {
             int groups = GpuDecodeKernel.GroupsFor((long)launch.Shape.Images * launch.Shape.PatchCount, launch.PatchSize, _groupSize);
-            ArrayView<uint> outWords = s.Output!.View.SubView(launch.OutputOffset / 4, s.Output.Length - launch.OutputOffset / 4).AsContiguous();
+            // output offsets are 16-byte aligned (Prepare), so the 8-byte view starts where the byte view does
+            ArrayView<ulong> output = s.Output!.View.SubView(launch.OutputOffset / 4, s.Output.Length - launch.OutputOffset / 4)
+                .AsContiguous().Cast<ulong>();
+            ArrayView<ulong> data = s.Data!.View.AsContiguous().Cast<ulong>();
             _decode(ComputeStream, new KernelConfig(groups, _groupSize),
-                s.Data!.View, s.FileWords!.View.SubView(launch.FirstFile, launch.Shape.Images),
-                outWords, outWords.Cast<byte>(), launch.Shape,
+                data, data.Cast<byte>(), s.FileWords!.View.SubView(launch.FirstFile, launch.Shape.Images),
+                output, output.Cast<byte>(), launch.Shape,
                 SpecializedValue.New(launch.PatchSize), SpecializedValue.New(launch.Channels));
         }
     }
