@@ -59,14 +59,15 @@ public static class GpuDecodeKernel
     }
 
     /// <summary>
-    /// The kernel. <paramref name="data"/> and <paramref name="dataBytes"/> are the same memory (as
-    /// 8-byte words and as bytes): the files, file i starting at 4-byte word
+    /// The kernel. <paramref name="data"/>, <paramref name="dataWords"/> and <paramref name="dataBytes"/>
+    /// are the same memory (as 8-byte words, 4-byte words and bytes): the files, file i starting at 4-byte word
     /// <paramref name="fileWords"/>[i], and at least 16 bytes of padding after the last.
     /// <paramref name="outLongs"/> and <paramref name="outBytes"/> are the same 8-byte-aligned output
     /// (images back to back, interleaved HWC).
     /// </summary>
     public static void Decode(
         ArrayView<ulong> data,
+        ArrayView<uint> dataWords,
         ArrayView<byte> dataBytes,
         ArrayView<int> fileWords,
         ArrayView<ulong> outLongs,
@@ -100,7 +101,7 @@ public static class GpuDecodeKernel
         bool lastLane = (g + 1) * RowCoding.GroupSize >= w;
 
         int fileByte = fileWords[image] * 4;
-        int patchStart = fileByte + shape.PayloadStart + (int)U32At(data, fileByte + 32 + 4 * patch);
+        int patchStart = fileByte + shape.PayloadStart + (int)dataWords[fileWords[image] + 8 + patch];
         uint transform = active && channels >= 3 && (dataBytes[patchStart] & 1) != 0 ? SwarRowCoding.RestorePlanes : 0u;
 
         // where each plane's block starts: after the previous block's groups, whose total is the
@@ -109,7 +110,7 @@ public static class GpuDecodeKernel
         int at = patchStart + 1;
         for (int c = 0; c < channels; c++)
         {
-            var plane = OpenPlane(dataBytes, at, h, groups, g, lanes);
+            var plane = OpenPlane(data, dataBytes, at, h, groups, g, lanes);
             if (c == 0) planes.P0 = plane;
             else if (c == 1) planes.P1 = plane;
             else if (c == 2) planes.P2 = plane;
@@ -121,9 +122,9 @@ public static class GpuDecodeKernel
         int laneOut = image * shape.ImageBytes + (py * n * shape.Width + px * n + g * RowCoding.GroupSize) * channels;
 
         // the pipeline: row 0's groups and row 1's nibbles before the loop
-        planes = ReadRowHeaders(dataBytes, planes, 0, h, segFirst, lanes, groups, g, channels);
-        planes = FetchGroups(data, planes, channels, g, lanes, segLast);
-        planes = ReadRowHeaders(dataBytes, planes, 1, h, segFirst, lanes, groups, g, channels);
+        planes = ReadRowHeaders(dataWords, planes, 0, h, segFirst, lanes, groups, g, channels);
+        planes = FetchGroups(dataWords, planes, channels, g, lanes, segLast);
+        planes = ReadRowHeaders(dataWords, planes, 1, h, segFirst, lanes, groups, g, channels);
 
         var above = default(Row8);       // planes 0..2 (clean words); the row above row 0 is zero
         var aboveAlpha = default(Row8);  // plane 3
@@ -131,15 +132,15 @@ public static class GpuDecodeKernel
         {
             // this row's codes and predictors, taken before the read-ahead overwrites them
             var codes = Codes(planes.P0, 0, default);
-            uint predictors = (uint)planes.P0.Predictor;
-            if (channels > 1) { codes = Codes(planes.P1, 1, codes); predictors |= SwarRowCoding.Field((uint)planes.P1.Predictor, 1); }
-            if (channels > 2) { codes = Codes(planes.P2, 2, codes); predictors |= SwarRowCoding.Field((uint)planes.P2.Predictor, 2); }
+            uint predictors = (uint)PredictorOf(planes.P0);
+            if (channels > 1) { codes = Codes(planes.P1, 1, codes); predictors |= SwarRowCoding.Field((uint)PredictorOf(planes.P1), 1); }
+            if (channels > 2) { codes = Codes(planes.P2, 2, codes); predictors |= SwarRowCoding.Field((uint)PredictorOf(planes.P2), 2); }
             var alphaCodes = channels > 3 ? Codes(planes.P3, 0, default) : default;
-            uint alphaPredictor = channels > 3 ? (uint)planes.P3.Predictor : 0u;
+            uint alphaPredictor = channels > 3 ? (uint)PredictorOf(planes.P3) : 0u;
 
             // read ahead: row r + 1's groups (its nibbles are in), then row r + 2's nibbles
-            planes = FetchGroups(data, planes, channels, g, lanes, segLast);
-            planes = ReadRowHeaders(dataBytes, planes, r + 2, h, segFirst, lanes, groups, g, channels);
+            planes = FetchGroups(dataWords, planes, channels, g, lanes, segLast);
+            planes = ReadRowHeaders(dataWords, planes, r + 2, h, segFirst, lanes, groups, g, channels);
 
             above = DecodeRow(above, codes, SwarRowCoding.Masks(predictors), g, lanes, segFirst, valid, lastLane);
             if (channels > 3)
@@ -155,7 +156,7 @@ public static class GpuDecodeKernel
     /// zero-row mask and predictor array (in <see cref="PlaneCursor.Header"/>), where the widths and
     /// the groups start, and where the next block starts.
     /// </summary>
-    private static PlaneCursor OpenPlane(ArrayView<byte> bytes, int at, int h, int groups, int g, int lanes)
+    private static PlaneCursor OpenPlane(ArrayView<ulong> data, ArrayView<byte> bytes, int at, int h, int groups, int g, int lanes)
     {
         int maskBytes = RowCoding.ZeroMaskBytes(h);
         int predictorBytes = RowCoding.PredictorBytes(h);
@@ -167,7 +168,7 @@ public static class GpuDecodeKernel
         int zeroRows = SegmentSum(IntrinsicMath.BitOperations.PopCount(mask), lanes);
         int widths = predictors + predictorBytes;
         int widthBytes = RowCoding.WidthBytes(h - zeroRows, groups);
-        int groupBytes = SegmentSum(NibbleSum(bytes, widths, widthBytes, g, lanes), lanes);
+        int groupBytes = SegmentSum(NibbleSum(data, widths, widthBytes, g, lanes), lanes);
         return new PlaneCursor
         {
             Header = header, NibbleAt = 2 * widths, Groups = widths + widthBytes, End = widths + widthBytes + groupBytes,
@@ -175,19 +176,21 @@ public static class GpuDecodeKernel
     }
 
     /// <summary>
-    /// Row <paramref name="r"/>'s header of one plane: its predictor, and this lane's width nibble
-    /// (0 for a zero row, a row past h, a lane past the last group); the cursor's nibble index moves
-    /// past a coded row.
+    /// Reads ahead row <paramref name="r"/>'s header of one plane: its predictor, and the word that
+    /// holds this lane's width nibble with the nibble's shift in it (8 × 4 = past the word's end for a
+    /// zero row, a row past h, a lane past the last group, so that the width reads as 0). The nibble
+    /// is taken out a row later (<see cref="FetchGroups"/>), when the load has landed; the cursor's
+    /// nibble index moves past a coded row.
     /// </summary>
-    private static PlaneCursor ReadRowHeader(ArrayView<byte> bytes, PlaneCursor plane, int r, int h,
+    private static PlaneCursor ReadRowHeader(ArrayView<uint> words, PlaneCursor plane, int r, int h,
         int segFirst, int lanes, int groups, int g)
     {
         uint header = Warp.Shuffle(plane.Header, segFirst + Min(r >> 3, lanes - 1));
         bool zero = r >= h || RowCoding.IsZeroRow((int)header, r);
         int index = plane.NibbleAt + g;
-        int nibble = RowCoding.NibbleOf(bytes[index >> 1], index);
-        plane.NextPredictor = RowCoding.PredictorOf((int)(header >> 8) >> (((r >> 2) & 1) * 8), r);
-        plane.NextWidth = zero || g >= groups ? 0 : nibble;
+        plane.NextWord = words[index >> 3];
+        int predictor = RowCoding.PredictorOf((int)(header >> 8) >> (((r >> 2) & 1) * 8), r);
+        plane.NextInfo = (zero || g >= groups ? 32 : (index & 7) * 4) | predictor << 8;
         plane.NibbleAt += zero ? 0 : groups;
         return plane;
     }
@@ -196,52 +199,70 @@ public static class GpuDecodeKernel
     /// Loads the groups of the row whose nibbles were read last: one segmented scan of the lanes'
     /// nibbles (all planes, 8 bits each) gives each lane's offset and each plane's row length.
     /// </summary>
-    private static Planes FetchGroups(ArrayView<ulong> data, Planes planes, int channels, int g, int lanes, int segLast)
+    private static Planes FetchGroups(ArrayView<uint> words, Planes planes, int channels, int g, int lanes, int segLast)
     {
-        uint widths = (uint)planes.P0.NextWidth;
-        if (channels > 1) widths |= (uint)planes.P1.NextWidth << 8;
-        if (channels > 2) widths |= (uint)planes.P2.NextWidth << 16;
-        if (channels > 3) widths |= (uint)planes.P3.NextWidth << 24;
+        uint widths = NextWidth(planes.P0);
+        if (channels > 1) widths |= NextWidth(planes.P1) << 8;
+        if (channels > 2) widths |= NextWidth(planes.P2) << 16;
+        if (channels > 3) widths |= NextWidth(planes.P3) << 24;
         uint inclusive = SegmentScan(widths, g, lanes);
         uint totals = Warp.Shuffle(inclusive, segLast);
         uint offsets = inclusive - widths;
-        planes.P0 = Fetch(data, planes.P0, offsets, totals);
-        if (channels > 1) planes.P1 = Fetch(data, planes.P1, offsets >> 8, totals >> 8);
-        if (channels > 2) planes.P2 = Fetch(data, planes.P2, offsets >> 16, totals >> 16);
-        if (channels > 3) planes.P3 = Fetch(data, planes.P3, offsets >> 24, totals >> 24);
+        planes.P0 = Fetch(words, planes.P0, widths, offsets, totals);
+        if (channels > 1) planes.P1 = Fetch(words, planes.P1, widths >> 8, offsets >> 8, totals >> 8);
+        if (channels > 2) planes.P2 = Fetch(words, planes.P2, widths >> 16, offsets >> 16, totals >> 16);
+        if (channels > 3) planes.P3 = Fetch(words, planes.P3, widths >> 24, offsets >> 24, totals >> 24);
         return planes;
+    }
+
+    /// <summary>The width nibble read ahead (0 when its shift is 32: see <see cref="ReadRowHeader"/>).</summary>
+    private static uint NextWidth(PlaneCursor plane)
+    {
+        int shift = plane.NextInfo & 63;
+        return shift >= 32 ? 0u : (plane.NextWord >> shift) & 0xF;
     }
 
     /// <summary>Row <paramref name="r"/>'s headers of every plane (<see cref="ReadRowHeader"/>).</summary>
-    private static Planes ReadRowHeaders(ArrayView<byte> bytes, Planes planes, int r, int h,
+    private static Planes ReadRowHeaders(ArrayView<uint> words, Planes planes, int r, int h,
         int segFirst, int lanes, int groups, int g, int channels)
     {
-        planes.P0 = ReadRowHeader(bytes, planes.P0, r, h, segFirst, lanes, groups, g);
-        if (channels > 1) planes.P1 = ReadRowHeader(bytes, planes.P1, r, h, segFirst, lanes, groups, g);
-        if (channels > 2) planes.P2 = ReadRowHeader(bytes, planes.P2, r, h, segFirst, lanes, groups, g);
-        if (channels > 3) planes.P3 = ReadRowHeader(bytes, planes.P3, r, h, segFirst, lanes, groups, g);
+        planes.P0 = ReadRowHeader(words, planes.P0, r, h, segFirst, lanes, groups, g);
+        if (channels > 1) planes.P1 = ReadRowHeader(words, planes.P1, r, h, segFirst, lanes, groups, g);
+        if (channels > 2) planes.P2 = ReadRowHeader(words, planes.P2, r, h, segFirst, lanes, groups, g);
+        if (channels > 3) planes.P3 = ReadRowHeader(words, planes.P3, r, h, segFirst, lanes, groups, g);
         return planes;
     }
 
-    private static PlaneCursor Fetch(ArrayView<ulong> data, PlaneCursor plane, uint offset, uint total)
+    /// <summary>Starts loading this lane's group: the three words around it, taken apart a row later
+    /// (<see cref="Codes"/>); <see cref="PlaneCursor.Info"/> keeps its byte shift, width and predictor.</summary>
+    private static PlaneCursor Fetch(ArrayView<uint> words, PlaneCursor plane, uint width, uint offset, uint total)
     {
-        plane.Bits = Load64(data, plane.Groups + (int)(offset & 0xFF));
-        plane.Width = plane.NextWidth;
-        plane.Predictor = plane.NextPredictor;
+        int at = plane.Groups + (int)(offset & 0xFF);
+        int word = at >> 2;
+        plane.W0 = words[word];
+        plane.W1 = words[word + 1];
+        plane.W2 = words[word + 2];
+        plane.Info = (at & 3) * 8 | (int)(width & 0xF) << 8 | (plane.NextInfo >> 8) << 16;
         plane.Groups += (int)(total & 0xFF);
         return plane;
     }
+
+    private static int PredictorOf(PlaneCursor plane) => plane.Info >> 16;
 
     /// <summary>The lane's 8 codes of one plane (<see cref="RowCoding.UnpackSlot(ulong, int, int)"/>)
     /// placed in field <paramref name="field"/> of <paramref name="codes"/>.</summary>
     private static Row8 Codes(PlaneCursor plane, int field, Row8 codes)
     {
-        int width = plane.Width;
+        int width = (plane.Info >> 8) & 0xF;
+        int byteShift = plane.Info & 31;
+        // the group's first 8 bytes, from the three words around it
+        ulong bits = (ulong)(uint)((((ulong)plane.W1 << 32) | plane.W0) >> byteShift)
+            | (ulong)(uint)((((ulong)plane.W2 << 32) | plane.W1) >> byteShift) << 32;
         int shift = field * SwarRowCoding.FieldBits;
         uint mask = ((1u << width) - 1) << shift;
         // each half shifted up to the field first, so a code needs one funnel shift and one mask
-        ulong low = (ulong)(uint)plane.Bits << shift;
-        ulong high = (ulong)(uint)(plane.Bits >> (4 * width)) << shift;
+        ulong low = (ulong)(uint)bits << shift;
+        ulong high = (ulong)(uint)(bits >> (4 * width)) << shift;
         int w2 = width + width, w3 = w2 + width;
         codes.X0 |= (uint)low & mask;
         codes.X1 |= (uint)(low >> width) & mask;
@@ -347,7 +368,7 @@ public static class GpuDecodeKernel
     private static uint Pixel(uint planes, uint alpha, uint transform, int channels)
     {
         if (channels == 1) return planes & 0xFF;
-        uint rgb = SwarRowCoding.Interleave(SwarRowCoding.Restore(planes, transform));
+        uint rgb = SwarRowCoding.RestoreInterleaved(planes, transform);
         return channels == 4 ? rgb | (alpha & 0xFF) << 24 : rgb;
     }
 
@@ -395,29 +416,27 @@ public static class GpuDecodeKernel
         return x;
     }
 
-    /// <summary>The 4-byte-aligned u32 at byte <paramref name="offset"/>.</summary>
-    private static uint U32At(ArrayView<ulong> data, int offset) => (uint)(data[offset >> 3] >> ((offset & 4) << 3));
-
-    /// <summary>The 8 bytes from byte <paramref name="offset"/> as a little-endian integer.</summary>
-    private static ulong Load64(ArrayView<ulong> data, int offset)
+    /// <summary>This lane's share of the sum of the nibbles in bytes [start, start + length),
+    /// 8 bytes a load (the patch's lanes take turns).</summary>
+    private static int NibbleSum(ArrayView<ulong> data, int start, int length, int lane, int lanes)
     {
-        int word = offset >> 3;
-        int shift = (offset & 7) << 3;
-        ulong low = data[word], high = data[word + 1];
-        // (high << 1) << (63 − shift) is high << (64 − shift) without a shift by 64 when shift is 0
-        return (low >> shift) | ((high << 1) << (63 - shift));
-    }
-
-    /// <summary>This lane's share of the sum of the nibbles in bytes [start, start + length).</summary>
-    private static int NibbleSum(ArrayView<byte> bytes, int start, int length, int lane, int lanes)
-    {
+        int end = start + length;
         int sum = 0;
-        for (int k = lane; k < length; k += lanes)
+        for (int k = (start >> 3) + lane; k * 8 < end; k += lanes)
         {
-            int x = bytes[start + k];
-            sum += (x & 0xF) + (x >> 4);
+            ulong x = data[k];
+            int from = start - k * 8, to = end - k * 8;  // the bytes of word k inside the range
+            if (from > 0) x &= ~0UL << (8 * from);
+            if (to < 8) x &= (1UL << (8 * to)) - 1;
+            sum += NibbleTotal((uint)x) + NibbleTotal((uint)(x >> 32));
         }
         return sum;
+    }
+
+    private static int NibbleTotal(uint x)
+    {
+        uint bytes = (x & 0x0F0F0F0Fu) + ((x >> 4) & 0x0F0F0F0Fu);
+        return (int)((bytes * 0x01010101u) >> 24);
     }
 
     private static int Min(int a, int b) => a < b ? a : b;
@@ -434,11 +453,14 @@ public struct PlaneCursor
     public int NibbleAt;
     /// <summary>Byte offset of the next fetched row's groups; where the plane's block ends.</summary>
     public int Groups, End;
-    /// <summary>The row last read ahead: this lane's width and the row's predictor.</summary>
-    public int NextWidth, NextPredictor;
-    /// <summary>The row fetched: this lane's group (its first 8 bytes), width and the predictor.</summary>
-    public ulong Bits;
-    public int Width, Predictor;
+    /// <summary>The row last read ahead: the word holding this lane's width nibble; the nibble's
+    /// shift (bits 0–5) and the row's predictor (bits 8–9).</summary>
+    public uint NextWord;
+    public int NextInfo;
+    /// <summary>The row fetched: the three words around this lane's group; its byte shift × 8
+    /// (bits 0–4), width (bits 8–11) and the row's predictor (bits 16–17).</summary>
+    public uint W0, W1, W2;
+    public int Info;
 }
 
 /// <summary>The planes of a patch (as many as it has channels).</summary>

@@ -67,16 +67,21 @@ public static class SwarRowCoding
     public static uint Pixel(RowMasks masks, uint baseValue, uint carry, uint partial, uint residual) =>
         Clean(baseValue + (carry & masks.Accumulate) + ((partial & masks.Accumulate) | (residual & ~masks.Accumulate)));
 
-    /// <summary><see cref="ColorTransform.Restore"/> of planes 0 and 2 from plane 1, when
-    /// <paramref name="transform"/> is <see cref="RestorePlanes"/> (0 leaves the word as it is).</summary>
-    public static uint Restore(uint word, uint transform) => Clean(word + ((word >> FieldBits) & 0xFF) * transform);
+    /// <summary>
+    /// The interleaved pixel (bytes 0, 1, 2 = planes 0, 1, 2) of a clean word, with
+    /// <see cref="ColorTransform.Restore"/> of planes 0 and 2 from plane 1 when
+    /// <paramref name="transform"/> is <see cref="RestorePlanes"/> (0: the planes as they are).
+    /// </summary>
+    /// <remarks>(word >> 11) × (1 + 2^22) adds plane 1 to fields 0 and 2 (≤ 510: no carry out of
+    /// them) and plane 2 to field 1, which is therefore taken from the word itself.</remarks>
+    public static uint RestoreInterleaved(uint word, uint transform)
+    {
+        uint restored = word + (word >> FieldBits) * transform;
+        return (restored & 0xFFu) | ((word >> 3) & 0xFF00u) | ((restored >> 6) & 0xFF0000u);
+    }
 
-    /// <summary>The multiplier <see cref="Restore"/> takes for a colour-transformed patch.</summary>
+    /// <summary>The multiplier <see cref="RestoreInterleaved"/> takes for a colour-transformed patch.</summary>
     public const uint RestorePlanes = 1u | 1u << (2 * FieldBits);
-
-    /// <summary>Planes 0, 1, 2 of a clean word as the bytes 0, 1, 2 of an interleaved pixel.</summary>
-    public static uint Interleave(uint word) =>
-        (word & 0xFFu) | ((word >> 3) & 0xFF00u) | ((word >> 6) & 0xFF0000u);
 }
 
 /// <summary>Per-row selection masks of <see cref="SwarRowCoding"/>.</summary>

@@ -25,11 +25,13 @@ public sealed partial class L3GpuCodec : IDisposable
     private const int Alignment = 16;
     private const int Padding = 16;
     private const long MaxLaunchOutput = 1L << 30;
+    /// <summary>Compressed bytes of one batch: the kernel addresses width nibbles with 32-bit indices.</summary>
+    private const long MaxBatchBytes = 1L << 30;
 
     private readonly Context _context;
     private readonly int _groupSize;
     private readonly Slot[] _slots = [new(), new()];
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<ulong>, ArrayView<byte>, ArrayView<int>,
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<ulong>, ArrayView<uint>, ArrayView<byte>, ArrayView<int>,
         ArrayView<ulong>, ArrayView<byte>, GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>> _decode;
 
     /// <summary>The device in use (owned by this codec).</summary>
@@ -71,7 +73,7 @@ public sealed partial class L3GpuCodec : IDisposable
         // on CUDA, the launch bounds (threads per group, groups per SM) cap the kernel's registers
         var bounds = IsCuda && options.DecodeGroupsPerSM > 0
             ? new KernelSpecialization(_groupSize, options.DecodeGroupsPerSM) : KernelSpecialization.Empty;
-        _decode = Accelerator.LoadKernel<ArrayView<ulong>, ArrayView<byte>, ArrayView<int>, ArrayView<ulong>,
+        _decode = Accelerator.LoadKernel<ArrayView<ulong>, ArrayView<uint>, ArrayView<byte>, ArrayView<int>, ArrayView<ulong>,
             ArrayView<byte>, GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>>(GpuDecodeKernel.Decode, bounds);
         _encodeInit = LoadEncodeKernels();
     }
@@ -126,7 +128,7 @@ public sealed partial class L3GpuCodec : IDisposable
             compressed += files[i].Length;
         }
         packedBytes += Padding;
-        if (packedBytes > int.MaxValue - 64)
+        if (packedBytes > MaxBatchBytes)
             throw new ArgumentException($"a batch of {packedBytes} compressed bytes is too large for one launch; split it", nameof(files));
 
         var images = new L3GpuImage[files.Count];
@@ -193,7 +195,7 @@ public sealed partial class L3GpuCodec : IDisposable
                 .AsContiguous().Cast<ulong>();
             ArrayView<ulong> data = s.Data!.View.AsContiguous().Cast<ulong>();
             _decode(ComputeStream, new KernelConfig(groups, _groupSize),
-                data, data.Cast<byte>(), s.FileWords!.View.SubView(launch.FirstFile, launch.Shape.Images),
+                data, s.Data.View, data.Cast<byte>(), s.FileWords!.View.SubView(launch.FirstFile, launch.Shape.Images),
                 output, output.Cast<byte>(), launch.Shape,
                 SpecializedValue.New(launch.PatchSize), SpecializedValue.New(launch.Channels));
         }
