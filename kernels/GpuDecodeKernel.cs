@@ -17,6 +17,9 @@ public struct GpuDecodeShape
     public int ImageBytes;
     /// <summary>Byte offset of the payload from a file's start: 40 + 4 (PatchCount + 1).</summary>
     public int PayloadStart;
+    /// <summary>Index of a 4-byte word of the compressed buffer that holds 0 (in the padding after
+    /// the last file): rows without widths read their width from it.</summary>
+    public int ZeroWord;
 }
 
 /// <summary>
@@ -29,16 +32,19 @@ public struct GpuDecodeShape
 /// second, so unzigzag, prefix sum, prediction and colour restore cost one instruction stream for
 /// three channels.</para>
 /// <para>Rows: the per-row headers (zero-row bit, predictor) come from registers by shuffle: lane g
-/// holds byte g of each plane's zero-row mask and bytes 2g, 2g + 1 of its predictor array. A lane
+/// holds rows 8g to 8g + 7 of each plane's zero-row mask and predictor array, 3 bits a row. A lane
 /// reads its own width nibble; one segmented scan of the nibbles of all planes (8 bits each) gives
-/// each group's offset in the row. Memory is read ahead: row r + 2's nibbles and row r + 1's groups
-/// are loaded while row r is decoded.</para>
-/// <para>A row: the lane's 8 codes per plane land in their fields, are unzigzagged, summed along
-/// the lane, and a segmented scan of the lane sums turns the row into one prefix sum (pixel = base
+/// each group's offset in the row. Memory is read ahead and used a row later: row r + 2's nibble
+/// words and row r + 1's group words are loaded while row r is decoded.</para>
+/// <para>A row: the lane's 8 codes per plane are cut out of the group with shifts and
+/// multiply-adds (code s = x_s − 2^b x_(s+1), x_s = group >> s·b), which run on the GPU's
+/// multiply pipe beside the logic pipe, land in their fields, are unzigzagged, summed along the
+/// lane, and a segmented scan of the lane sums turns the row into one prefix sum (pixel = base
 /// from the row above + running sum, <see cref="RowCoding"/>). The row above stays in registers;
 /// its first pixel and the next lane's first pixel come by shuffle. Each lane writes its 8 × C
 /// bytes with 8-byte stores when they are 8-byte aligned and whole, byte stores otherwise (edges).</para>
-/// <para>Nothing here checks the file: the host validated every patch before the launch.</para>
+/// <para>The logic pipe is what bounds it on an H100 (bench/RESULTS.md): the code counts its
+/// shifts and masks. Nothing here checks the file: the host validated every patch before the launch.</para>
 /// </remarks>
 public static class GpuDecodeKernel
 {
@@ -60,8 +66,8 @@ public static class GpuDecodeKernel
 
     /// <summary>
     /// The kernel. <paramref name="data"/>, <paramref name="dataWords"/> and <paramref name="dataBytes"/>
-    /// are the same memory (as 8-byte words, 4-byte words and bytes): the files, file i starting at 4-byte word
-    /// <paramref name="fileWords"/>[i], and at least 16 bytes of padding after the last.
+    /// are the same memory (as 8-byte words, 4-byte words and bytes): the files, file i starting at
+    /// 4-byte word <paramref name="fileWords"/>[i], and at least 16 zero bytes after the last.
     /// <paramref name="outLongs"/> and <paramref name="outBytes"/> are the same 8-byte-aligned output
     /// (images back to back, interleaved HWC).
     /// </summary>
@@ -84,24 +90,21 @@ public static class GpuDecodeKernel
         int lane = Warp.LaneIdx;
         long globalWarp = (long)Grid.IdxX * (Group.DimX / 32) + Warp.WarpIdx;
         int seg = lane / lanes;
-        int g = lane - seg * lanes;
-        int segFirst = seg * lanes;
-        int segLast = segFirst + lanes - 1;
+        var patch = new PatchLane { G = lane - seg * lanes, Lanes = lanes, SegFirst = seg * lanes, ZeroWord = shape.ZeroWord };
 
         long slot = globalWarp * patchesPerWarp + seg;
         bool active = slot < (long)shape.Images * shape.PatchCount;
         int image = active ? (int)(slot / shape.PatchCount) : 0;
-        int patch = active ? (int)(slot - (long)image * shape.PatchCount) : 0;
-        int py = patch / shape.PatchesX;
-        int px = patch - py * shape.PatchesX;
+        int index = active ? (int)(slot - (long)image * shape.PatchCount) : 0;
+        int py = index / shape.PatchesX;
+        int px = index - py * shape.PatchesX;
         int w = active ? Min(n, shape.Width - px * n) : 0;
-        int h = active ? Min(n, shape.Height - py * n) : 0;
-        int groups = RowCoding.GroupsPerRow(w);
-        int valid = Max(0, Min(RowCoding.GroupSize, w - g * RowCoding.GroupSize));
-        bool lastLane = (g + 1) * RowCoding.GroupSize >= w;
+        patch.H = active ? Min(n, shape.Height - py * n) : 0;
+        patch.Groups = RowCoding.GroupsPerRow(w);
+        int valid = Max(0, Min(RowCoding.GroupSize, w - patch.G * RowCoding.GroupSize));
+        bool lastLane = (patch.G + 1) * RowCoding.GroupSize >= w;
 
-        int fileByte = fileWords[image] * 4;
-        int patchStart = fileByte + shape.PayloadStart + (int)dataWords[fileWords[image] + 8 + patch];
+        int patchStart = fileWords[image] * 4 + shape.PayloadStart + (int)dataWords[fileWords[image] + 8 + index];
         uint transform = active && channels >= 3 && (dataBytes[patchStart] & 1) != 0 ? SwarRowCoding.RestorePlanes : 0u;
 
         // where each plane's block starts: after the previous block's groups, whose total is the
@@ -110,7 +113,7 @@ public static class GpuDecodeKernel
         int at = patchStart + 1;
         for (int c = 0; c < channels; c++)
         {
-            var plane = OpenPlane(data, dataBytes, at, h, groups, g, lanes);
+            var plane = OpenPlane(data, dataBytes, at, patch);
             if (c == 0) planes.P0 = plane;
             else if (c == 1) planes.P1 = plane;
             else if (c == 2) planes.P2 = plane;
@@ -119,79 +122,96 @@ public static class GpuDecodeKernel
         }
 
         int rowStride = shape.Width * channels;
-        int laneOut = image * shape.ImageBytes + (py * n * shape.Width + px * n + g * RowCoding.GroupSize) * channels;
+        int laneOut = image * shape.ImageBytes + (py * n * shape.Width + px * n + patch.G * RowCoding.GroupSize) * channels;
 
         // the pipeline: row 0's groups and row 1's nibbles before the loop
-        planes = ReadRowHeaders(dataWords, planes, 0, h, segFirst, lanes, groups, g, channels);
-        planes = FetchGroups(dataWords, planes, channels, g, lanes, segLast);
-        planes = ReadRowHeaders(dataWords, planes, 1, h, segFirst, lanes, groups, g, channels);
+        planes = ReadRowHeaders(dataWords, planes, 0, patch, channels);
+        planes = FetchGroups(dataWords, planes, patch, channels);
+        planes = ReadRowHeaders(dataWords, planes, 1, patch, channels);
 
         var above = default(Row8);       // planes 0..2 (clean words); the row above row 0 is zero
         var aboveAlpha = default(Row8);  // plane 3
         for (int r = 0; r < n; r++)
         {
             // this row's codes and predictors, taken before the read-ahead overwrites them
-            var codes = Codes(planes.P0, 0, default);
-            uint predictors = (uint)PredictorOf(planes.P0);
-            if (channels > 1) { codes = Codes(planes.P1, 1, codes); predictors |= SwarRowCoding.Field((uint)PredictorOf(planes.P1), 1); }
-            if (channels > 2) { codes = Codes(planes.P2, 2, codes); predictors |= SwarRowCoding.Field((uint)PredictorOf(planes.P2), 2); }
-            var alphaCodes = channels > 3 ? Codes(planes.P3, 0, default) : default;
-            uint alphaPredictor = channels > 3 ? (uint)PredictorOf(planes.P3) : 0u;
+            uint widths = planes.Widths, predictors = planes.Predictors;
+            var codes = Codes(planes.P0, (int)widths & 0xF, 0, default);
+            if (channels > 1) codes = Codes(planes.P1, (int)(widths >> 8) & 0xF, 1, codes);
+            if (channels > 2) codes = Codes(planes.P2, (int)(widths >> 16) & 0xF, 2, codes);
+            var alphaCodes = channels > 3 ? Codes(planes.P3, (int)(widths >> 24) & 0xF, 0, default) : default;
+            uint alphaPredictor = planes.AlphaPredictor;
 
             // read ahead: row r + 1's groups (its nibbles are in), then row r + 2's nibbles
-            planes = FetchGroups(dataWords, planes, channels, g, lanes, segLast);
-            planes = ReadRowHeaders(dataWords, planes, r + 2, h, segFirst, lanes, groups, g, channels);
+            planes = FetchGroups(dataWords, planes, patch, channels);
+            planes = ReadRowHeaders(dataWords, planes, r + 2, patch, channels);
 
-            above = DecodeRow(above, codes, SwarRowCoding.Masks(predictors), g, lanes, segFirst, valid, lastLane);
+            above = DecodeRow(above, codes, SwarRowCoding.Masks(predictors), patch, valid, lastLane);
             if (channels > 3)
-                aboveAlpha = DecodeRow(aboveAlpha, alphaCodes, SwarRowCoding.Masks(alphaPredictor), g, lanes, segFirst, valid, lastLane);
+                aboveAlpha = DecodeRow(aboveAlpha, alphaCodes, SwarRowCoding.Masks(alphaPredictor), patch, valid, lastLane);
 
-            if (r < h && valid > 0)
+            if (r < patch.H && valid > 0)
                 Store(outLongs, outBytes, laneOut + r * rowStride, above, aboveAlpha, transform, channels, valid);
         }
     }
 
     /// <summary>
-    /// Opens one plane's channel block at byte <paramref name="at"/>: this lane's bytes of the
-    /// zero-row mask and predictor array (in <see cref="PlaneCursor.Header"/>), where the widths and
+    /// Opens one plane's channel block at byte <paramref name="at"/>: this lane's rows of the
+    /// zero-row mask and predictor array (<see cref="PlaneCursor.Header"/>), where the widths and
     /// the groups start, and where the next block starts.
     /// </summary>
-    private static PlaneCursor OpenPlane(ArrayView<ulong> data, ArrayView<byte> bytes, int at, int h, int groups, int g, int lanes)
+    private static PlaneCursor OpenPlane(ArrayView<ulong> data, ArrayView<byte> bytes, int at, PatchLane patch)
     {
-        int maskBytes = RowCoding.ZeroMaskBytes(h);
-        int predictorBytes = RowCoding.PredictorBytes(h);
+        int g = patch.G;
+        int maskBytes = RowCoding.ZeroMaskBytes(patch.H);
+        int predictorBytes = RowCoding.PredictorBytes(patch.H);
         int predictors = at + maskBytes;
         uint mask = g < maskBytes ? bytes[at + g] : 0u;
-        uint header = mask
-            | (2 * g < predictorBytes ? (uint)bytes[predictors + 2 * g] << 8 : 0u)
-            | (2 * g + 1 < predictorBytes ? (uint)bytes[predictors + 2 * g + 1] << 16 : 0u);
-        int zeroRows = SegmentSum(IntrinsicMath.BitOperations.PopCount(mask), lanes);
+        uint rowPredictors = (2 * g < predictorBytes ? bytes[predictors + 2 * g] : 0u)
+            | (2 * g + 1 < predictorBytes ? (uint)bytes[predictors + 2 * g + 1] << 8 : 0u);
+        // rows 8g + i, i = 0..7: bit 3i the zero-row bit, bits 3i + 1, 3i + 2 the predictor
+        uint header = 0;
+        for (int i = 0; i < 8; i++)
+            header |= ((mask >> i) & 1u) << (3 * i) | ((rowPredictors >> (2 * i)) & 3u) << (3 * i + 1);
+        int zeroRows = SegmentSum(IntrinsicMath.BitOperations.PopCount(mask), patch.Lanes);
         int widths = predictors + predictorBytes;
-        int widthBytes = RowCoding.WidthBytes(h - zeroRows, groups);
-        int groupBytes = SegmentSum(NibbleSum(data, widths, widthBytes, g, lanes), lanes);
+        int widthBytes = RowCoding.WidthBytes(patch.H - zeroRows, patch.Groups);
+        int groupBytes = SegmentSum(NibbleSum(data, widths, widthBytes, g, patch.Lanes), patch.Lanes);
         return new PlaneCursor
         {
             Header = header, NibbleAt = 2 * widths, Groups = widths + widthBytes, End = widths + widthBytes + groupBytes,
         };
     }
 
-    /// <summary>
-    /// Reads ahead row <paramref name="r"/>'s header of one plane: its predictor, and the word that
-    /// holds this lane's width nibble with the nibble's shift in it (8 × 4 = past the word's end for a
-    /// zero row, a row past h, a lane past the last group, so that the width reads as 0). The nibble
-    /// is taken out a row later (<see cref="FetchGroups"/>), when the load has landed; the cursor's
-    /// nibble index moves past a coded row.
-    /// </summary>
-    private static PlaneCursor ReadRowHeader(ArrayView<uint> words, PlaneCursor plane, int r, int h,
-        int segFirst, int lanes, int groups, int g)
+    /// <summary>Row <paramref name="r"/>'s headers of every plane (<see cref="ReadRowHeader"/>).</summary>
+    private static Planes ReadRowHeaders(ArrayView<uint> words, Planes planes, int r, PatchLane patch, int channels)
     {
-        uint header = Warp.Shuffle(plane.Header, segFirst + Min(r >> 3, lanes - 1));
-        bool zero = r >= h || RowCoding.IsZeroRow((int)header, r);
-        int index = plane.NibbleAt + g;
-        plane.NextWord = words[index >> 3];
-        int predictor = RowCoding.PredictorOf((int)(header >> 8) >> (((r >> 2) & 1) * 8), r);
-        plane.NextInfo = (zero || g >= groups ? 32 : (index & 7) * 4) | predictor << 8;
-        plane.NibbleAt += zero ? 0 : groups;
+        int source = patch.SegFirst + Min(r >> 3, patch.Lanes - 1);
+        int shift = 3 * (r & 7);
+        bool past = r >= patch.H;
+        planes.P0 = ReadRowHeader(words, planes.P0, source, shift, past, 0, patch);
+        if (channels > 1) planes.P1 = ReadRowHeader(words, planes.P1, source, shift, past, 1, patch);
+        if (channels > 2) planes.P2 = ReadRowHeader(words, planes.P2, source, shift, past, 2, patch);
+        if (channels > 3) planes.P3 = ReadRowHeader(words, planes.P3, source, shift, past, 0, patch);
+        return planes;
+    }
+
+    /// <summary>
+    /// Reads ahead a row's header of one plane: the word that holds this lane's width nibble (the
+    /// zero word for a zero row, a row past h, a lane past the last group, so that the width reads
+    /// as 0), and <see cref="PlaneCursor.NextInfo"/>: the nibble's shift (bits 0–4) and the row's
+    /// predictor placed at bit 8 + 11 × <paramref name="field"/>. The nibble is taken out a row
+    /// later (<see cref="FetchGroups"/>), when the load has landed; the cursor's nibble index moves
+    /// past a coded row.
+    /// </summary>
+    private static PlaneCursor ReadRowHeader(ArrayView<uint> words, PlaneCursor plane, int source, int shift,
+        bool past, int field, PatchLane patch)
+    {
+        uint row = Warp.Shuffle(plane.Header, source) >> shift;
+        bool zero = past || (row & 1) != 0;
+        int index = plane.NibbleAt + patch.G;
+        plane.NextWord = words[zero || patch.G >= patch.Groups ? patch.ZeroWord : index >> 3];
+        plane.NextInfo = (index & 7) * 4 + (int)((row & 6) << (7 + SwarRowCoding.FieldBits * field));
+        plane.NibbleAt += zero ? 0 : patch.Groups;
         return plane;
     }
 
@@ -199,90 +219,83 @@ public static class GpuDecodeKernel
     /// Loads the groups of the row whose nibbles were read last: one segmented scan of the lanes'
     /// nibbles (all planes, 8 bits each) gives each lane's offset and each plane's row length.
     /// </summary>
-    private static Planes FetchGroups(ArrayView<uint> words, Planes planes, int channels, int g, int lanes, int segLast)
+    private static Planes FetchGroups(ArrayView<uint> words, Planes planes, PatchLane patch, int channels)
     {
         uint widths = NextWidth(planes.P0);
-        if (channels > 1) widths |= NextWidth(planes.P1) << 8;
-        if (channels > 2) widths |= NextWidth(planes.P2) << 16;
+        int info = planes.P0.NextInfo;
+        if (channels > 1) { widths |= NextWidth(planes.P1) << 8; info |= planes.P1.NextInfo; }
+        if (channels > 2) { widths |= NextWidth(planes.P2) << 16; info |= planes.P2.NextInfo; }
         if (channels > 3) widths |= NextWidth(planes.P3) << 24;
-        uint inclusive = SegmentScan(widths, g, lanes);
-        uint totals = Warp.Shuffle(inclusive, segLast);
+        planes.Widths = widths;
+        planes.Predictors = (uint)info >> 8;
+        planes.AlphaPredictor = channels > 3 ? (uint)planes.P3.NextInfo >> 8 : 0u;
+        uint inclusive = SegmentScan(widths, patch.G, patch.Lanes);
+        uint totals = Warp.Shuffle(inclusive, patch.SegFirst + patch.Lanes - 1);
         uint offsets = inclusive - widths;
-        planes.P0 = Fetch(words, planes.P0, widths, offsets, totals);
-        if (channels > 1) planes.P1 = Fetch(words, planes.P1, widths >> 8, offsets >> 8, totals >> 8);
-        if (channels > 2) planes.P2 = Fetch(words, planes.P2, widths >> 16, offsets >> 16, totals >> 16);
-        if (channels > 3) planes.P3 = Fetch(words, planes.P3, widths >> 24, offsets >> 24, totals >> 24);
+        planes.P0 = Fetch(words, planes.P0, offsets, totals);
+        if (channels > 1) planes.P1 = Fetch(words, planes.P1, offsets >> 8, totals >> 8);
+        if (channels > 2) planes.P2 = Fetch(words, planes.P2, offsets >> 16, totals >> 16);
+        if (channels > 3) planes.P3 = Fetch(words, planes.P3, offsets >> 24, totals >> 24);
         return planes;
     }
 
-    /// <summary>The width nibble read ahead (0 when its shift is 32: see <see cref="ReadRowHeader"/>).</summary>
-    private static uint NextWidth(PlaneCursor plane)
-    {
-        int shift = plane.NextInfo & 63;
-        return shift >= 32 ? 0u : (plane.NextWord >> shift) & 0xF;
-    }
-
-    /// <summary>Row <paramref name="r"/>'s headers of every plane (<see cref="ReadRowHeader"/>).</summary>
-    private static Planes ReadRowHeaders(ArrayView<uint> words, Planes planes, int r, int h,
-        int segFirst, int lanes, int groups, int g, int channels)
-    {
-        planes.P0 = ReadRowHeader(words, planes.P0, r, h, segFirst, lanes, groups, g);
-        if (channels > 1) planes.P1 = ReadRowHeader(words, planes.P1, r, h, segFirst, lanes, groups, g);
-        if (channels > 2) planes.P2 = ReadRowHeader(words, planes.P2, r, h, segFirst, lanes, groups, g);
-        if (channels > 3) planes.P3 = ReadRowHeader(words, planes.P3, r, h, segFirst, lanes, groups, g);
-        return planes;
-    }
+    /// <summary>The width nibble read ahead: a 32-bit shift takes the low 5 bits of its count, so
+    /// the predictor bits above them do not disturb it.</summary>
+    private static uint NextWidth(PlaneCursor plane) => (plane.NextWord >> plane.NextInfo) & 0xF;
 
     /// <summary>Starts loading this lane's group: the three words around it, taken apart a row later
-    /// (<see cref="Codes"/>); <see cref="PlaneCursor.Info"/> keeps its byte shift, width and predictor.</summary>
-    private static PlaneCursor Fetch(ArrayView<uint> words, PlaneCursor plane, uint width, uint offset, uint total)
+    /// (<see cref="Codes"/>).</summary>
+    private static PlaneCursor Fetch(ArrayView<uint> words, PlaneCursor plane, uint offset, uint total)
     {
         int at = plane.Groups + (int)(offset & 0xFF);
-        int word = at >> 2;
+        long word = at >> 2;
         plane.W0 = words[word];
         plane.W1 = words[word + 1];
         plane.W2 = words[word + 2];
-        plane.Info = (at & 3) * 8 | (int)(width & 0xF) << 8 | (plane.NextInfo >> 8) << 16;
+        plane.At = at;
         plane.Groups += (int)(total & 0xFF);
         return plane;
     }
 
-    private static int PredictorOf(PlaneCursor plane) => plane.Info >> 16;
-
-    /// <summary>The lane's 8 codes of one plane (<see cref="RowCoding.UnpackSlot(ulong, int, int)"/>)
-    /// placed in field <paramref name="field"/> of <paramref name="codes"/>.</summary>
-    private static Row8 Codes(PlaneCursor plane, int field, Row8 codes)
+    /// <summary>
+    /// The lane's 8 codes of one plane (<see cref="RowCoding.UnpackSlot(ulong, int, int)"/>), added
+    /// into field <paramref name="field"/> of <paramref name="codes"/>. With x_s the group shifted
+    /// right by s·b, code s is x_s − 2^b·x_(s+1): one shift and multiply-adds, no mask.
+    /// </summary>
+    private static Row8 Codes(PlaneCursor plane, int width, int field, Row8 codes)
     {
-        int width = (plane.Info >> 8) & 0xF;
-        int byteShift = plane.Info & 31;
-        // the group's first 8 bytes, from the three words around it
-        ulong bits = (ulong)(uint)((((ulong)plane.W1 << 32) | plane.W0) >> byteShift)
-            | (ulong)(uint)((((ulong)plane.W2 << 32) | plane.W1) >> byteShift) << 32;
-        int shift = field * SwarRowCoding.FieldBits;
-        uint mask = ((1u << width) - 1) << shift;
-        // each half shifted up to the field first, so a code needs one funnel shift and one mask
-        ulong low = (ulong)(uint)bits << shift;
-        ulong high = (ulong)(uint)(bits >> (4 * width)) << shift;
+        int byteShift = (plane.At << 3) & 24;
+        uint low = Funnel(plane.W0, plane.W1, byteShift);    // slots 0..3 (4 × width ≤ 32 bits)
+        uint mid = Funnel(plane.W1, plane.W2, byteShift);
+        uint high = Funnel(low, mid, 4 * width);             // slots 4..7
+        uint scale = 1u << (SwarRowCoding.FieldBits * field);
+        uint step = 0u - (scale << width);                   // −2^(b + 11·field)
         int w2 = width + width, w3 = w2 + width;
-        codes.X0 |= (uint)low & mask;
-        codes.X1 |= (uint)(low >> width) & mask;
-        codes.X2 |= (uint)(low >> w2) & mask;
-        codes.X3 |= (uint)(low >> w3) & mask;
-        codes.X4 |= (uint)high & mask;
-        codes.X5 |= (uint)(high >> width) & mask;
-        codes.X6 |= (uint)(high >> w2) & mask;
-        codes.X7 |= (uint)(high >> w3) & mask;
+        uint x1 = low >> width, x2 = low >> w2, x3 = low >> w3, x4 = x3 >> width;
+        uint y1 = high >> width, y2 = high >> w2, y3 = high >> w3, y4 = y3 >> width;
+        codes.X0 += low * scale + x1 * step;
+        codes.X1 += x1 * scale + x2 * step;
+        codes.X2 += x2 * scale + x3 * step;
+        codes.X3 += x3 * scale + x4 * step;
+        codes.X4 += high * scale + y1 * step;
+        codes.X5 += y1 * scale + y2 * step;
+        codes.X6 += y2 * scale + y3 * step;
+        codes.X7 += y3 * scale + y4 * step;
         return codes;
     }
+
+    /// <summary>The 32 bits of (<paramref name="high"/>:<paramref name="low"/>) from bit
+    /// <paramref name="shift"/> (0..32).</summary>
+    private static uint Funnel(uint low, uint high, int shift) => (uint)((((ulong)high << 32) | low) >> shift);
 
     /// <summary>
     /// Decodes the lane's 8 pixels of one row (SWAR words) from its codes and the row above. Slots
     /// past the row's end repeat the last pixel, so that every slot's top-right is the next slot
     /// (the rule's clamp at w − 1).
     /// </summary>
-    private static Row8 DecodeRow(Row8 above, Row8 codes, RowMasks masks, int g, int lanes, int segFirst, int valid, bool lastLane)
+    private static Row8 DecodeRow(Row8 above, Row8 codes, RowMasks masks, PatchLane patch, int valid, bool lastLane)
     {
-        uint first = Warp.Shuffle(above.X0, segFirst);
+        uint first = Warp.Shuffle(above.X0, patch.SegFirst);
         uint next = Warp.ShuffleDown(above.X0, 1);
         uint t8 = lastLane ? above.X7 : next;
 
@@ -295,7 +308,7 @@ public static class GpuDecodeKernel
         uint a4 = a3 + e4, a5 = a4 + e5, a6 = a5 + e6, a7 = a6 + e7;
         uint laneSum = SwarRowCoding.Clean(a7);
         // the sums of the lanes before this one (at most 7 × 255 a field: no carry between fields)
-        uint carry = SwarRowCoding.Clean(SegmentScan(laneSum, g, lanes) - laneSum);
+        uint carry = SwarRowCoding.Clean(SegmentScan(laneSum, patch.G, patch.Lanes) - laneSum);
 
         var row = new Row8
         {
@@ -334,7 +347,7 @@ public static class GpuDecodeKernel
         uint q6 = Pixel(row.X6, alpha.X6, transform, channels), q7 = Pixel(row.X7, alpha.X7, transform, channels);
         if (valid == RowCoding.GroupSize && (offset & 7) == 0)
         {
-            int at = offset >> 3;
+            long at = offset >> 3;
             if (channels == 1)
             {
                 outLongs[at] = Join(q0 | q1 << 8 | q2 << 16 | q3 << 24, q4 | q5 << 8 | q6 << 16 | q7 << 24);
@@ -386,24 +399,13 @@ public static class GpuDecodeKernel
     private static ulong Join(uint low, uint high) => low | (ulong)high << 32;
 
     /// <summary>Inclusive scan over the <paramref name="lanes"/> lanes of a patch (1, 2, 4 or 8,
-    /// a compile-time constant: written out, so that no loop is left).</summary>
+    /// a compile-time constant: written out, so that no loop is left). Lanes of the patch below
+    /// the distance add 0: a multiply-add by a 0/1 flag, not a select.</summary>
     private static uint SegmentScan(uint x, int g, int lanes)
     {
-        if (lanes > 1)
-        {
-            uint up = Warp.ShuffleUp(x, 1);
-            x += g >= 1 ? up : 0u;
-        }
-        if (lanes > 2)
-        {
-            uint up = Warp.ShuffleUp(x, 2);
-            x += g >= 2 ? up : 0u;
-        }
-        if (lanes > 4)
-        {
-            uint up = Warp.ShuffleUp(x, 4);
-            x += g >= 4 ? up : 0u;
-        }
+        if (lanes > 1) x += Warp.ShuffleUp(x, 1) * (g >= 1 ? 1u : 0u);
+        if (lanes > 2) x += Warp.ShuffleUp(x, 2) * (g >= 2 ? 1u : 0u);
+        if (lanes > 4) x += Warp.ShuffleUp(x, 4) * (g >= 4 ? 1u : 0u);
         return x;
     }
 
@@ -443,30 +445,42 @@ public static class GpuDecodeKernel
     private static int Max(int a, int b) => a > b ? a : b;
 }
 
+/// <summary>Where a lane sits in its patch, and the patch's shape.</summary>
+public struct PatchLane
+{
+    /// <summary>The lane's width group, the patch's lanes and its first lane in the warp.</summary>
+    public int G, Lanes, SegFirst;
+    /// <summary>Patch height and width groups per row.</summary>
+    public int H, Groups;
+    /// <summary><see cref="GpuDecodeShape.ZeroWord"/>.</summary>
+    public int ZeroWord;
+}
+
 /// <summary>One plane of a patch as a lane decodes it.</summary>
 public struct PlaneCursor
 {
-    /// <summary>This lane's byte of the plane's zero-row mask (bits 0–7) and two bytes of its
-    /// predictor array (bits 8–23): rows 8g to 8g + 7.</summary>
+    /// <summary>This lane's 8 rows (8g to 8g + 7) of the zero-row mask and predictor array: row
+    /// 8g + i in bits 3i (zero row) and 3i + 1, 3i + 2 (predictor).</summary>
     public uint Header;
     /// <summary>Nibble index (from byte 0 of the data) of the next coded row's first width.</summary>
     public int NibbleAt;
     /// <summary>Byte offset of the next fetched row's groups; where the plane's block ends.</summary>
     public int Groups, End;
-    /// <summary>The row last read ahead: the word holding this lane's width nibble; the nibble's
-    /// shift (bits 0–5) and the row's predictor (bits 8–9).</summary>
+    /// <summary>The row last read ahead: the word holding this lane's width nibble, and the
+    /// nibble's shift with the row's predictor (<see cref="GpuDecodeKernel"/>.ReadRowHeader).</summary>
     public uint NextWord;
     public int NextInfo;
-    /// <summary>The row fetched: the three words around this lane's group; its byte shift × 8
-    /// (bits 0–4), width (bits 8–11) and the row's predictor (bits 16–17).</summary>
+    /// <summary>The row fetched: the three words around this lane's group and the group's byte offset.</summary>
     public uint W0, W1, W2;
-    public int Info;
+    public int At;
 }
 
-/// <summary>The planes of a patch (as many as it has channels).</summary>
+/// <summary>The planes of a patch (as many as it has channels) and the fetched row's widths
+/// (this lane's, 8 bits a plane) and predictors (SWAR fields; alpha's apart).</summary>
 public struct Planes
 {
     public PlaneCursor P0, P1, P2, P3;
+    public uint Widths, Predictors, AlphaPredictor;
 }
 
 /// <summary>A lane's 8 slots of a row: SWAR words of codes or of pixels.</summary>

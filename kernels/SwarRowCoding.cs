@@ -73,11 +73,14 @@ public static class SwarRowCoding
     /// <paramref name="transform"/> is <see cref="RestorePlanes"/> (0: the planes as they are).
     /// </summary>
     /// <remarks>(word >> 11) × (1 + 2^22) adds plane 1 to fields 0 and 2 (≤ 510: no carry out of
-    /// them) and plane 2 to field 1, which is therefore taken from the word itself.</remarks>
+    /// them) and plane 2 to field 1, which is therefore taken from the word itself; bits past
+    /// the word's top are lost, which is harmless mod 256.</remarks>
     public static uint RestoreInterleaved(uint word, uint transform)
     {
-        uint restored = word + (word >> FieldBits) * transform;
-        return (restored & 0xFFu) | ((word >> 3) & 0xFF00u) | ((restored >> 6) & 0xFF0000u);
+        uint planes12 = word >> FieldBits;
+        uint restored = word + planes12 * transform;
+        // bytes put together by multiply-adds, which leave the GPU's logic pipe to the masks
+        return (restored & 0xFFu) + (planes12 & 0xFFu) * 0x100u + ((restored >> (2 * FieldBits)) & 0xFFu) * 0x10000u;
     }
 
     /// <summary>The multiplier <see cref="RestoreInterleaved"/> takes for a colour-transformed patch.</summary>

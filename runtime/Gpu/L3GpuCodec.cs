@@ -147,6 +147,7 @@ public sealed partial class L3GpuCodec : IDisposable
             {
                 Width = first.Width, Height = first.Height, PatchesX = first.PatchesX, PatchCount = first.PatchCount,
                 Images = end - k, ImageBytes = checked((int)imageBytes), PayloadStart = first.PayloadStart,
+                ZeroWord = (int)((packedBytes - Padding) / 4),
             };
             launches.Add(new L3GpuBatch.Launch(shape, first.PatchSize, first.Channels, k, output));
             for (int j = k; j < end; j++)
