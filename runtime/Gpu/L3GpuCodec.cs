@@ -314,6 +314,8 @@ public sealed record L3GpuOptions
     public bool ForceCpu { get; init; }
 
     /// <summary>Decode kernel launch bound: groups of 128 threads that must fit one SM at once
-    /// (caps registers per thread; 0 = let the compiler choose).</summary>
-    public int DecodeGroupsPerSM { get; init; } = 8;
+    /// (caps registers per thread; 0 = let the compiler choose). The default, 0, measured best on
+    /// an H100 (72 registers, 7 groups an SM); a bound of 8 (64 registers) spills and is 20% slower
+    /// (bench/RESULTS.md, "GPU").</summary>
+    public int DecodeGroupsPerSM { get; init; }
 }

@@ -13,7 +13,7 @@ bool small = Environment.GetEnvironmentVariable("L3_BENCH_SMALL") == "1";
 int Width = small ? 136 : 2048, Height = small ? 72 : 1024;
 const int Channels = 3, N = 64;
 
-int groupsPerSM = int.Parse(Environment.GetEnvironmentVariable("L3_DECODE_GROUPS_PER_SM") ?? "8");
+int groupsPerSM = int.Parse(Environment.GetEnvironmentVariable("L3_DECODE_GROUPS_PER_SM") ?? "0");
 using var codec = new L3GpuCodec(new L3GpuOptions { DecodeGroupsPerSM = groupsPerSM });
 var acc = codec.Accelerator;
 Console.WriteLine($"device: {codec.DeviceName} ({acc.AcceleratorType}), {acc.MemorySize / (1 << 20)} MiB, " +
