@@ -122,7 +122,7 @@ public static class GpuDecodeKernel
         }
 
         int rowStride = shape.Width * channels;
-        int laneOut = image * shape.ImageBytes + (py * n * shape.Width + px * n + patch.G * RowCoding.GroupSize) * channels;
+        int rowOut = image * shape.ImageBytes + (py * n * shape.Width + px * n + patch.G * RowCoding.GroupSize) * channels;
 
         // the pipeline: row 0's groups and row 1's nibbles before the loop
         planes = ReadRowHeaders(dataWords, planes, 0, patch, channels);
@@ -150,7 +150,8 @@ public static class GpuDecodeKernel
                 aboveAlpha = DecodeRow(aboveAlpha, alphaCodes, SwarRowCoding.Masks(alphaPredictor), patch, valid, lastLane);
 
             if (r < patch.H && valid > 0)
-                Store(outLongs, outBytes, laneOut + r * rowStride, above, aboveAlpha, transform, channels, valid);
+                Store(outLongs, outBytes, rowOut, above, aboveAlpha, transform, channels, valid);
+            rowOut += rowStride;
         }
     }
 
@@ -248,10 +249,10 @@ public static class GpuDecodeKernel
     private static PlaneCursor Fetch(ArrayView<uint> words, PlaneCursor plane, uint offset, uint total)
     {
         int at = plane.Groups + (int)(offset & 0xFF);
-        long word = at >> 2;
-        plane.W0 = words[word];
-        plane.W1 = words[word + 1];
-        plane.W2 = words[word + 2];
+        var group = words.SubView(at >> 2, 3);   // one address, three loads at fixed offsets
+        plane.W0 = group[0];
+        plane.W1 = group[1];
+        plane.W2 = group[2];
         plane.At = at;
         plane.Groups += (int)(total & 0xFF);
         return plane;
