@@ -64,26 +64,32 @@ public static class GpuDecodeKernel
         return (int)((warps + warpsPerGroup - 1) / warpsPerGroup);
     }
 
+    /// <summary>Output layouts: the pixels interleaved (HWC, as in the file's image) or one plane
+    /// after another (CHW, as a training framework's tensor wants them).</summary>
+    public const int Interleaved = 0, Planar = 1;
+
     /// <summary>
-    /// The kernel. <paramref name="data"/>, <paramref name="dataWords"/> and <paramref name="dataBytes"/>
-    /// are the same memory (as 8-byte words, 4-byte words and bytes): the files, file i starting at
-    /// 4-byte word <paramref name="fileWords"/>[i], and at least 16 zero bytes after the last.
-    /// <paramref name="outLongs"/> and <paramref name="outBytes"/> are the same 8-byte-aligned output
-    /// (images back to back, interleaved HWC).
+    /// The kernel. <paramref name="data"/> and <paramref name="dataWords"/> are the same memory (as
+    /// 8-byte and 4-byte words): the files, file i starting at 4-byte word
+    /// <paramref name="fileWords"/>[i], and at least 16 zero bytes after the last.
+    /// <paramref name="outLongs"/> and <paramref name="outBytes"/> are the same 8-byte-aligned output:
+    /// images back to back, each <see cref="Interleaved"/> or <see cref="Planar"/> by
+    /// <paramref name="layoutValue"/>.
     /// </summary>
     public static void Decode(
         ArrayView<ulong> data,
         ArrayView<uint> dataWords,
-        ArrayView<byte> dataBytes,
         ArrayView<int> fileWords,
         ArrayView<ulong> outLongs,
         ArrayView<byte> outBytes,
         GpuDecodeShape shape,
         SpecializedValue<int> patchSizeValue,
-        SpecializedValue<int> channelsValue)
+        SpecializedValue<int> channelsValue,
+        SpecializedValue<int> layoutValue)
     {
         int n = patchSizeValue.Value;
         int channels = channelsValue.Value;
+        bool planar = layoutValue.Value == Planar;
         int lanes = n / RowCoding.GroupSize;
         int patchesPerWarp = 32 / lanes;
 
@@ -105,7 +111,7 @@ public static class GpuDecodeKernel
         bool lastLane = (patch.G + 1) * RowCoding.GroupSize >= w;
 
         int patchStart = fileWords[image] * 4 + shape.PayloadStart + (int)dataWords[fileWords[image] + 8 + index];
-        uint transform = active && channels >= 3 && (dataBytes[patchStart] & 1) != 0 ? SwarRowCoding.RestorePlanes : 0u;
+        uint transform = active && channels >= 3 && (ByteAt(dataWords, patchStart) & 1) != 0 ? SwarRowCoding.RestorePlanes : 0u;
 
         // where each plane's block starts: after the previous block's groups, whose total is the
         // sum of its width nibbles, which the patch's lanes add up together
@@ -113,7 +119,7 @@ public static class GpuDecodeKernel
         int at = patchStart + 1;
         for (int c = 0; c < channels; c++)
         {
-            var plane = OpenPlane(data, dataBytes, at, patch);
+            var plane = OpenPlane(data, dataWords, at, patch);
             if (c == 0) planes.P0 = plane;
             else if (c == 1) planes.P1 = plane;
             else if (c == 2) planes.P2 = plane;
@@ -121,8 +127,12 @@ public static class GpuDecodeKernel
             at = plane.End;
         }
 
-        int rowStride = shape.Width * channels;
-        int rowOut = image * shape.ImageBytes + (py * n * shape.Width + px * n + patch.G * RowCoding.GroupSize) * channels;
+        // where the lane's 8 pixels of a row go: C bytes each (interleaved), or 1 byte each in C
+        // planes W × H apart (planar)
+        int pixelBytes = planar ? 1 : channels;
+        int rowStride = shape.Width * pixelBytes;
+        int planeStride = shape.Width * shape.Height;
+        int rowOut = image * shape.ImageBytes + (py * n * shape.Width + px * n + patch.G * RowCoding.GroupSize) * pixelBytes;
 
         // the pipeline: row 0's groups and row 1's nibbles before the loop
         planes = ReadRowHeaders(dataWords, planes, 0, patch, channels);
@@ -150,7 +160,10 @@ public static class GpuDecodeKernel
                 aboveAlpha = DecodeRow(aboveAlpha, alphaCodes, SwarRowCoding.Masks(alphaPredictor), patch, valid, lastLane);
 
             if (r < patch.H && valid > 0)
-                Store(outLongs, outBytes, rowOut, above, aboveAlpha, transform, channels, valid);
+            {
+                if (planar) StorePlanar(outLongs, outBytes, rowOut, planeStride, above, aboveAlpha, transform, channels, valid);
+                else Store(outLongs, outBytes, rowOut, above, aboveAlpha, transform, channels, valid);
+            }
             rowOut += rowStride;
         }
     }
@@ -160,15 +173,15 @@ public static class GpuDecodeKernel
     /// zero-row mask and predictor array (<see cref="PlaneCursor.Header"/>), where the widths and
     /// the groups start, and where the next block starts.
     /// </summary>
-    private static PlaneCursor OpenPlane(ArrayView<ulong> data, ArrayView<byte> bytes, int at, PatchLane patch)
+    private static PlaneCursor OpenPlane(ArrayView<ulong> data, ArrayView<uint> words, int at, PatchLane patch)
     {
         int g = patch.G;
         int maskBytes = RowCoding.ZeroMaskBytes(patch.H);
         int predictorBytes = RowCoding.PredictorBytes(patch.H);
         int predictors = at + maskBytes;
-        uint mask = g < maskBytes ? bytes[at + g] : 0u;
-        uint rowPredictors = (2 * g < predictorBytes ? bytes[predictors + 2 * g] : 0u)
-            | (2 * g + 1 < predictorBytes ? (uint)bytes[predictors + 2 * g + 1] << 8 : 0u);
+        uint mask = g < maskBytes ? ByteAt(words, at + g) : 0u;
+        uint rowPredictors = (2 * g < predictorBytes ? ByteAt(words, predictors + 2 * g) : 0u)
+            | (2 * g + 1 < predictorBytes ? ByteAt(words, predictors + 2 * g + 1) << 8 : 0u);
         // rows 8g + i, i = 0..7: bit 3i the zero-row bit, bits 3i + 1, 3i + 2 the predictor
         uint header = 0;
         for (int i = 0; i < 8; i++)
@@ -378,6 +391,42 @@ public static class GpuDecodeKernel
         if (valid > 7) StorePixel(outBytes, offset + 7 * channels, q7, channels);
     }
 
+    /// <summary>
+    /// Writes the lane's <paramref name="valid"/> pixels of a row into the planes, plane c at
+    /// <paramref name="offset"/> + c × <paramref name="planeStride"/>: one 8-byte store a plane when
+    /// all 8 are there and aligned, else byte stores.
+    /// </summary>
+    private static void StorePlanar(ArrayView<ulong> outLongs, ArrayView<byte> outBytes, int offset, int planeStride,
+        Row8 row, Row8 alpha, uint transform, int channels, int valid)
+    {
+        uint q0 = Pixel(row.X0, alpha.X0, transform, channels), q1 = Pixel(row.X1, alpha.X1, transform, channels);
+        uint q2 = Pixel(row.X2, alpha.X2, transform, channels), q3 = Pixel(row.X3, alpha.X3, transform, channels);
+        uint q4 = Pixel(row.X4, alpha.X4, transform, channels), q5 = Pixel(row.X5, alpha.X5, transform, channels);
+        uint q6 = Pixel(row.X6, alpha.X6, transform, channels), q7 = Pixel(row.X7, alpha.X7, transform, channels);
+        bool whole = valid == RowCoding.GroupSize && (offset & 7) == 0 && (planeStride & 7) == 0;
+        for (int c = 0; c < channels; c++)
+        {
+            int shift = 8 * c, at = offset + c * planeStride;
+            if (whole)
+            {
+                outLongs[at >> 3] = Join(
+                    PlaneByte(q0, shift) | PlaneByte(q1, shift) << 8 | PlaneByte(q2, shift) << 16 | PlaneByte(q3, shift) << 24,
+                    PlaneByte(q4, shift) | PlaneByte(q5, shift) << 8 | PlaneByte(q6, shift) << 16 | PlaneByte(q7, shift) << 24);
+                continue;
+            }
+            outBytes[at] = (byte)PlaneByte(q0, shift);
+            if (valid > 1) outBytes[at + 1] = (byte)PlaneByte(q1, shift);
+            if (valid > 2) outBytes[at + 2] = (byte)PlaneByte(q2, shift);
+            if (valid > 3) outBytes[at + 3] = (byte)PlaneByte(q3, shift);
+            if (valid > 4) outBytes[at + 4] = (byte)PlaneByte(q4, shift);
+            if (valid > 5) outBytes[at + 5] = (byte)PlaneByte(q5, shift);
+            if (valid > 6) outBytes[at + 6] = (byte)PlaneByte(q6, shift);
+            if (valid > 7) outBytes[at + 7] = (byte)PlaneByte(q7, shift);
+        }
+    }
+
+    private static uint PlaneByte(uint pixel, int shift) => (pixel >> shift) & 0xFF;
+
     /// <summary>A pixel's interleaved bytes from its planes' word (and alpha's), colours restored.</summary>
     private static uint Pixel(uint planes, uint alpha, uint transform, int channels)
     {
@@ -441,6 +490,9 @@ public static class GpuDecodeKernel
         uint bytes = (x & 0x0F0F0F0Fu) + ((x >> 4) & 0x0F0F0F0Fu);
         return (int)((bytes * 0x01010101u) >> 24);
     }
+
+    /// <summary>Byte <paramref name="offset"/> of the word buffer.</summary>
+    private static uint ByteAt(ArrayView<uint> words, int offset) => (words[offset >> 2] >> ((offset & 3) << 3)) & 0xFF;
 
     private static int Min(int a, int b) => a < b ? a : b;
     private static int Max(int a, int b) => a > b ? a : b;

@@ -31,8 +31,8 @@ public sealed partial class L3GpuCodec : IDisposable
     private readonly Context _context;
     private readonly int _groupSize;
     private readonly Slot[] _slots = [new(), new()];
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<ulong>, ArrayView<uint>, ArrayView<byte>, ArrayView<int>,
-        ArrayView<ulong>, ArrayView<byte>, GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>> _decode;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<ulong>, ArrayView<uint>, ArrayView<int>,
+        ArrayView<ulong>, ArrayView<byte>, GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>> _decode;
 
     /// <summary>The device in use (owned by this codec).</summary>
     public Accelerator Accelerator { get; }
@@ -73,8 +73,9 @@ public sealed partial class L3GpuCodec : IDisposable
         // on CUDA, the launch bounds (threads per group, groups per SM) cap the kernel's registers
         var bounds = IsCuda && options.DecodeGroupsPerSM > 0
             ? new KernelSpecialization(_groupSize, options.DecodeGroupsPerSM) : KernelSpecialization.Empty;
-        _decode = Accelerator.LoadKernel<ArrayView<ulong>, ArrayView<uint>, ArrayView<byte>, ArrayView<int>, ArrayView<ulong>,
-            ArrayView<byte>, GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>>(GpuDecodeKernel.Decode, bounds);
+        _decode = Accelerator.LoadKernel<ArrayView<ulong>, ArrayView<uint>, ArrayView<int>, ArrayView<ulong>,
+            ArrayView<byte>, GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(
+            GpuDecodeKernel.Decode, bounds);
         _encodeInit = LoadEncodeKernels();
     }
 
@@ -183,8 +184,8 @@ public sealed partial class L3GpuCodec : IDisposable
     }
 
     /// <summary>Starts decoding the batch already uploaded to <paramref name="slot"/> on
-    /// <see cref="ComputeStream"/>; returns at once.</summary>
-    public void Launch(L3GpuBatch batch, int slot)
+    /// <see cref="ComputeStream"/>, each image in <paramref name="layout"/>; returns at once.</summary>
+    public void Launch(L3GpuBatch batch, int slot, L3PixelLayout layout = L3PixelLayout.Interleaved)
     {
         Accelerator.Bind();
         var s = _slots[slot];
@@ -196,9 +197,10 @@ public sealed partial class L3GpuCodec : IDisposable
                 .AsContiguous().Cast<ulong>();
             ArrayView<ulong> data = s.Data!.View.AsContiguous().Cast<ulong>();
             _decode(ComputeStream, new KernelConfig(groups, _groupSize),
-                data, s.Data.View, data.Cast<byte>(), s.FileWords!.View.SubView(launch.FirstFile, launch.Shape.Images),
+                data, s.Data.View, s.FileWords!.View.SubView(launch.FirstFile, launch.Shape.Images),
                 output, output.Cast<byte>(), launch.Shape,
-                SpecializedValue.New(launch.PatchSize), SpecializedValue.New(launch.Channels));
+                SpecializedValue.New(launch.PatchSize), SpecializedValue.New(launch.Channels),
+                SpecializedValue.New(layout == L3PixelLayout.Planar ? GpuDecodeKernel.Planar : GpuDecodeKernel.Interleaved));
         }
     }
 
@@ -217,9 +219,10 @@ public sealed partial class L3GpuCodec : IDisposable
     /// <summary>
     /// Decodes batches one after another, copying batch i + 1 while batch i decodes; after each
     /// batch's decode, <paramref name="consume"/> gets the batch and its device output (valid
-    /// until the call returns).
+    /// until the call returns), each image in <paramref name="layout"/>.
     /// </summary>
-    public void DecodeMany(IEnumerable<L3GpuBatch> batches, Action<L3GpuBatch, ArrayView<byte>>? consume = null)
+    public void DecodeMany(IEnumerable<L3GpuBatch> batches, Action<L3GpuBatch, ArrayView<byte>>? consume = null,
+        L3PixelLayout layout = L3PixelLayout.Interleaved)
     {
         using var e = batches.GetEnumerator();
         if (!e.MoveNext()) return;
@@ -229,7 +232,7 @@ public sealed partial class L3GpuCodec : IDisposable
         CopyStream.Synchronize();
         while (true)
         {
-            Launch(current, slot);
+            Launch(current, slot, layout);
             L3GpuBatch? next = e.MoveNext() ? e.Current : null;
             if (next is not null) Upload(next, 1 - slot);
             Synchronize();
@@ -241,18 +244,26 @@ public sealed partial class L3GpuCodec : IDisposable
     }
 
     /// <summary>Decodes files to host images (checked first; any bad file fails the whole call).</summary>
-    public L3Image[] Decode(IReadOnlyList<ReadOnlyMemory<byte>> files, bool verifyChecksum = true)
+    public L3Image[] Decode(IReadOnlyList<ReadOnlyMemory<byte>> files, bool verifyChecksum = true) =>
+        DecodeToHost(files, verifyChecksum, L3PixelLayout.Interleaved, (im, pixels) => new L3Image(im.Width, im.Height, im.Channels, pixels));
+
+    /// <summary>Decodes files to planar pixels (CHW: channel 0's H × W bytes, then channel 1's, …),
+    /// the layout a training framework's tensor takes; checked first like <see cref="Decode(IReadOnlyList{ReadOnlyMemory{byte}}, bool)"/>.</summary>
+    public byte[][] DecodePlanar(IReadOnlyList<ReadOnlyMemory<byte>> files, bool verifyChecksum = true) =>
+        DecodeToHost(files, verifyChecksum, L3PixelLayout.Planar, (_, pixels) => pixels);
+
+    private T[] DecodeToHost<T>(IReadOnlyList<ReadOnlyMemory<byte>> files, bool verifyChecksum, L3PixelLayout layout,
+        Func<L3GpuImage, byte[], T> make)
     {
         using var batch = Prepare(files, verifyChecksum);
         Upload(batch, 0);
         CopyStream.Synchronize();
-        Launch(batch, 0);
+        Launch(batch, 0, layout);
         ComputeStream.Synchronize();
         var all = new byte[batch.OutputBytes];
         Output(0).SubView(0, batch.OutputBytes).CopyToCPU(ComputeStream, all);
         ComputeStream.Synchronize();
-        return batch.Images.Select(im => new L3Image(im.Width, im.Height, im.Channels,
-            all.AsSpan((int)im.OutputOffset, (int)im.Bytes).ToArray())).ToArray();
+        return batch.Images.Select(im => make(im, all.AsSpan((int)im.OutputOffset, (int)im.Bytes).ToArray())).ToArray();
     }
 
     public L3Image Decode(ReadOnlyMemory<byte> file) => Decode([file])[0];
@@ -305,6 +316,15 @@ public sealed partial class L3GpuCodec : IDisposable
     }
 
     internal static uint ReadU32(ReadOnlySpan<byte> s) => BinaryPrimitives.ReadUInt32LittleEndian(s);
+}
+
+/// <summary>How a decoded image's bytes are laid out.</summary>
+public enum L3PixelLayout
+{
+    /// <summary>HWC: a pixel's channels together, rows top to bottom (as <see cref="L3Image"/>).</summary>
+    Interleaved,
+    /// <summary>CHW: each channel's H × W bytes, one channel after another.</summary>
+    Planar,
 }
 
 /// <summary>Choices for <see cref="L3GpuCodec"/>.</summary>
