@@ -67,23 +67,31 @@ public static class SwarRowCoding
     public static uint Pixel(RowMasks masks, uint baseValue, uint carry, uint partial, uint residual) =>
         Clean(baseValue + (carry & masks.Accumulate) + ((partial & masks.Accumulate) | (residual & ~masks.Accumulate)));
 
+    /// <summary>Plane 1 (green) of a clean word, in the low byte (planes above it in higher bits).</summary>
+    public static uint Green(uint word) => word >> FieldBits;
+
     /// <summary>
-    /// The interleaved pixel (bytes 0, 1, 2 = planes 0, 1, 2) of a clean word, with
-    /// <see cref="ColorTransform.Restore"/> of planes 0 and 2 from plane 1 when
-    /// <paramref name="transform"/> is <see cref="RestorePlanes"/> (0: the planes as they are).
+    /// A clean word with <see cref="ColorTransform.Restore"/> applied to planes 0 and 2 when
+    /// <paramref name="transform"/> is <see cref="RestorePlanes"/> (0: the planes as they are):
+    /// red in the low byte, blue in the byte <see cref="Blue"/> takes. (word >> 11) × (1 + 2^22) adds
+    /// plane 1 to fields 0 and 2 (≤ 510: no carry out of them); field 1 is spoilt (plane 2 added),
+    /// so green is taken from the word itself (<see cref="Green"/>); bits past the top are lost,
+    /// which is harmless mod 256.
     /// </summary>
-    /// <remarks>(word >> 11) × (1 + 2^22) adds plane 1 to fields 0 and 2 (≤ 510: no carry out of
-    /// them) and plane 2 to field 1, which is therefore taken from the word itself; bits past
-    /// the word's top are lost, which is harmless mod 256.</remarks>
+    public static uint RedBlue(uint word, uint transform) => word + Green(word) * transform;
+
+    /// <summary>Blue, in the low byte, from <see cref="RedBlue"/>'s result.</summary>
+    public static uint Blue(uint redBlue) => redBlue >> (2 * FieldBits);
+
+    /// <summary>The interleaved pixel (bytes 0, 1, 2 = R, G, B) of a clean word: the three rules
+    /// above put together, as the GPU kernel puts them into its output words.</summary>
     public static uint RestoreInterleaved(uint word, uint transform)
     {
-        uint planes12 = word >> FieldBits;
-        uint restored = word + planes12 * transform;
-        // bytes put together by multiply-adds, which leave the GPU's logic pipe to the masks
-        return (restored & 0xFFu) + (planes12 & 0xFFu) * 0x100u + ((restored >> (2 * FieldBits)) & 0xFFu) * 0x10000u;
+        uint redBlue = RedBlue(word, transform);
+        return (redBlue & 0xFFu) | (Green(word) & 0xFFu) << 8 | (Blue(redBlue) & 0xFFu) << 16;
     }
 
-    /// <summary>The multiplier <see cref="RestoreInterleaved"/> takes for a colour-transformed patch.</summary>
+    /// <summary>The multiplier <see cref="RedBlue"/> takes for a colour-transformed patch.</summary>
     public const uint RestorePlanes = 1u | 1u << (2 * FieldBits);
 }
 

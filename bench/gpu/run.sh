@@ -5,7 +5,9 @@
 #   bash .device/gpu/run.sh device [sizes]
 #                                    on the GPU machine, from the repository root, with
 #                                    .device/gpu carried: unpack, print the GPU, profile one decode
-#                                    launch with Nsight Compute if present, run the bench (table last)
+#                                    launch with Nsight Compute if present, run the bench: every
+#                                    corpus image through every GPU path (checked), then the timings
+#                                    (table last)
 # With the device tool: run(command="bash .device/gpu/run.sh device", carry=[".device/gpu"]).
 # The device tool sends the checkout its session started in: L3_DEVICE_DIR names that checkout's
 # .device/gpu when this is run from another worktree (pack copies the files there too).
@@ -22,6 +24,8 @@ pack)
            photo-coffee render-altai-1080x1920; do
     cp "../shared/corpus/$f.png" .device/gpu/images/
   done
+  mkdir -p .device/gpu/corpus
+  cp ../shared/corpus/*.png .device/gpu/corpus/     # every corpus image, for the correctness pass
   cp bench/gpu/run.sh .device/gpu/run.sh
   if [ -n "${L3_DEVICE_DIR:-}" ]; then mkdir -p "$L3_DEVICE_DIR" && cp -r .device/gpu/. "$L3_DEVICE_DIR"/; fi
   du -sh .device/gpu
@@ -48,6 +52,7 @@ device)
       /tmp/l3/app/L3.GpuBench .device/gpu/images 64 > "$OUT/mix.txt" 2>&1 || echo "ncu mix failed: $?"
     gzip -f "$OUT/sass.csv" || true
   fi
-  L3_VARIANTS=${L3_VARIANTS:-1} /tmp/l3/app/L3.GpuBench .device/gpu/images "${2:-1,2,4,8,16,32,64,128,256}" 2>&1 | tee "$OUT/bench.log"
+  L3_VARIANTS=${L3_VARIANTS:-1} /tmp/l3/app/L3.GpuBench .device/gpu/images "${2:-1,2,4,8,16,32,64,128,256}" \
+    .device/gpu/corpus 2>&1 | tee "$OUT/bench.log"
   ;;
 esac

@@ -32,6 +32,10 @@ for (int i = 0; i < files.Length; i++)
 Console.WriteLine($"images ready in {sw.Elapsed.TotalSeconds:F1} s");
 long imageBytes = (long)Width * Height * Channels;
 
+// 0. every corpus image (gray, RGB, RGBA, own sizes) through every GPU path, checked; the
+// directory is the third argument (bench/gpu/run.sh packs ../shared/corpus there)
+bool corpusExact = args.Length <= 2 || CorpusCheck.Run(codec, args[2]);
+
 // 1. device copy bandwidth (read + write), 1 GiB
 double copyGBs;
 {
@@ -203,6 +207,8 @@ foreach (var row in rows) Console.WriteLine(row);
 foreach (var row in planarRows) Console.WriteLine(row);
 foreach (var row in encodeRows) Console.WriteLine(row);
 foreach (var v in variants) Console.WriteLine(v);
+allExact &= corpusExact;
+if (args.Length > 2) Console.WriteLine(corpusExact ? "corpus (all channel counts and patch sizes): bit-exact" : "corpus: MISMATCH");
 Console.WriteLine(allExact ? "every output bit-exact against the CPU codec" : "MISMATCH against the CPU codec");
 return allExact ? 0 : 1;
 
