@@ -84,11 +84,12 @@ public static class SwarRowCoding
     public static uint Blue(uint redBlue) => redBlue >> (2 * FieldBits);
 
     /// <summary>The interleaved pixel (bytes 0, 1, 2 = R, G, B) of a clean word: the three rules
-    /// above put together, as the GPU kernel puts them into its output words.</summary>
+    /// above put together (the GPU kernel's interleaved output).</summary>
     public static uint RestoreInterleaved(uint word, uint transform)
     {
         uint redBlue = RedBlue(word, transform);
-        return (redBlue & 0xFFu) | (Green(word) & 0xFFu) << 8 | (Blue(redBlue) & 0xFFu) << 16;
+        // bytes put together by multiply-adds, which leave the GPU's logic pipe to the masks
+        return (redBlue & 0xFFu) + (Green(word) & 0xFFu) * 0x100u + (Blue(redBlue) & 0xFFu) * 0x10000u;
     }
 
     /// <summary>The multiplier <see cref="RedBlue"/> takes for a colour-transformed patch.</summary>
