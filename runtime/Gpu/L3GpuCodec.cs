@@ -31,6 +31,7 @@ public sealed partial class L3GpuCodec : IDisposable
     private readonly Context _context;
     private readonly int _groupSize;
     private readonly Slot[] _slots = [new(), new()];
+    private readonly PageLockedPool _pageLocked;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<ulong>, ArrayView<uint>, ArrayView<int>,
         ArrayView<ulong>, ArrayView<byte>, GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>> _decode;
 
@@ -67,6 +68,7 @@ public sealed partial class L3GpuCodec : IDisposable
         Device device = _context.Devices.FirstOrDefault(d => d.AcceleratorType == AcceleratorType.Cuda)
             ?? _context.Devices.First(d => d.AcceleratorType == AcceleratorType.CPU);
         Accelerator = device.CreateAccelerator(_context);
+        _pageLocked = new PageLockedPool(Accelerator);
         _groupSize = IsCuda ? GpuDecodeKernel.GroupSize : 32;
         CopyStream = Accelerator.CreateStream();
         ComputeStream = Accelerator.CreateStream();
@@ -161,12 +163,18 @@ public sealed partial class L3GpuCodec : IDisposable
             k = end;
         }
 
-        var packed = Accelerator.AllocatePageLocked1D<uint>(packedBytes / 4);
-        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(packed.Span);
-        bytes.Clear();
-        Parallel.For(0, files.Count, i => files[i].Span.CopyTo(
-            System.Runtime.InteropServices.MemoryMarshal.AsBytes(packed.Span).Slice((int)fileByte[i])));
-        return new L3GpuBatch(packed, compressed, images, launches.ToArray(), fileWords, output);
+        // a reused buffer holds the last batch's bytes: every byte the kernel may read that no file
+        // covers (alignment gaps, the zero padding after the last file) is cleared here
+        var packed = _pageLocked.Rent(packedBytes / 4);
+        Parallel.For(0, files.Count, i =>
+        {
+            var target = System.Runtime.InteropServices.MemoryMarshal.AsBytes(packed.Span).Slice((int)fileByte[i]);
+            files[i].Span.CopyTo(target);
+            int aligned = (files[i].Length + Alignment - 1) / Alignment * Alignment;
+            target[files[i].Length..aligned].Clear();
+        });
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(packed.Span)[(int)(packedBytes - Padding)..(int)packedBytes].Clear();
+        return new L3GpuBatch(packed, packedBytes / 4, _pageLocked.Return, compressed, images, launches.ToArray(), fileWords, output);
 
         static bool SameShape(L3Header a, L3Header b) =>
             a.Width == b.Width && a.Height == b.Height && a.Channels == b.Channels && a.PatchSize == b.PatchSize;
@@ -178,8 +186,10 @@ public sealed partial class L3GpuCodec : IDisposable
     {
         Accelerator.Bind();
         var s = _slots[slot];
-        s.Ensure(Accelerator, batch.Packed.Length, batch.FileWords.Length, (batch.OutputBytes + 3) / 4 + 4);
-        s.Data!.View.SubView(0, batch.Packed.Length).CopyFromPageLockedAsync(CopyStream, batch.Packed);
+        s.Ensure(Accelerator, batch.PackedWords, batch.FileWords.Length, (batch.OutputBytes + 3) / 4 + 4);
+        // the batch's words only: a pooled buffer may be longer
+        ArrayView<uint> target = s.Data!.View.SubView(0, batch.PackedWords);
+        target.CopyFrom(CopyStream, batch.Packed.ArrayView.SubView(0, batch.PackedWords));
         s.FileWords!.View.SubView(0, batch.FileWords.Length).CopyFromCPU(CopyStream, batch.FileWords);
     }
 
@@ -272,6 +282,7 @@ public sealed partial class L3GpuCodec : IDisposable
     {
         Synchronize();
         foreach (var s in _slots) s.Dispose();
+        _pageLocked.Dispose();
         DisposeEncode();
         CopyStream.Dispose();
         ComputeStream.Dispose();
