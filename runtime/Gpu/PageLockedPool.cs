@@ -35,18 +35,28 @@ internal sealed class PageLockedPool(Accelerator accelerator) : IDisposable
         return accelerator.AllocatePageLocked1D<uint>(words + words / 8);
     }
 
-    /// <summary>Takes a buffer back (or frees it, when enough are kept or the pool is gone).</summary>
+    /// <summary>Takes a buffer back; beyond <see cref="Kept"/> buffers the smallest is freed (a large
+    /// one is what is expensive to pin again), and every one once the pool is gone.</summary>
     public void Return(PageLockedArray1D<uint> buffer)
     {
+        PageLockedArray1D<uint>? freed = buffer;
         lock (_free)
         {
-            if (!_disposed && _free.Count < Kept)
+            if (!_disposed)
             {
                 _free.Add(buffer);
-                return;
+                freed = null;
+                if (_free.Count > Kept)
+                {
+                    int smallest = 0;
+                    for (int i = 1; i < _free.Count; i++)
+                        if (_free[i].Length < _free[smallest].Length) smallest = i;
+                    freed = _free[smallest];
+                    _free.RemoveAt(smallest);
+                }
             }
         }
-        buffer.Dispose();
+        freed?.Dispose();
     }
 
     public void Dispose()
