@@ -174,7 +174,7 @@ public sealed partial class L3GpuCodec : IDisposable
             target[files[i].Length..aligned].Clear();
         });
         System.Runtime.InteropServices.MemoryMarshal.AsBytes(packed.Span)[(int)(packedBytes - Padding)..(int)packedBytes].Clear();
-        return new L3GpuBatch(packed, packedBytes / 4, _pageLocked.Return, compressed, images, launches.ToArray(), fileWords, output);
+        return new L3GpuBatch(packed, packedBytes / 4, ReturnPageLocked, compressed, images, launches.ToArray(), fileWords, output);
 
         static bool SameShape(L3Header a, L3Header b) =>
             a.Width == b.Width && a.Height == b.Height && a.Channels == b.Channels && a.PatchSize == b.PatchSize;
@@ -278,8 +278,23 @@ public sealed partial class L3GpuCodec : IDisposable
 
     public L3Image Decode(ReadOnlyMemory<byte> file) => Decode([file])[0];
 
+    /// <summary>A disposed batch's buffer back to the pool, once no copy from it is in flight (the
+    /// next batch will be packed into it).</summary>
+    private void ReturnPageLocked(PageLockedArray1D<uint> buffer)
+    {
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            Accelerator.Bind();
+            CopyStream.Synchronize();
+        }
+        _pageLocked.Return(buffer);
+    }
+
+    private int _disposed;
+
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         Synchronize();
         foreach (var s in _slots) s.Dispose();
         _pageLocked.Dispose();
