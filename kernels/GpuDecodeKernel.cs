@@ -41,8 +41,10 @@ public struct GpuDecodeShape
 /// multiply pipe beside the logic pipe, land in their fields, are unzigzagged, summed along the
 /// lane, and a segmented scan of the lane sums turns the row into one prefix sum (pixel = base
 /// from the row above + running sum, <see cref="RowCoding"/>). The row above stays in registers;
-/// its first pixel and the next lane's first pixel come by shuffle. Each lane writes its 8 × C
-/// bytes with 8-byte stores when they are 8-byte aligned and whole, byte stores otherwise (edges).</para>
+/// its first pixel and the next lane's first pixel come by shuffle.</para>
+/// <para>Output, a separate step (<c>Store</c>, <c>StorePlanar</c>): each lane writes its 8 × C
+/// bytes interleaved (HWC) or its 8 bytes of each plane (CHW), with 8-byte stores when they are
+/// 8-byte aligned and whole, byte stores otherwise (edges).</para>
 /// <para>The logic pipe is what bounds it on an H100 (bench/RESULTS.md): the code counts its
 /// shifts and masks. Nothing here checks the file: the host validated every patch before the launch.</para>
 /// </remarks>
