@@ -87,11 +87,27 @@ public static class GpuDecodeKernel
         GpuDecodeShape shape,
         SpecializedValue<int> patchSizeValue,
         SpecializedValue<int> channelsValue,
-        SpecializedValue<int> layoutValue)
+        SpecializedValue<int> layoutValue) =>
+        DecodePatches(data, dataWords, fileWords, outLongs, outBytes, shape, patchSizeValue.Value, channelsValue.Value,
+            layoutValue.Value);
+
+    /// <summary>
+    /// The kernel's body, for kernels that fix the patch size (and maybe the channel count and
+    /// layout) as constants of their own, as the profiles the generator emits do: called with
+    /// literal arguments, the compiler folds them exactly as <see cref="SpecializedValue{T}"/> does.
+    /// </summary>
+    public static void DecodePatches(
+        ArrayView<ulong> data,
+        ArrayView<uint> dataWords,
+        ArrayView<int> fileWords,
+        ArrayView<ulong> outLongs,
+        ArrayView<byte> outBytes,
+        GpuDecodeShape shape,
+        int n,
+        int channels,
+        int layout)
     {
-        int n = patchSizeValue.Value;
-        int channels = channelsValue.Value;
-        bool planar = layoutValue.Value == Planar;
+        bool planar = layout == Planar;
         int lanes = n / RowCoding.GroupSize;
         int patchesPerWarp = 32 / lanes;
 

@@ -22,8 +22,8 @@ namespace L3.Gpu;
 /// </remarks>
 public sealed partial class L3GpuCodec : IDisposable
 {
-    private const int Alignment = 16;
-    private const int Padding = 16;
+    private const int Alignment = GpuDecodeLaunch.Alignment;
+    private const int Padding = GpuDecodeLaunch.Padding;
     private const long MaxLaunchOutput = 1L << 30;
     /// <summary>Compressed bytes of one batch: the kernel addresses width nibbles with 32-bit indices.</summary>
     private const long MaxBatchBytes = 1L << 30;
@@ -69,7 +69,7 @@ public sealed partial class L3GpuCodec : IDisposable
             ?? _context.Devices.First(d => d.AcceleratorType == AcceleratorType.CPU);
         Accelerator = device.CreateAccelerator(_context);
         _pageLocked = new PageLockedPool(Accelerator);
-        _groupSize = IsCuda ? GpuDecodeKernel.GroupSize : 32;
+        _groupSize = GpuDecodeLaunch.GroupSize(Accelerator);
         CopyStream = Accelerator.CreateStream();
         ComputeStream = Accelerator.CreateStream();
         // on CUDA, the launch bounds (threads per group, groups per SM) cap the kernel's registers
@@ -127,7 +127,7 @@ public sealed partial class L3GpuCodec : IDisposable
         foreach (int i in order)
         {
             fileByte[i] = packedBytes;
-            packedBytes += (files[i].Length + Alignment - 1) / Alignment * Alignment;
+            packedBytes += GpuDecodeLaunch.AlignedBytes(files[i].Length);
             compressed += files[i].Length;
         }
         packedBytes += Padding;
@@ -146,12 +146,7 @@ public sealed partial class L3GpuCodec : IDisposable
             int end = k;
             while (end < order.Length && end - k < maxImages && SameShape(headers[order[end]], first)) end++;
             output = (output + Alignment - 1) / Alignment * Alignment;
-            var shape = new GpuDecodeShape
-            {
-                Width = first.Width, Height = first.Height, PatchesX = first.PatchesX, PatchCount = first.PatchCount,
-                Images = end - k, ImageBytes = checked((int)imageBytes), PayloadStart = first.PayloadStart,
-                ZeroWord = (int)((packedBytes - Padding) / 4),
-            };
+            var shape = GpuDecodeLaunch.Shape(first, end - k, packedBytes - Padding);
             launches.Add(new L3GpuBatch.Launch(shape, first.PatchSize, first.Channels, k, output));
             for (int j = k; j < end; j++)
             {
@@ -170,7 +165,7 @@ public sealed partial class L3GpuCodec : IDisposable
         {
             var target = System.Runtime.InteropServices.MemoryMarshal.AsBytes(packed.Span).Slice((int)fileByte[i]);
             files[i].Span.CopyTo(target);
-            int aligned = (files[i].Length + Alignment - 1) / Alignment * Alignment;
+            int aligned = (int)GpuDecodeLaunch.AlignedBytes(files[i].Length);
             target[files[i].Length..aligned].Clear();
         });
         System.Runtime.InteropServices.MemoryMarshal.AsBytes(packed.Span)[(int)(packedBytes - Padding)..(int)packedBytes].Clear();
@@ -201,7 +196,7 @@ public sealed partial class L3GpuCodec : IDisposable
         var s = _slots[slot];
         foreach (var launch in batch.Launches)
         {
-            int groups = GpuDecodeKernel.GroupsFor((long)launch.Shape.Images * launch.Shape.PatchCount, launch.PatchSize, _groupSize);
+            int groups = GpuDecodeLaunch.Groups(launch.Shape, launch.PatchSize, _groupSize);
             // output offsets are 16-byte aligned (Prepare), so the 8-byte view starts where the byte view does
             ArrayView<ulong> output = s.Output!.View.SubView(launch.OutputOffset / 4, s.Output.Length - launch.OutputOffset / 4)
                 .AsContiguous().Cast<ulong>();
