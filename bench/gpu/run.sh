@@ -18,6 +18,8 @@ pack)
   rm -rf .device/app
   mkdir -p .device/gpu/images
   dotnet publish bench/gpu/L3.GpuBench -c Release -r linux-x64 --self-contained true -o .device/app
+  # the [L3Profile] sample beside it (same runtime files): the generated profiles' kernels on the GPU
+  dotnet publish samples/L3.Samples -c Release -r linux-x64 --self-contained true -o .device/app
   tar cJf .device/gpu/gpubench.tar.xz -C .device app
   rm -rf .device/app
   for f in photo-forest-2048x1024 render-canopee-2048x1024 photo-graf1 photo-motorcycle-left photo-astronaut \
@@ -52,6 +54,7 @@ device)
       /tmp/l3/app/L3.GpuBench .device/gpu/images 64 > "$OUT/mix.txt" 2>&1 || echo "ncu mix failed: $?"
     gzip -f "$OUT/sass.csv" || true
   fi
+  /tmp/l3/app/L3.Samples --gpu 2>&1 | tee "$OUT/samples.log"
   L3_VARIANTS=${L3_VARIANTS:-1} /tmp/l3/app/L3.GpuBench .device/gpu/images "${2:-1,2,4,8,16,32,64,128,256}" \
     .device/gpu/corpus 2>&1 | tee "$OUT/bench.log"
   ;;

@@ -1,5 +1,7 @@
 using ILGPU;
+using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
 using L3;
 using L3.Samples;
 
@@ -27,18 +29,33 @@ Console.WriteLine($"L3Codec.Decode dispatches to: {L3Profiles.Find(header)?.Name
 var viaCodec = L3Codec.Decode(file);
 Console.WriteLine($"L3Codec.Decode: {(viaCodec.Pixels.AsSpan().SequenceEqual(pixels) ? "lossless" : "MISMATCH")}");
 
-// The ILGPU kernel (pass --gpu), here on ILGPU's CPU accelerator emulating a CUDA device, which
-// runs every thread of every group for real and is slow: a 20-row strip is enough to show it.
+// The profiles' ILGPU kernels (pass --gpu): on a CUDA GPU when there is one, the whole image and a
+// 1080 × 1920 frame of the Portrait profile; else on ILGPU's CPU accelerator emulating a CUDA
+// device, which runs every thread for real and is slow, so a 20-row strip is enough there.
 if (args.Contains("--gpu"))
 {
-    using var context = Context.Create(b => b.CPU(CPUDeviceKind.Nvidia));
-    using var accelerator = context.CreateCPUAccelerator(0);
-    const int stripRows = 20;
-    var strip = pixels.AsSpan(0, L3Profile_N16.Width * stripRows * channels);
-    byte[] stripFile = L3Profile_N16.Encode(strip, stripRows, channels);
+    using var context = Context.Create(b => b.Cuda().CPU(CPUDeviceKind.Nvidia));
+    var device = context.Devices.FirstOrDefault(d => d.AcceleratorType == AcceleratorType.Cuda)
+        ?? context.Devices.First(d => d.AcceleratorType == AcceleratorType.CPU);
+    using var accelerator = device.CreateAccelerator(context);
+    bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
+    int rows = cuda ? height : 20;
+    var strip = pixels.AsSpan(0, L3Profile_N16.Width * rows * channels);
+    byte[] stripFile = L3Profile_N16.Encode(strip, rows, channels);
     var onDevice = new byte[strip.Length];
     L3Profile_N16.DecodeOnAccelerator(accelerator, stripFile, onDevice);
-    Console.WriteLine($"generated ILGPU kernel on {accelerator.Name}: {(onDevice.AsSpan().SequenceEqual(strip) ? "lossless" : "MISMATCH")}");
+    Console.WriteLine($"generated ILGPU kernel (N = 16) on {accelerator.Name}, {L3Profile_N16.Width}x{rows}: " +
+        (onDevice.AsSpan().SequenceEqual(strip) ? "lossless" : "MISMATCH"));
+    if (cuda)
+    {
+        var frame = new byte[L3Profile_Portrait.Width * L3Profile_Portrait.Height * L3Profile_Portrait.Channels];
+        for (int i = 0; i < frame.Length; i++) frame[i] = (byte)(i / 3 % 1080 / 5 + i / (3 * 1080) / 7 + random.Next(3));
+        byte[] frameFile = L3Profile_Portrait.Encode(frame, L3Profile_Portrait.Height, L3Profile_Portrait.Channels);
+        var frameOut = new byte[frame.Length];
+        L3Profile_Portrait.DecodeOnAccelerator(accelerator, frameFile, frameOut);
+        Console.WriteLine($"generated ILGPU kernel (Portrait, N = 64) on {accelerator.Name}, 1080x1920: " +
+            (frameOut.AsSpan().SequenceEqual(frame) ? "lossless" : "MISMATCH"));
+    }
 }
 
 // A file of another width goes through the generic path.
