@@ -116,14 +116,11 @@ public static class GpuDecodeKernel
         int seg = lane / lanes;
         var patch = new PatchLane { G = lane - seg * lanes, Lanes = lanes, SegFirst = seg * lanes, ZeroWord = shape.ZeroWord };
 
-        long slot = globalWarp * patchesPerWarp + seg;
-        bool active = slot < (long)shape.Images * shape.PatchCount;
-        int image = active ? (int)(slot / shape.PatchCount) : 0;
-        int index = active ? (int)(slot - (long)image * shape.PatchCount) : 0;
-        int py = index / shape.PatchesX;
-        int px = index - py * shape.PatchesX;
-        int w = active ? Min(n, shape.Width - px * n) : 0;
-        patch.H = active ? Min(n, shape.Height - py * n) : 0;
+        var where = PatchSlot.Locate(globalWarp * patchesPerWarp + seg, shape.Images, shape.PatchCount, shape.PatchesX,
+            shape.Width, shape.Height, n);
+        bool active = where.Active;
+        int image = where.Image, index = where.Index, px = where.Px, py = where.Py, w = where.Width;
+        patch.H = where.Height;
         patch.Groups = RowCoding.GroupsPerRow(w);
         int valid = Max(0, Min(RowCoding.GroupSize, w - patch.G * RowCoding.GroupSize));
         bool lastLane = (patch.G + 1) * RowCoding.GroupSize >= w;

@@ -74,13 +74,9 @@ public static class GpuEncodeKernel
         int g = lane - seg * lanesPerPatch;
         int segFirst = seg * lanesPerPatch;
         long slot = globalWarp * patchesPerWarp + seg;
-        bool active = slot < (long)shape.Images * shape.PatchCount;
-        int image = active ? (int)(slot / shape.PatchCount) : 0;
-        int patch = active ? (int)(slot - (long)image * shape.PatchCount) : 0;
-        int py = patch / shape.PatchesX;
-        int px = patch - py * shape.PatchesX;
-        int w = active ? Min(n, shape.Width - px * n) : 0;
-        int h = active ? Min(n, shape.Height - py * n) : 0;
+        var where = PatchSlot.Locate(slot, shape.Images, shape.PatchCount, shape.PatchesX, shape.Width, shape.Height, n);
+        bool active = where.Active;
+        int image = where.Image, px = where.Px, py = where.Py, w = where.Width, h = where.Height;
         int groups = RowCoding.GroupsPerRow(w);
         bool hasGroup = g < groups;
         int valid = Max(0, Min(RowCoding.GroupSize, w - g * RowCoding.GroupSize));
