@@ -77,7 +77,7 @@ public sealed partial class L3GpuCodec : IDisposable
             ? new KernelSpecialization(_groupSize, options.DecodeGroupsPerSM) : KernelSpecialization.Empty;
         _decode = Accelerator.LoadKernel<ArrayView<ulong>, ArrayView<uint>, ArrayView<int>, ArrayView<ulong>,
             ArrayView<byte>, GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(
-            GpuDecodeKernel.Decode, bounds);
+            GpuDecodeKernel.Decode<AnyShape>, bounds);
         _encodeInit = LoadEncodeKernels();
     }
 
