@@ -22,7 +22,7 @@ internal sealed class CodeWriter
     /// <summary>Lines of a comment, each prefixed with <paramref name="prefix"/> ("// " or "/// ").</summary>
     public void Comment(string prefix, params string[] lines)
     {
-        foreach (var line in lines) Line(prefix + line);
+        foreach (var line in lines) Line(line.Length == 0 ? prefix.TrimEnd() : prefix + line);
     }
 
     public void GeneratedCode() => Line(GeneratedCodeAttribute);

@@ -17,7 +17,7 @@ internal static class Emitter
     {
         var w = new CodeWriter();
         EmitFileHeader(w, p, withGpu);
-        EmitClassComment(w, p);
+        EmitClassComment(w, p, withGpu);
         w.Open($"static partial class {p.ClassName}");
         EmitConstants(w, p);
         EmitShape(w, p);
@@ -52,12 +52,12 @@ internal static class Emitter
         if (p.Namespace is not null) w.Open($"namespace {p.Namespace}");
     }
 
-    private static void EmitClassComment(CodeWriter w, ProfileModel p)
+    private static void EmitClassComment(CodeWriter w, ProfileModel p, bool withGpu)
     {
         w.Comment("/// ",
             "<summary>",
-            $"The L3 codec of files with {p.ConfigurationText}: the library's own decoders (scalar, SIMD and the",
-            "ILGPU kernel) instantiated with <see cref=\"Shape\"/>, whose facts the JIT and ILGPU fold to constants.",
+            $"The L3 codec of files with {p.ConfigurationText}: the library's own decoders ({(withGpu ? "scalar, SIMD and the GPU kernel" : "scalar and SIMD")})",
+            $"instantiated with <see cref=\"Shape\"/>, whose facts the {(withGpu ? "JIT and the GPU compiler fold" : "JIT folds")} to constants.",
             "<c>L3Codec.Decode</c> dispatches every matching file here.",
             "</summary>",
             "<remarks>",
