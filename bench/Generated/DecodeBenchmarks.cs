@@ -25,6 +25,9 @@ public class DecodeBenchmarks
     private byte[] _file = [];
     private byte[] _pixels = [];
 
+    /// <summary>Bytes of the case's file (after <see cref="Setup"/>).</summary>
+    public int FileBytes => _file.Length;
+
     [GlobalSetup]
     public void Setup()
     {

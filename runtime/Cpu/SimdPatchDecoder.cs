@@ -73,6 +73,7 @@ internal static unsafe class SimdPatchDecoder
     }
 
     /// <summary>Decodes a validated patch; <paramref name="patch"/> must have ReadPadding readable bytes after it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Decode<TShape>(CpuPath path, byte* patch, int width, int height, int channels, byte* dest, int destStride,
         Scratch scratch) where TShape : struct, IPatchShape
     {
