@@ -1,3 +1,5 @@
+using ILGPU;
+using ILGPU.Runtime;
 using L3;
 using L3.Gpu;
 using L3.Kernels;
