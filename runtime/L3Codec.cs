@@ -1,4 +1,5 @@
 using L3.Cpu;
+using L3.Kernels;
 
 namespace L3;
 
@@ -57,12 +58,12 @@ public static class L3Codec
             var simd = path == CpuPath.Scalar ? null : SimdPatchEncoder.ForThread(n, channels, path);
             var encoder = simd is null ? new PatchEncoder(n, channels) : null;
             int y = py * n, h = Math.Min(n, height - y);
-            var buffer = rowBuffers[py] = System.Buffers.ArrayPool<byte>.Shared.Rent(patchesX * PatchFormat.MaxPatchBytes(n, h, channels));
+            var buffer = rowBuffers[py] = System.Buffers.ArrayPool<byte>.Shared.Rent(patchesX * PatchLayout.MaxPatchBytes(n, h, channels));
             int at = 0;
             for (int px = 0; px < patchesX; px++)
             {
                 int x = px * n, w = Math.Min(n, width - x);
-                var output = buffer.AsSpan(at, PatchFormat.MaxPatchBytes(w, h, channels));
+                var output = buffer.AsSpan(at, PatchLayout.MaxPatchBytes(w, h, channels));
                 var patchPixels = source[(y * stride + x * channels)..];
                 int length = simd is not null
                     ? simd.Encode(patchPixels, stride, w, h, output)

@@ -12,16 +12,9 @@ namespace L3;
 /// </summary>
 public static class PatchFormat
 {
-    /// <summary>Patch flag bit 0: the planes are R-G, G, B-G (3 or 4 channels only).</summary>
-    public const int ColorTransformFlag = 1;
-
-    /// <summary>The most bytes a channel block's mask, predictor and width arrays take.</summary>
-    public static int BlockHeaderBytes(int width, int height) =>
-        RowCoding.ZeroMaskBytes(height) + RowCoding.PredictorBytes(height) + RowCoding.WidthBytes(height, RowCoding.GroupsPerRow(width));
-
-    /// <summary>The most bytes a patch can take (every group 8 bits wide).</summary>
-    public static int MaxPatchBytes(int width, int height, int channels) =>
-        1 + channels * (BlockHeaderBytes(width, height) + height * RowCoding.GroupsPerRow(width) * RowCoding.MaxWidth);
+    /// <summary><see cref="PatchLayout.ColorTransformFlag"/>, under the name the profiles' generated
+    /// code reads it by.</summary>
+    public const int ColorTransformFlag = PatchLayout.ColorTransformFlag;
 
     /// <summary>
     /// Checks a patch's structure: known flags, zero-row mask, predictor and width arrays with zero
@@ -39,15 +32,15 @@ public static class PatchFormat
     {
         if (patch.Length < 1)
             throw new L3FormatException("patch is empty", fileOffset);
-        int flags = patch[0];
-        if ((flags & ~ColorTransformFlag) != 0 || (flags != 0 && channels < 3))
+        int flags = patch[PatchLayout.FlagsOffset];
+        if (!PatchLayout.AreValidFlags(flags, channels))
             throw new L3FormatException($"patch flags 0x{flags:X2} are not valid for {channels} channel(s)", fileOffset);
 
         int groups = RowCoding.GroupsPerRow(width);
         int maskBytes = RowCoding.ZeroMaskBytes(height);
         int predictorBytes = RowCoding.PredictorBytes(height);
         ref byte start = ref MemoryMarshal.GetReference(patch);
-        int at = 1;
+        int at = PatchLayout.FlagsSize;
         for (int c = 0; c < channels; c++)
         {
             if (patch.Length - at < maskBytes + predictorBytes)
