@@ -17,6 +17,60 @@ public static class PatchFormat
     public const int ColorTransformFlag = PatchLayout.ColorTransformFlag;
 
     /// <summary>
+    /// Checks every patch of a file whose header <see cref="L3Header.Read"/> accepted: the one
+    /// validation every decoder runs (the CPU codec, the GPU codec, the profiles' generated code)
+    /// before it reads a patch without bounds checks. On up to <paramref name="maxDegreeOfParallelism"/>
+    /// threads (1 or less: the calling thread); whatever the threads, the error thrown is the first
+    /// bad patch's, in patch order.
+    /// </summary>
+    /// <exception cref="L3FormatException">a patch is malformed; its offset is in the file</exception>
+    public static unsafe void ValidatePatches(ReadOnlySpan<byte> file, L3Header header, int maxDegreeOfParallelism = 1)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        int count = header.PatchCount;
+        if (maxDegreeOfParallelism <= 1 || count < 2)
+        {
+            for (int i = 0; i < count; i++) ValidatePatch(file, header, i);
+            return;
+        }
+        int chunks = Math.Min(count, maxDegreeOfParallelism * 4);
+        var errors = new L3FormatException?[chunks]; // each chunk's first error
+        fixed (byte* f = file)
+        {
+            nint address = (nint)f;
+            int length = file.Length;
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism }, chunk =>
+            {
+                // a span cannot cross into the lambda: the pinned file is passed by address
+                var span = new ReadOnlySpan<byte>((byte*)address, length);
+                int start = (int)((long)count * chunk / chunks), end = (int)((long)count * (chunk + 1) / chunks);
+                try
+                {
+                    for (int i = start; i < end; i++) ValidatePatch(span, header, i);
+                }
+                catch (L3FormatException e)
+                {
+                    errors[chunk] = e;
+                }
+            });
+        }
+        foreach (var error in errors)
+            if (error is not null) throw error;
+    }
+
+    /// <summary>Checks patch <paramref name="index"/> of a file whose header <see cref="L3Header.Read"/>
+    /// accepted (<see cref="Validate"/> on its bytes and rectangle).</summary>
+    /// <exception cref="L3FormatException">the patch is malformed; its offset is in the file</exception>
+    public static void ValidatePatch(ReadOnlySpan<byte> file, L3Header header, int index)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        var rect = header.PatchRect(index);
+        var (start, length) = header.PatchRange(index);
+        int at = header.PayloadStart + start;
+        Validate(file.Slice(at, length), rect.Width, rect.Height, header.Channels, at);
+    }
+
+    /// <summary>
     /// Checks a patch's structure: known flags, zero-row mask, predictor and width arrays with zero
     /// padding, every width at most 8, and block lengths that add up to the patch's length exactly.
     /// After this, a decoder may read the patch without bounds checks. The mask is read as one
