@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Serialization;
+using L3.Imaging;
 using L3.Qoi;
 
 namespace L3.Cli;
