@@ -71,10 +71,10 @@ public static class L3Profiles
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         var shape = default(TShape);
-        if (!L3Header.IsValidPatchSize(shape.N))
+        if (!FileLayout.IsValidPatchSize(shape.N))
             throw new ArgumentException($"shape {typeof(TShape)} fixes patch size {shape.N}, not 8, 16, 32 or 64", nameof(TShape));
-        if (shape.Width is < 1 or > L3Header.MaxDimension || shape.Height is < 0 or > L3Header.MaxDimension
-            || shape.Channels != 0 && !L3Header.IsValidChannelCount(shape.Channels))
+        if (shape.Width is < 1 or > FileLayout.MaxDimension || shape.Height is < 0 or > FileLayout.MaxDimension
+            || shape.Channels != 0 && !FileLayout.IsValidChannelCount(shape.Channels))
             throw new ArgumentException($"shape {typeof(TShape)} does not fix a valid width (and height or channels, if any)", nameof(TShape));
         lock (Gate)
         {
