@@ -35,6 +35,21 @@ public class FormatTests
     }
 
     [Fact]
+    public void Colour_transform_wins_a_tie_on_every_path()
+    {
+        // with G = 0, R−G and B−G are R and B: the blocks tie, and the policy takes the transform
+        var pixels = TestImages.Make(40, 24, 3, Content.SmoothNoise, 3);
+        for (int i = 1; i < pixels.Length; i += 3) pixels[i] = 0;
+        foreach (var path in L3.Cpu.CpuPaths.Supported)
+        {
+            var file = L3Codec.Encode(pixels, 40, 24, 3, new L3EncodeOptions { PatchSize = 8, Path = path });
+            var header = L3Codec.ReadHeader(file);
+            for (int p = 0; p < header.PatchCount; p++)
+                Assert.Equal(PatchLayout.ColorTransformFlag, file[header.PayloadStart + header.PatchRange(p).Start]);
+        }
+    }
+
+    [Fact]
     public void Header_reports_the_shape_and_patch_geometry()
     {
         var file = L3Codec.Encode(new byte[70 * 33 * 4], 70, 33, 4, new L3EncodeOptions { PatchSize = 32 });
