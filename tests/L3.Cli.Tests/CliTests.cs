@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using L3.Imaging;
+using L3.TestSupport;
 
-namespace L3.Tests;
+namespace L3.Cli.Tests;
 
 /// <summary>The `l3` command run as a user runs it: a separate process, exit codes and stderr.</summary>
 public sealed class CliTests : IDisposable
@@ -33,7 +34,7 @@ public sealed class CliTests : IDisposable
     [InlineData("photo-astronaut.png", "64", ".png")]
     public void Encode_then_decode_is_bit_exact(string image, string n, string extension)
     {
-        string source = Path.Combine(AppContext.BaseDirectory, "data", image);
+        string source = TestData.Path(image);
         Assert.Equal(0, L3("encode", source, PathOf("a.l3"), "--patch", n).Exit);
         Assert.Equal(0, L3("decode", PathOf("a.l3"), PathOf("b" + extension)).Exit);
         var original = ImageFiles.Read(source);
@@ -54,7 +55,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void Existing_outputs_are_kept_without_force()
     {
-        string source = Path.Combine(AppContext.BaseDirectory, "data", "gray-page.png");
+        string source = TestData.Path("gray-page.png");
         File.WriteAllText(PathOf("x.l3"), "keep me");
         var run = L3("encode", source, PathOf("x.l3"));
         Assert.Equal(1, run.Exit);
@@ -67,7 +68,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void Bad_files_exit_1_with_one_line_and_leave_no_output()
     {
-        string source = Path.Combine(AppContext.BaseDirectory, "data", "gray-page.png");
+        string source = TestData.Path("gray-page.png");
         Assert.Equal(0, L3("encode", source, PathOf("ok.l3")).Exit);
         var bytes = File.ReadAllBytes(PathOf("ok.l3"));
         File.WriteAllBytes(PathOf("cut.l3"), bytes[..(bytes.Length / 2)]);
