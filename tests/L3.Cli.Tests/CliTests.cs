@@ -94,10 +94,43 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void What_cannot_be_stored_exactly_is_refused_and_a_conversion_asked_for_is_reported()
+    {
+        File.WriteAllBytes(PathOf("deep.png"), CraftedFiles.Png(2, 2, 2, 16, new byte[2 * 2 * 6]));
+        var deep = L3("encode", PathOf("deep.png"), PathOf("deep.l3"));
+        Assert.Equal(1, deep.Exit);
+        Assert.Contains("16-bit PNG", deep.Err);
+        Assert.Single(deep.Err.Trim().Split('\n'));
+        Assert.False(File.Exists(PathOf("deep.l3")));
+
+        File.WriteAllBytes(PathOf("moving.gif"), CraftedFiles.Gif(frames: 2));
+        var animated = L3("encode", PathOf("moving.gif"), PathOf("moving.l3"));
+        Assert.Equal(1, animated.Exit);
+        Assert.Contains("--first-frame", animated.Err);
+        var first = L3("encode", PathOf("moving.gif"), PathOf("moving.l3"), "--first-frame");
+        Assert.Equal(0, first.Exit);
+        Assert.StartsWith("l3: note: animated GIF: kept the first of 2 frames", first.Err);
+        Assert.Equal(0, L3("decode", PathOf("moving.l3"), PathOf("moving.ppm")).Exit);
+        Assert.Equal(new byte[] { 10, 20, 30 }, ImageFiles.Read(PathOf("moving.ppm")).Pixels);
+
+        File.WriteAllBytes(PathOf("cmyk.jpg"), CraftedFiles.CmykJpeg());
+        Assert.Contains("--convert-cmyk", L3("encode", PathOf("cmyk.jpg"), PathOf("cmyk.l3")).Err);
+        Assert.Contains("l3: note: CMYK JPEG converted to RGB", L3("encode", PathOf("cmyk.jpg"), PathOf("cmyk.l3"), "--convert-cmyk").Err);
+    }
+
+    [Fact]
+    public void Inputs_that_are_not_regular_files_exit_1_at_once()
+    {
+        Assert.Contains("is a directory", L3("encode", _dir, PathOf("d.l3")).Err);
+        if (OperatingSystem.IsLinux()) Assert.Contains("character device", L3("encode", "/dev/zero", PathOf("z.l3")).Err);
+    }
+
+    [Fact]
     public void Wrong_usage_exits_2()
     {
         Assert.Equal(2, L3("encode").Exit);
         Assert.Equal(2, L3("frobnicate").Exit);
         Assert.Equal(2, L3("encode", "a.png", PathOf("a.l3"), "--patch", "12").Exit);
+        Assert.Equal(2, L3("encode", "a.png", PathOf("a.l3"), "--apply-orientation", "--ignore-orientation").Exit);
     }
 }
