@@ -1,3 +1,4 @@
+using L3.TestSupport;
 using System.Security.Cryptography;
 using L3.Cpu;
 
@@ -11,7 +12,7 @@ namespace L3.Tests;
 /// </summary>
 public class GoldenFileTests
 {
-    private static string GoldenPath(string name) => Path.Combine(AppContext.BaseDirectory, "data", "golden", name);
+    private static string GoldenPath(string name) => TestData.Path(Path.Combine("golden", name));
 
     private sealed record Golden(string File, int Width, int Height, int Channels, int PatchSize, string PixelsSha256);
 
