@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 
 namespace L3.Cpu;
 
@@ -14,8 +15,8 @@ internal static unsafe class CpuDecoder
 
     private static SimdPatchDecoder.Scratch Scratch => t_scratch ??= new SimdPatchDecoder.Scratch();
 
-    /// <summary>Validates every patch; throws L3FormatException at the first bad one (in patch order
-    /// when single-threaded).</summary>
+    /// <summary>Validates every patch; throws the L3FormatException of the first bad patch in patch
+    /// order, on one thread or several (never an AggregateException).</summary>
     public static void ValidateAll(ReadOnlySpan<byte> file, L3Header header, int maxDegreeOfParallelism)
     {
         int count = header.PatchCount;
@@ -29,12 +30,20 @@ internal static unsafe class CpuDecoder
             nint ptr = (nint)f;
             int length = file.Length;
             int chunks = Math.Min(count, maxDegreeOfParallelism * 4);
+            // each chunk keeps its first failure; the lowest chunk's is the one a single thread meets first
+            var failures = new L3FormatException?[chunks];
             Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism }, chunk =>
             {
                 var span = new ReadOnlySpan<byte>((byte*)ptr, length);
                 int start = (int)((long)count * chunk / chunks), end = (int)((long)count * (chunk + 1) / chunks);
-                for (int i = start; i < end; i++) ValidatePatch(span, header, i);
+                try
+                {
+                    for (int i = start; i < end; i++) ValidatePatch(span, header, i);
+                }
+                catch (L3FormatException e) { failures[chunk] = e; }
             });
+            foreach (var failure in failures)
+                if (failure is not null) ExceptionDispatchInfo.Throw(failure);
         }
     }
 
