@@ -10,9 +10,10 @@ public static class ImageFiles
     /// <summary>Thrown for an image file that cannot be read or written; the CLI prints its message.</summary>
     public sealed class ImageFileException(string message) : Exception(message);
 
-    public static L3Image Read(string path)
+    public static L3Image Read(string path) => Read(File.ReadAllBytes(path));
+
+    public static L3Image Read(byte[] bytes)
     {
-        byte[] bytes = File.ReadAllBytes(path);
         if (bytes.Length >= 2 && bytes[0] == (byte)'P' && bytes[1] is (byte)'5' or (byte)'6' or (byte)'7')
             return Netpbm.Read(bytes);
         return ReadWithSkia(bytes);
