@@ -30,7 +30,7 @@ done
 command -v afl-fuzz >/dev/null && [ -f "$work/l3_mutator.so" ] || "$fuzz/install.sh"
 
 # build into .work/build, then copy into the output folder and instrument the copy (never instrument twice)
-dotnet build "$fuzz/L3.Fuzz/L3.Fuzz.csproj" -c Release -o "$work/build" -v quiet -nologo -clp:ErrorsOnly >/dev/null
+dotnet build "$fuzz/L3.Fuzz/L3.Fuzz.csproj" -c Release -o "$work/build" -nologo -v quiet -clp:ErrorsOnly -clp:NoSummary
 if [ "$target" = "--list" ]; then dotnet "$work/build/L3.Fuzz.dll" --list; exit 0; fi
 line="$(dotnet "$work/build/L3.Fuzz.dll" --list | awk -F'\t' -v t="$target" '$1 == t')"
 if [ -z "$line" ]; then
@@ -57,7 +57,7 @@ export AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_FORKSRV_INIT_TMOUT=60000 AFL_
 export DOTNET_GCHeapHardLimit=0x20000000 DOTNET_TieredPGO=0
 
 echo "fuzz: $target ($input inputs) ${limit[*]:-until Ctrl-C}; output in $out"
-afl-fuzz -i "$seeds" -o "$out" -t 5000+ -m none "${limit[@]}" -- dotnet "$bin/L3.Fuzz.dll" "$target" \
+afl-fuzz -i "$seeds" -o "$out" -t 10000 -m none "${limit[@]}" -- dotnet "$bin/L3.Fuzz.dll" "$target" \
     > "$out/afl.log" 2>&1 || { tail -30 "$out/afl.log"; echo "run.sh: afl-fuzz failed" >&2; exit 1; }
 
 stats="$out/default/fuzzer_stats"
