@@ -58,10 +58,10 @@ public static class InputFile
         var (stream, length) = Open(path);
         using (stream)
         {
-            var fixedHeader = ReadUpTo(stream, L3Header.FixedSize, path, "L3 file", allowMore: true);
+            var fixedHeader = ReadUpTo(stream, L3.Kernels.FileLayout.FixedSize, path, "L3 file", allowMore: true);
             // standard input has no length until it ends: check the fields against "long enough"
             // and let the full read below find the real length
-            int headerLength = L3Header.HeaderLength(fixedHeader, length >= 0 ? length : fixedHeader.Length < L3Header.FixedSize ? fixedHeader.Length : long.MaxValue);
+            int headerLength = L3Header.HeaderLength(fixedHeader, length >= 0 ? length : fixedHeader.Length < L3.Kernels.FileLayout.FixedSize ? fixedHeader.Length : long.MaxValue);
             if (length >= 0)
             {
                 // a regular file: its length is known, so the header can be checked before the payload is read
@@ -79,7 +79,7 @@ public static class InputFile
                 return (file, header);
             }
             // standard input: read no more than the header declares, plus one byte to notice a longer stream
-            long declared = headerLength + (long)BinaryPrimitives.ReadUInt32LittleEndian(fixedHeader.AsSpan(20));
+            long declared = headerLength + (long)BinaryPrimitives.ReadUInt32LittleEndian(fixedHeader.AsSpan(L3.Kernels.FileLayout.PayloadLengthOffset));
             if (declared >= Array.MaxLength)
                 throw new InputException($"'{path}' declares {declared:N0} bytes; l3 reads L3 files of at most {Array.MaxLength:N0}");
             var rest = ReadUpTo(stream, declared + 1 - fixedHeader.Length, path, "L3 file", allowMore: true);

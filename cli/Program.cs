@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using L3;
 using L3.Cli;
+using L3.Imaging;
 
 // `l3`: exit 0 on success, 1 on bad input or failure (one line on stderr), 2 on wrong usage.
 var root = new RootCommand("L3: a lossless image format that decodes on GPUs and SIMD CPUs at memory speed");
@@ -11,16 +12,39 @@ var patch = new Option<int>("--patch") { Description = "patch size N: 8, 16, 32 
 var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
 var gpu = new Option<bool>("--gpu") { Description = "use the GPU codec (CUDA through ILGPU; ILGPU's CPU accelerator when no GPU is present)" };
 
-var encodeIn = new Argument<string>("input") { Description = "PNG, JPEG, BMP or netpbm (PGM, PPM, PAM) image; - for standard input" };
+var encodeIn = new Argument<string>("input") { Description = "PNG, JPEG, BMP, GIF, WebP or netpbm (PGM, PPM, PAM) image; - for standard input" };
 var encodeOut = new Argument<string>("output") { Description = "the L3 file to write; - for standard output" };
-var encode = new Command("encode", "encode an image as L3") { encodeIn, encodeOut, patch, force, gpu };
+// what cannot be stored exactly is refused; these ask for a conversion, which is then reported on stderr
+var firstFrame = new Option<bool>("--first-frame") { Description = "of an animated GIF, WebP or PNG, encode the first frame" };
+var convertCmyk = new Option<bool>("--convert-cmyk") { Description = "convert a CMYK JPEG to RGB" };
+var applyOrientation = new Option<bool>("--apply-orientation") { Description = "rotate or flip the pixels to the image's EXIF orientation" };
+var ignoreOrientation = new Option<bool>("--ignore-orientation") { Description = "keep the pixels as stored and drop the EXIF orientation" };
+var encode = new Command("encode", "encode an image as L3")
+{
+    encodeIn, encodeOut, patch, force, gpu, firstFrame, convertCmyk, applyOrientation, ignoreOrientation,
+};
 encode.SetAction(r => Run(() =>
 {
     string input = r.GetValue(encodeIn)!, output = r.GetValue(encodeOut)!;
     OutputFile.CheckWritable(output, r.GetValue(force), input);
     int n = r.GetValue(patch);
     if (!L3Header.IsValidPatchSize(n)) throw new UsageException($"--patch {n} is not 8, 16, 32 or 64");
-    var image = ImageFiles.Read(InputFile.ReadImage(input));
+    if (r.GetValue(applyOrientation) && r.GetValue(ignoreOrientation))
+        throw new UsageException("--apply-orientation and --ignore-orientation exclude each other");
+    var options = new ImageReadOptions
+    {
+        FirstFrame = r.GetValue(firstFrame),
+        ConvertCmyk = r.GetValue(convertCmyk),
+        Orientation = r.GetValue(applyOrientation) ? OrientationHandling.Apply
+            : r.GetValue(ignoreOrientation) ? OrientationHandling.Ignore : OrientationHandling.Refuse,
+    };
+    // a path is read by the image library (regular files only, declared size checked first);
+    // standard input is read here, bounded, then handed over
+    var read = InputFile.IsStandardStream(input)
+        ? ImageFiles.ReadWithNotes(InputFile.ReadImage(input), options)
+        : ImageFiles.ReadWithNotes(input, options);
+    foreach (string note in read.Notes) Console.Error.WriteLine($"l3: note: {note}");
+    var image = read.Image;
     byte[] file;
     if (r.GetValue(gpu))
     {
@@ -70,7 +94,7 @@ info.SetAction(r => Run(() =>
 }));
 root.Subcommands.Add(info);
 
-var verifyIn = new Argument<string[]>("files") { Description = "L3 files", Arity = ArgumentArity.OneOrMore };
+var verifyIn = new Argument<string[]>("files") { Description = "L3 files; - for standard input", Arity = ArgumentArity.OneOrMore };
 var verify = new Command("verify", "check checksums and decode each file fully") { verifyIn };
 verify.SetAction(r =>
 {
@@ -138,7 +162,7 @@ static int Run(Action action, string? subject = null)
         return 0;
     }
     catch (UsageException e) { Console.Error.WriteLine(prefix + e.Message); return 2; }
-    catch (Exception e) when (e is L3FormatException or ImageFiles.ImageFileException or OutputFile.ExistsException
+    catch (Exception e) when (e is L3FormatException or ImageFileException or OutputFile.ExistsException
                                    or IOException or UnauthorizedAccessException or ArgumentException)
     {
         Console.Error.WriteLine(prefix + e.Message.ReplaceLineEndings(" "));

@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using L3.Cpu;
+using L3.Kernels;
 
 namespace L3;
 
@@ -58,12 +59,12 @@ public static class L3Codec
             var simd = path == CpuPath.Scalar ? null : SimdPatchEncoder.ForThread(n, channels, path);
             var encoder = simd is null ? new PatchEncoder(n, channels) : null;
             int y = py * n, h = Math.Min(n, height - y);
-            var buffer = rowBuffers[py] = System.Buffers.ArrayPool<byte>.Shared.Rent(patchesX * PatchFormat.MaxPatchBytes(n, h, channels));
+            var buffer = rowBuffers[py] = System.Buffers.ArrayPool<byte>.Shared.Rent(patchesX * PatchLayout.MaxPatchBytes(n, h, channels));
             int at = 0;
             for (int px = 0; px < patchesX; px++)
             {
                 int x = px * n, w = Math.Min(n, width - x);
-                var output = buffer.AsSpan(at, PatchFormat.MaxPatchBytes(w, h, channels));
+                var output = buffer.AsSpan(at, PatchLayout.MaxPatchBytes(w, h, channels));
                 var patchPixels = source[(y * stride + x * channels)..];
                 int length = simd is not null
                     ? simd.Encode(patchPixels, stride, w, h, output)
@@ -156,7 +157,7 @@ public static class L3Codec
         int px0 = x / n, px1 = (x + width - 1) / n, py0 = y / n, py1 = (y + height - 1) / n;
         for (int py = py0; py <= py1; py++)
             for (int px = px0; px <= px1; px++)
-                ValidatePatch(file, header, py * header.PatchesX + px);
+                PatchFormat.ValidatePatch(file, header, py * header.PatchesX + px);
 
         var pixels = new byte[(long)width * height * channels];
         var patchPixels = new byte[n * n * channels];
@@ -206,19 +207,11 @@ public static class L3Codec
         return header;
     }
 
-    private static void ValidatePatch(ReadOnlySpan<byte> file, L3Header header, int index)
-    {
-        var rect = header.PatchRect(index);
-        var (start, length) = header.PatchRange(index);
-        PatchFormat.Validate(file.Slice(header.PayloadStart + start, length), rect.Width, rect.Height, header.Channels,
-            header.PayloadStart + start);
-    }
-
     /// <summary>The checks after the header: the payload checksum, then every patch.</summary>
     private static void Validate(ReadOnlySpan<byte> file, L3Header header, int maxDegreeOfParallelism)
     {
         header.VerifyPayload(file);
-        CpuDecoder.ValidateAll(file, header, maxDegreeOfParallelism);
+        PatchFormat.ValidatePatches(file, header, maxDegreeOfParallelism);
     }
 
     /// <summary>Decodes a file that <see cref="Validate"/> accepted.</summary>

@@ -1,4 +1,7 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
 using L3.Kernels;
+using L3.TestSupport;
 
 namespace L3.Tests;
 
@@ -7,12 +10,44 @@ public class FormatTests
     [Fact]
     public void The_example_in_FORMAT_md_is_byte_exact()
     {
+        // docs/FORMAT.md, section 5: a 1x1 gray image of value 200, N = 8
         var file = L3Codec.Encode([200], 1, 1, 1, new L3EncodeOptions { PatchSize = 8 });
         Assert.Equal(59, file.Length);
-        Assert.Equal("L3IF"u8.ToArray(), file[..4]);
+        Assert.Equal(59, FileLayout.PayloadStart(1) + 11);
+        Assert.Equal("L3IF"u8.ToArray(), file[FileLayout.MagicOffset..(FileLayout.MagicOffset + 4)]);
+        Assert.Equal(FileLayout.Magic, BinaryPrimitives.ReadUInt32LittleEndian(file));
+        Assert.Equal(1, file[FileLayout.VersionOffset]);
+        Assert.Equal(0, file[FileLayout.ModeOffset]);
+        Assert.Equal(1, file[FileLayout.ChannelsOffset]);
+        Assert.Equal(8, file[FileLayout.PatchSizeOffset]);
+        Assert.Equal(1u, BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(FileLayout.WidthOffset)));
+        Assert.Equal(1u, BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(FileLayout.HeightOffset)));
+        Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(FileLayout.FlagsOffset)));
+        Assert.Equal(11u, BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(FileLayout.PayloadLengthOffset)));
+        Assert.Equal(XxHash64.HashToUInt64(file.AsSpan(48)), BinaryPrimitives.ReadUInt64LittleEndian(file.AsSpan(FileLayout.PayloadChecksumOffset)));
+        // the literal bytes of the example, as the page writes them
         Assert.Equal(new byte[] { 1, 0, 1, 8, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 11, 0, 0, 0 }, file[4..24]);
+        Assert.Equal(FileLayout.FixedSize, FileLayout.TableEntryOffset(0));
         Assert.Equal(new byte[] { 0, 0, 0, 0, 11, 0, 0, 0 }, file[32..40]);
+        Assert.Equal(40, FileLayout.TableEnd(1));
+        Assert.Equal(XxHash64.HashToUInt64(file.AsSpan(0, 40)), BinaryPrimitives.ReadUInt64LittleEndian(file.AsSpan(40)));
         Assert.Equal(new byte[] { 0x00, 0x00, 0x00, 0x07, 0x6F, 0, 0, 0, 0, 0, 0 }, file[48..]);
+        Assert.Equal(11, PatchLayout.FlagsSize + RowCoding.ZeroMaskBytes(1) + RowCoding.PredictorBytes(1) + RowCoding.WidthBytes(1, 1) + 7);
+    }
+
+    [Fact]
+    public void Colour_transform_wins_a_tie_on_every_path()
+    {
+        // with G = 0, R−G and B−G are R and B: the blocks tie, and the policy takes the transform
+        var pixels = TestImages.Make(40, 24, 3, Content.SmoothNoise, 3);
+        for (int i = 1; i < pixels.Length; i += 3) pixels[i] = 0;
+        foreach (var path in L3.Cpu.CpuPaths.Supported)
+        {
+            var file = L3Codec.Encode(pixels, 40, 24, 3, new L3EncodeOptions { PatchSize = 8, Path = path });
+            var header = L3Codec.ReadHeader(file);
+            for (int p = 0; p < header.PatchCount; p++)
+                Assert.Equal(PatchLayout.ColorTransformFlag, file[header.PayloadStart + header.PatchRange(p).Start]);
+        }
     }
 
     [Fact]
@@ -87,7 +122,7 @@ public class ZeroRowTests
     [Fact]
     public void Flat_images_are_coded_as_zero_rows()
     {
-        var pixels = TestImages.Make(256, 256, 1, Content.Constant, 1);
+        var pixels = SyntheticImages.Make(Pattern.Constant, 256, 256, 1, 1);
         Assert.NotEqual(0, pixels[0]);
         var file = L3Codec.Encode(pixels, 256, 256, 1);
         var header = L3Codec.ReadHeader(file);
@@ -96,7 +131,7 @@ public class ZeroRowTests
         Assert.Equal(0xFE, file[header.PayloadStart + start + 1]);
         Assert.All(file.AsSpan(header.PayloadStart + start + 2, 7).ToArray(), b => Assert.Equal(0xFF, b));
         Assert.True(length < 40, $"a flat 64x64 patch took {length} bytes");
-        var rgba = TestImages.Make(256, 256, 4, Content.Constant, 1);
+        var rgba = SyntheticImages.Make(Pattern.Constant, 256, 256, 4, 1);
         var rgbaFile = L3Codec.Encode(rgba, 256, 256, 4);
         Assert.True(rgbaFile.Length < 16 * 4 * 40 + 200, $"a flat 256x256 RGBA image took {rgbaFile.Length} bytes");
         Assert.Equal(rgba, L3Codec.Decode(rgbaFile).Pixels);

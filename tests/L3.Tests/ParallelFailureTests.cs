@@ -1,3 +1,5 @@
+using L3.TestSupport;
+
 namespace L3.Tests;
 
 /// <summary>However many threads decode, a bad file ends in its L3FormatException itself, the same
@@ -9,7 +11,7 @@ public class ParallelFailureTests
     private static readonly byte[] BadSecondPatch = Convert.FromHexString(
         "4c33494601000108090000000100000000000000060000000d0c1b6e795507c40000000003000000060000000eb2240dceef8b46000100020100");
 
-    private static readonly byte[] Pixels = TestImages.Make(100, 70, 3, Content.SmoothNoise, 5);
+    private static readonly byte[] Pixels = SyntheticImages.Make(Pattern.SmoothNoise, 100, 70, 3, 5);
     private static readonly byte[] Valid = L3Codec.Encode(Pixels, 100, 70, 3, new L3EncodeOptions { PatchSize = 8 });
 
     /// <summary>A copy of <see cref="Valid"/> whose patch <paramref name="patch"/> has bad flags.</summary>

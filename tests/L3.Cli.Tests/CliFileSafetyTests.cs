@@ -1,7 +1,8 @@
 using System.Diagnostics;
-using L3.Cli;
+using L3.Imaging;
+using L3.TestSupport;
 
-namespace L3.Tests;
+namespace L3.Cli.Tests;
 
 /// <summary>
 /// The CLI never loses a file and never trusts an input (issue 12): run as a user runs it, a
@@ -11,7 +12,7 @@ namespace L3.Tests;
 public sealed class CliFileSafetyTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("l3-safety-").FullName;
-    private static readonly string Png = Path.Combine(AppContext.BaseDirectory, "data", "gray-page.png");
+    private static readonly string Png = TestData.Path("gray-page.png");
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
@@ -25,7 +26,7 @@ public sealed class CliFileSafetyTests : IDisposable
         {
             RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
         };
-        start.ArgumentList.Add(typeof(OutputFile).Assembly.Location);
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "l3.dll")); // the referenced CLI, copied beside the tests
         foreach (var a in args) start.ArgumentList.Add(a);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
         return Process.Start(start)!;
