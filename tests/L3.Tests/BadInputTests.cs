@@ -117,7 +117,7 @@ public class BadInputTests
     [InlineData(1)] [InlineData(2)] [InlineData(4)]
     public void The_first_bad_patch_is_reported_on_any_number_of_threads(int threads)
     {
-        var pixels = TestImages.Make(200, 120, 3, Content.SmoothNoise, 4);
+        var pixels = SyntheticImages.Make(Pattern.SmoothNoise, 200, 120, 3, 4);
         var valid = L3Codec.Encode(pixels, 200, 120, 3, new L3EncodeOptions { PatchSize = 8 });
         var header = L3Codec.ReadHeader(valid);
         int Patch(int i) => header.PayloadStart + header.PatchRange(i).Start;

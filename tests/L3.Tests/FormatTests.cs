@@ -39,7 +39,7 @@ public class FormatTests
     public void Colour_transform_wins_a_tie_on_every_path()
     {
         // with G = 0, R−G and B−G are R and B: the blocks tie, and the policy takes the transform
-        var pixels = TestImages.Make(40, 24, 3, Content.SmoothNoise, 3);
+        var pixels = SyntheticImages.Make(Pattern.SmoothNoise, 40, 24, 3, 3);
         for (int i = 1; i < pixels.Length; i += 3) pixels[i] = 0;
         foreach (var path in L3.Cpu.CpuPaths.Supported)
         {
