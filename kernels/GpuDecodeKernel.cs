@@ -78,6 +78,20 @@ public static class GpuDecodeKernel
     /// images back to back, each <see cref="Interleaved"/> or <see cref="Planar"/> by
     /// <paramref name="layoutValue"/>.
     /// </summary>
+    /// <remarks>
+    /// Bounds, whatever the file's bytes: the kernel trusts what L3GpuCodec.Prepare checked on the
+    /// host before any launch (L3Header.Read, PatchFormat.Validate on every patch). Reads: table
+    /// entry <c>index</c> &lt; PatchCount lies inside the file (its length was checked to be at least
+    /// the table's end); every offset lies in the payload (0, non-decreasing, ending at L, L = the
+    /// file's length after the header); inside a patch the mask, predictor and width arrays lie in
+    /// its block (their lengths add up to the patch's exactly), and a group load reads at most 12
+    /// bytes past a group's start, which lands in the next file or in the 16 zero bytes after the
+    /// last (GpuDecodeLaunch.Padding); rows without widths read <see cref="GpuDecodeShape.ZeroWord"/>,
+    /// in that padding. A slot past the last patch reads patch 0 of file 0 with height 0.
+    /// Writes: only rows r &lt; h and the lane's <c>valid</c> columns of its patch, so inside image
+    /// <c>image</c> &lt; Images, whose ImageBytes the output holds (8-byte stores only when whole and
+    /// aligned). tests/L3.Gpu.Tests/HostileGpuTests.cs and bench/gpu/sanitize.sh check this.
+    /// </remarks>
     public static void Decode(
         ArrayView<ulong> data,
         ArrayView<uint> dataWords,

@@ -47,6 +47,10 @@ public static class GpuEncodeKernel
     public static int BlockStride(int patchSize) => (PatchLayout.MaxBlockBytes(patchSize, patchSize) + 3) / 4 * 4;
 
     /// <summary>Codes every plane of every patch into scratch; <paramref name="lengths"/>[patch × planes + q] gets block q's length.</summary>
+    /// <remarks>Bounds: the input is pixels, not a file, and its shape passed L3Header.ValidateShape;
+    /// <paramref name="pixels"/> holds Images × ImageBytes, so a patch reads only its w × h pixels; a
+    /// block is at most <see cref="BlockStride"/> bytes (every group 8 bits wide), so it stays in its
+    /// scratch slot (patches × planes × BlockStride bytes, allocated by the host).</remarks>
     public static void EncodePlanes(
         ArrayView<byte> pixels,
         ArrayView<byte> scratch,
@@ -208,6 +212,9 @@ public static class GpuEncodeKernel
     /// scan. <paramref name="table"/>[image × (P + 1) + i] = offset of patch i; entry P = payload length.
     /// <paramref name="flags"/>[patch] = the patch's flags byte.
     /// </summary>
+    /// <remarks>Bounds: image &lt; Images (checked here); every index is below Images × PatchCount
+    /// × planes (lengths), Images × (PatchCount + 1) (table), Images × PatchCount (flags), the sizes
+    /// the host allocates.</remarks>
     public static void ChooseAndScan(
         ArrayView<int> lengths,
         ArrayView<int> table,
@@ -250,6 +257,9 @@ public static class GpuEncodeKernel
 
     /// <summary>One warp per patch: writes the patch (flags, then the chosen blocks) into its file,
     /// and the patch's table entry into the file's table.</summary>
+    /// <remarks>Bounds: slot &lt; Images × PatchCount (checked here); a file's writes stay in its
+    /// FileStride bytes, which the host sizes for the header, table and the largest payload
+    /// (every block at most BlockStride), so offsets from the table never pass them.</remarks>
     public static void Assemble(
         ArrayView<byte> scratch,
         ArrayView<int> lengths,
