@@ -24,7 +24,7 @@ public readonly record struct ShardSize(long Images, long SourceBytes)
         (string Suffix, long Scale)[] units =
         [
             ("KiB", 1L << 10), ("MiB", 1L << 20), ("GiB", 1L << 30), ("KB", 1000), ("MB", 1000_000), ("GB", 1000_000_000),
-            ("K", 1000), ("M", 1000_000), ("G", 1000_000_000),
+            ("K", 1000), ("M", 1000_000), ("G", 1000_000_000), ("B", 1),
         ];
         foreach (var (suffix, scale) in units)
             if (t.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)
