@@ -80,20 +80,19 @@ public static class DatasetConverter
         var run = new Run(source, destination, plan, options, pending, clock, cancellation);
         run.Execute();
 
-        // this part's failures, from every owned shard (those of earlier runs too): the same report however often it was interrupted
+        // this part's failures, from every owned shard (those of earlier runs too): the same report however
+        // often it was interrupted. Written before finalizing, which removes it once failures.txt has them all.
         var failures = owned.SelectMany(s => LoadCompleteIndex(destination, plan, s)!.Failures).ToList();
+        string partReport = DatasetLayout.Resolve(destination, DatasetLayout.PartReportPath(options.Part, options.Parts));
+        if (failures.Count > 0 && options.Parts > 1)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(partReport)!);
+            DurableFile.WriteReplacing(partReport, FailureReport(failures, owned.Sum(s => plan.ShardRange(s).Count)));
+        }
         var finish = TryFinalize(destination);
-        string? report = null;
-        if (finish.Finished)
-        {
-            if (finish.Failures.Count > 0) report = Path.Combine(destination, DatasetLayout.FailureReportFile);
-        }
-        else if (failures.Count > 0)
-        {
-            report = DatasetLayout.Resolve(destination, DatasetLayout.PartReportPath(options.Part, options.Parts));
-            Directory.CreateDirectory(Path.GetDirectoryName(report)!);
-            DurableFile.WriteReplacing(report, FailureReport(failures, owned.Sum(s => plan.ShardRange(s).Count)));
-        }
+        string? report = finish.Finished
+            ? (finish.Failures.Count > 0 ? Path.Combine(destination, DatasetLayout.FailureReportFile) : null)
+            : (failures.Count > 0 && options.Parts > 1 ? partReport : null);
         return new ConvertResult(plan.ShardCount, owned.Count, owned.Count - pending.Count, run.ShardsWritten,
             run.Images, run.SourceBytes, clock.Elapsed, finish.Finished ? finish.Failures : failures, report, finish);
     }
@@ -166,7 +165,10 @@ public static class DatasetConverter
         if (failures.Count > 0)
             WriteIfChanged(Path.Combine(destination, DatasetLayout.FailureReportFile), FailureReport(failures, plan.Input.Files));
         WriteIfChanged(Path.Combine(destination, DatasetLayout.ManifestFile), manifest.Serialize());
-        // every shard is complete: a temporary shard left by a killed writer is of no more use
+        // every shard is complete: the parts' reports are in failures.txt, a temporary shard left by a killed writer is of no use
+        string partFolder = Path.Combine(destination, DatasetLayout.PartFolder);
+        if (Directory.Exists(partFolder))
+            foreach (string partReport in Directory.EnumerateFiles(partFolder, "*.failures.txt")) DurableFile.TryDelete(partReport);
         foreach (string temp in Directory.EnumerateFiles(Path.Combine(destination, DatasetLayout.ShardFolder), "*" + DatasetLayout.TemporarySuffix))
             DurableFile.TryDelete(temp);
         return new FinalizeResult(true, 0, manifest, failures);
