@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using ILGPU.Runtime;
 using L3.Gpu;
+using L3.Imaging;
 
 namespace L3.Cli;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Serialization;
+using L3.Imaging;
 using L3.Qoi;
 
 namespace L3.Cli;
@@ -27,7 +28,7 @@ public sealed record BenchResult(
 
 /// <summary>Measures L3 on images: the PNG reference is a level-6 re-encode by SkiaSharp; speeds
 /// are megabytes of raw pixels a second, one thread, in process, after a warm-up, the median of
-/// <c>runs</c> timings. RGB and RGBA images are also timed with QOI (bench/Qoi, a C# port written
+/// <c>runs</c> timings. RGB and RGBA images are also timed with QOI (reference/Qoi, a C# port written
 /// from the QOI specification) in the same run, L3 and QOI runs alternating, so the L3/QOI ratios
 /// hold on a noisy machine; QOI has no gray mode, so gray images have no QOI figures. On Linux each
 /// run is timed by the thread's CPU time (CLOCK_THREAD_CPUTIME_ID), not the wall clock, so time the
@@ -134,7 +135,7 @@ public static class ImageBench
         output.WriteLine($"{"geometric mean",-28} {"",11} {"",2} {"",2} {"",12} {"",12} {GeometricMean(results.Select(r => r.L3VsPng)),7:F3} {GeometricMean(results.Select(r => r.EncodeMBs)),9:F0} {GeometricMean(results.Select(r => r.DecodeMBs)),9:F0} {Format(Mean(colour, r => r.QoiEncodeMBs), 8, "F0")} {Format(Mean(colour, r => r.QoiDecodeMBs), 8, "F0")} {Format(Mean(colour, r => r.EncodeVsQoi), 7, "F2")} {Format(Mean(colour, r => r.DecodeVsQoi), 7, "F2")}");
         if (colour.Count > 0 && colour.Count < results.Count)
             output.WriteLine($"(QOI columns: the {colour.Count} RGB/RGBA images; QOI has no gray mode)");
-        output.WriteLine($"(speeds: MB of raw pixels a second, one thread, timed by {Timer.Name}; QOI = bench/Qoi, a C# port written from the QOI spec)");
+        output.WriteLine($"(speeds: MB of raw pixels a second, one thread, timed by {Timer.Name}; QOI = reference/Qoi, a C# port written from the QOI spec)");
     }
 
     private static double? Mean(List<BenchResult> results, Func<BenchResult, double?> value) =>

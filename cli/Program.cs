@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using L3;
 using L3.Cli;
+using L3.Imaging;
 
 // `l3`: exit 0 on success, 1 on bad input or failure (one line on stderr), 2 on wrong usage.
 var root = new RootCommand("L3: a lossless image format that decodes on GPUs and SIMD CPUs at memory speed");
@@ -137,7 +138,7 @@ static int Run(Action action, string? subject = null)
         return 0;
     }
     catch (UsageException e) { Console.Error.WriteLine(prefix + e.Message); return 2; }
-    catch (Exception e) when (e is L3FormatException or ImageFiles.ImageFileException or OutputFile.ExistsException
+    catch (Exception e) when (e is L3FormatException or ImageFileException or OutputFile.ExistsException
                                    or IOException or UnauthorizedAccessException or ArgumentException)
     {
         Console.Error.WriteLine(prefix + e.Message.ReplaceLineEndings(" "));

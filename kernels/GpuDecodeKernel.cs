@@ -15,7 +15,7 @@ public struct GpuDecodeShape
     public int Images;
     /// <summary>Bytes of one decoded image (width × height × channels).</summary>
     public int ImageBytes;
-    /// <summary>Byte offset of the payload from a file's start: 40 + 4 (PatchCount + 1).</summary>
+    /// <summary>Byte offset of the payload from a file's start: <see cref="FileLayout.PayloadStart"/>(PatchCount).</summary>
     public int PayloadStart;
     /// <summary>Index of a 4-byte word of the compressed buffer that holds 0 (in the padding after
     /// the last file): rows without widths read their width from it.</summary>
@@ -125,13 +125,16 @@ public static class GpuDecodeKernel
         int valid = Max(0, Min(RowCoding.GroupSize, w - patch.G * RowCoding.GroupSize));
         bool lastLane = (patch.G + 1) * RowCoding.GroupSize >= w;
 
-        int patchStart = fileWords[image] * 4 + shape.PayloadStart + (int)dataWords[fileWords[image] + 8 + index];
-        uint transform = active && channels >= 3 && (ByteAt(dataWords, patchStart) & 1) != 0 ? SwarRowCoding.RestorePlanes : 0u;
+        // the table's entries are 4-byte words, so entry i is word FixedSize / 4 + i of the file
+        int patchStart = fileWords[image] * 4 + shape.PayloadStart
+            + (int)dataWords[fileWords[image] + FileLayout.FixedSize / FileLayout.TableEntrySize + index];
+        uint transform = active && channels >= 3
+            && PatchLayout.HasColorTransform((int)ByteAt(dataWords, patchStart + PatchLayout.FlagsOffset)) ? SwarRowCoding.RestorePlanes : 0u;
 
         // where each plane's block starts: after the previous block's groups, whose total is the
         // sum of its width nibbles, which the patch's lanes add up together
         var planes = default(Planes);
-        int at = patchStart + 1;
+        int at = patchStart + PatchLayout.FlagsSize;
         for (int c = 0; c < channels; c++)
         {
             var plane = OpenPlane(data, dataWords, at, patch);

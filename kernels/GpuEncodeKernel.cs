@@ -13,9 +13,9 @@ public struct GpuEncodeShape
     public int BlockStride;
     /// <summary>Bytes reserved per output file (header, table and the largest payload), a multiple of 4.</summary>
     public int FileStride;
-    /// <summary>Byte offset of the payload from a file's start: 40 + 4 (PatchCount + 1).</summary>
+    /// <summary>Byte offset of the payload from a file's start: <see cref="FileLayout.PayloadStart"/>(PatchCount).</summary>
     public int PayloadStart;
-    /// <summary>Where a block's groups start in its scratch slot: <see cref="GpuEncodeKernel.HeaderBytes"/>(N, N).</summary>
+    /// <summary>Where a block's groups start in its scratch slot: <see cref="PatchLayout.BlockHeaderBytes"/>(N, N).</summary>
     public int GroupsOffset;
 }
 
@@ -42,13 +42,9 @@ public static class GpuEncodeKernel
     /// <summary>Planes coded per patch: the channels, plus R−G and B−G for 3 or 4 channels.</summary>
     public static int PlaneCount(int channels) => channels + (channels >= 3 ? 2 : 0);
 
-    /// <summary>The largest header of a channel block (zero-row mask, predictors, widths of every row):
-    /// its groups go after this many bytes in the block's scratch slot.</summary>
-    public static int HeaderBytes(int width, int height) =>
-        RowCoding.ZeroMaskBytes(height) + RowCoding.PredictorBytes(height) + RowCoding.WidthBytes(height, RowCoding.GroupsPerRow(width));
-
-    public static int BlockStride(int patchSize) =>
-        (HeaderBytes(patchSize, patchSize) + patchSize * RowCoding.GroupsPerRow(patchSize) * RowCoding.MaxWidth + 3) / 4 * 4;
+    /// <summary>Scratch bytes a block of an N×N patch gets: the largest block, rounded up to 4. Its
+    /// groups go after <see cref="PatchLayout.BlockHeaderBytes"/>(N, N) bytes, the largest header.</summary>
+    public static int BlockStride(int patchSize) => (PatchLayout.MaxBlockBytes(patchSize, patchSize) + 3) / 4 * 4;
 
     /// <summary>Codes every plane of every patch into scratch; <paramref name="lengths"/>[patch × planes + q] gets block q's length.</summary>
     public static void EncodePlanes(
@@ -82,9 +78,9 @@ public static class GpuEncodeKernel
         int valid = Max(0, Min(RowCoding.GroupSize, w - g * RowCoding.GroupSize));
         int maskBytes = RowCoding.ZeroMaskBytes(h);
         int predictorBytes = RowCoding.PredictorBytes(h);
-        int groupsAt = HeaderBytes(n, n);
+        int groupsAt = PatchLayout.BlockHeaderBytes(n, n);
         // this patch's header bytes in shared memory (laid out for a full patch)
-        int segHeader = headerBase * 4 + seg * HeaderBytes(n, n);
+        int segHeader = headerBase * 4 + seg * groupsAt;
         int pixelRow = image * shape.ImageBytes + (py * n * shape.Width + px * n + g * RowCoding.GroupSize) * channels;
         int rowStride = shape.Width * channels;
 
@@ -239,10 +235,10 @@ public static class GpuEncodeKernel
                 bool transform = false;
                 if (channels >= 3)
                     transform = L(lengths[at + channels]) + L(lengths[at + channels + 1]) <= L(lengths[at]) + L(lengths[at + 2]);
-                length = 1 + (transform
+                length = PatchLayout.FlagsSize + (transform
                     ? plain - L(lengths[at]) - L(lengths[at + 2]) + L(lengths[at + channels]) + L(lengths[at + channels + 1])
                     : plain);
-                flags[(long)image * patches + p] = transform ? 1 : 0;
+                flags[(long)image * patches + p] = transform ? PatchLayout.ColorTransformFlag : 0;
             }
             int sum = length;
             for (int d = 1; d < 32; d <<= 1)
@@ -278,16 +274,17 @@ public static class GpuEncodeKernel
         long file = (long)image * shape.FileStride;
         int tableAt = image * (shape.PatchCount + 1);
         int offset = table[tableAt + patch];
-        // the table entry, little-endian, at byte 32 + 4 × patch (and the final entry by the last patch)
-        if (lane < 4)
-            files[file + 32 + 4 * patch + lane] = (byte)(offset >> (8 * lane));
-        if (patch == shape.PatchCount - 1 && lane >= 4 && lane < 8)
-            files[file + 32 + 4 * shape.PatchCount + lane - 4] = (byte)(table[tableAt + shape.PatchCount] >> (8 * (lane - 4)));
+        // the table entry, little-endian (and the final entry, by the last patch)
+        const int entry = FileLayout.TableEntrySize;
+        if (lane < entry)
+            files[file + FileLayout.TableEntryOffset(patch) + lane] = (byte)(offset >> (8 * lane));
+        if (patch == shape.PatchCount - 1 && lane >= entry && lane < 2 * entry)
+            files[file + FileLayout.TableEntryOffset(shape.PatchCount) + lane - entry] = (byte)(table[tableAt + shape.PatchCount] >> (8 * (lane - entry)));
 
         int flag = flags[slot];
         long to = file + shape.PayloadStart + offset;
-        if (lane == 0) files[to] = (byte)flag;
-        to++;
+        if (lane == 0) files[to + PatchLayout.FlagsOffset] = (byte)flag;
+        to += PatchLayout.FlagsSize;
         for (int c = 0; c < channels; c++)
         {
             int q = flag == 0 ? c : c == 0 ? channels : c == 2 ? channels + 1 : c;

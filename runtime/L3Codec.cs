@@ -1,4 +1,5 @@
 using L3.Cpu;
+using L3.Kernels;
 
 namespace L3;
 
@@ -57,12 +58,12 @@ public static class L3Codec
             var simd = path == CpuPath.Scalar ? null : SimdPatchEncoder.ForThread(n, channels, path);
             var encoder = simd is null ? new PatchEncoder(n, channels) : null;
             int y = py * n, h = Math.Min(n, height - y);
-            var buffer = rowBuffers[py] = System.Buffers.ArrayPool<byte>.Shared.Rent(patchesX * PatchFormat.MaxPatchBytes(n, h, channels));
+            var buffer = rowBuffers[py] = System.Buffers.ArrayPool<byte>.Shared.Rent(patchesX * PatchLayout.MaxPatchBytes(n, h, channels));
             int at = 0;
             for (int px = 0; px < patchesX; px++)
             {
                 int x = px * n, w = Math.Min(n, width - x);
-                var output = buffer.AsSpan(at, PatchFormat.MaxPatchBytes(w, h, channels));
+                var output = buffer.AsSpan(at, PatchLayout.MaxPatchBytes(w, h, channels));
                 var patchPixels = source[(y * stride + x * channels)..];
                 int length = simd is not null
                     ? simd.Encode(patchPixels, stride, w, h, output)
@@ -143,7 +144,7 @@ public static class L3Codec
         int px0 = x / n, px1 = (x + width - 1) / n, py0 = y / n, py1 = (y + height - 1) / n;
         for (int py = py0; py <= py1; py++)
             for (int px = px0; px <= px1; px++)
-                ValidatePatch(file, header, py * header.PatchesX + px);
+                PatchFormat.ValidatePatch(file, header, py * header.PatchesX + px);
 
         var pixels = new byte[(long)width * height * channels];
         var patchPixels = new byte[n * n * channels];
@@ -179,18 +180,10 @@ public static class L3Codec
         return header;
     }
 
-    private static void ValidatePatch(ReadOnlySpan<byte> file, L3Header header, int index)
-    {
-        var rect = header.PatchRect(index);
-        var (start, length) = header.PatchRange(index);
-        PatchFormat.Validate(file.Slice(header.PayloadStart + start, length), rect.Width, rect.Height, header.Channels,
-            header.PayloadStart + start);
-    }
-
     internal static void DecodeValidated(ReadOnlySpan<byte> file, L3Header header, Span<byte> pixels, bool verifyChecksum, L3DecodeOptions options)
     {
         if (verifyChecksum) header.VerifyPayload(file);
-        CpuDecoder.ValidateAll(file, header, options.MaxDegreeOfParallelism);
+        PatchFormat.ValidatePatches(file, header, options.MaxDegreeOfParallelism);
 
         // A generated [L3Profile] that matches this file decodes it with its constants folded in,
         // unless a test or benchmark forced a CPU path, or the profile's decoder is scalar and the

@@ -3,7 +3,7 @@
 // The "v1" variant is the format as shipped; its size is checked against the real encoder's.
 //   dotnet run -c Release --project bench/L3.Compression -- IMAGES...
 using L3;
-using L3.Cli;
+using L3.Imaging;
 using L3.Kernels;
 
 var variants = new Variant[]

@@ -4,7 +4,7 @@ namespace L3.Cpu;
 
 /// <summary>
 /// Decodes the patches of a file whose header was read: validation of every patch first
-/// (<see cref="PatchFormat.Validate"/>, the one validation), then the patches, on the chosen code
+/// (<see cref="PatchFormat.ValidatePatches"/>, the one validation, run by the caller), then the patches, on the chosen code
 /// path, on one thread or patch-parallel. Nothing is written to the output before every patch
 /// has been validated.
 /// </summary>
@@ -13,38 +13,6 @@ internal static unsafe class CpuDecoder
     [ThreadStatic] private static SimdPatchDecoder.Scratch? t_scratch;
 
     private static SimdPatchDecoder.Scratch Scratch => t_scratch ??= new SimdPatchDecoder.Scratch();
-
-    /// <summary>Validates every patch; throws L3FormatException at the first bad one (in patch order
-    /// when single-threaded).</summary>
-    public static void ValidateAll(ReadOnlySpan<byte> file, L3Header header, int maxDegreeOfParallelism)
-    {
-        int count = header.PatchCount;
-        if (maxDegreeOfParallelism <= 1 || count < 2)
-        {
-            for (int i = 0; i < count; i++) ValidatePatch(file, header, i);
-            return;
-        }
-        fixed (byte* f = file)
-        {
-            nint ptr = (nint)f;
-            int length = file.Length;
-            int chunks = Math.Min(count, maxDegreeOfParallelism * 4);
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism }, chunk =>
-            {
-                var span = new ReadOnlySpan<byte>((byte*)ptr, length);
-                int start = (int)((long)count * chunk / chunks), end = (int)((long)count * (chunk + 1) / chunks);
-                for (int i = start; i < end; i++) ValidatePatch(span, header, i);
-            });
-        }
-    }
-
-    public static void ValidatePatch(ReadOnlySpan<byte> file, L3Header header, int index)
-    {
-        var rect = header.PatchRect(index);
-        var (start, length) = header.PatchRange(index);
-        PatchFormat.Validate(file.Slice(header.PayloadStart + start, length), rect.Width, rect.Height, header.Channels,
-            header.PayloadStart + start);
-    }
 
     /// <summary>Decodes every patch of a validated file into <paramref name="pixels"/> (stride width × channels).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -19,15 +19,14 @@ internal sealed class PatchEncoder
     public PatchEncoder(int patchSize, int channels)
     {
         _channels = channels;
-        int maxBlock = PatchFormat.BlockHeaderBytes(patchSize, patchSize)
-            + patchSize * RowCoding.GroupsPerRow(patchSize) * RowCoding.MaxWidth;
+        int maxBlock = PatchLayout.MaxBlockBytes(patchSize, patchSize);
         _plane = new byte[patchSize * patchSize];
         _blocks = new byte[channels + (channels >= 3 ? 2 : 0)][];
         for (int i = 0; i < _blocks.Length; i++) _blocks[i] = new byte[maxBlock];
         _blockLengths = new int[_blocks.Length];
         _codes = new byte[RowCoding.PredictorCount * patchSize];
         _widths = new byte[patchSize * RowCoding.GroupsPerRow(patchSize)];
-        _payload = new byte[patchSize * RowCoding.GroupsPerRow(patchSize) * RowCoding.MaxWidth];
+        _payload = new byte[PatchLayout.MaxGroupBytes(patchSize, patchSize)];
     }
 
     /// <summary>
@@ -51,8 +50,8 @@ internal sealed class PatchEncoder
             transform = _blockLengths[_channels] + _blockLengths[_channels + 1] <= _blockLengths[0] + _blockLengths[2];
         }
 
-        output[0] = (byte)(transform ? PatchFormat.ColorTransformFlag : 0);
-        int at = 1;
+        output[PatchLayout.FlagsOffset] = (byte)(transform ? PatchLayout.ColorTransformFlag : 0);
+        int at = PatchLayout.FlagsSize;
         for (int c = 0; c < _channels; c++)
         {
             int block = !transform ? c : c == 0 ? _channels : c == 2 ? _channels + 1 : c;

@@ -41,8 +41,9 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         _path = path;
         _patchSize = patchSize;
         _channels = channels;
-        _groupsAt = PatchFormat.BlockHeaderBytes(patchSize, patchSize);
-        _maxBlock = _groupsAt + patchSize * RowCoding.GroupsPerRow(patchSize) * 8 + 64;
+        _groupsAt = PatchLayout.BlockHeaderBytes(patchSize, patchSize);
+        // 64 bytes of slack: a group is written as 8 bytes, whatever its width
+        _maxBlock = PatchLayout.MaxBlockBytes(patchSize, patchSize) + 64;
         nuint size = (nuint)(PlaneCount * PlaneBytes + 256 + 64 + PlaneCount * _maxBlock + 64);
         _memory = (byte*)NativeMemory.AlignedAlloc(size, 64);
         NativeMemory.Clear(_memory, size);
@@ -96,8 +97,8 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         }
         bool transform = _channels >= 3 && _lengths[4] + _lengths[5] <= _lengths[0] + _lengths[2];
 
-        output[0] = (byte)(transform ? PatchFormat.ColorTransformFlag : 0);
-        int at = 1;
+        output[PatchLayout.FlagsOffset] = (byte)(transform ? PatchLayout.ColorTransformFlag : 0);
+        int at = PatchLayout.FlagsSize;
         for (int c = 0; c < _channels; c++)
         {
             int plane = !transform ? c : c == 0 ? 4 : c == 2 ? 5 : c;

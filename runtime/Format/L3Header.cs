@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using L3.Kernels;
+using static L3.Kernels.FileLayout;
 
 namespace L3;
 
@@ -18,20 +20,6 @@ public enum L3CodingMode : byte
 /// </summary>
 public sealed class L3Header
 {
-    public static ReadOnlySpan<byte> Magic => "L3IF"u8;
-    public const byte CurrentVersion = 1;
-
-    /// <summary>Bytes of the fixed part of the header, before the patch table.</summary>
-    public const int FixedSize = 32;
-    public const int ChecksumSize = 8;
-
-    /// <summary>Largest width or height (2^20).</summary>
-    public const int MaxDimension = 1 << 20;
-
-    /// <summary>Largest pixel count (2^28): at most 1 GiB of decoded RGBA, so a file can never
-    /// ask for more memory than that, and every offset fits 32 bits.</summary>
-    public const long MaxPixels = 1L << 28;
-
     public int Version { get; }
     public L3CodingMode Mode { get; }
     public int Width { get; }
@@ -62,10 +50,10 @@ public sealed class L3Header
         Height = height;
         Channels = channels;
         PatchSize = patchSize;
-        PatchesX = (width + patchSize - 1) / patchSize;
-        PatchesY = (height + patchSize - 1) / patchSize;
+        PatchesX = PatchesAlong(width, patchSize);
+        PatchesY = PatchesAlong(height, patchSize);
         _patchOffsets = offsets;
-        PayloadStart = TableEnd(PatchCount) + ChecksumSize;
+        PayloadStart = FileLayout.PayloadStart(PatchCount);
         PayloadLength = (int)offsets[^1];
         PayloadChecksum = payloadChecksum;
     }
@@ -85,10 +73,8 @@ public sealed class L3Header
     /// <summary>The table's offsets (PatchCount + 1 entries), e.g. to hand to a GPU decoder.</summary>
     public ReadOnlySpan<uint> PatchOffsets => _patchOffsets;
 
-    public static bool IsValidPatchSize(int n) => n is 8 or 16 or 32 or 64;
-    public static bool IsValidChannelCount(int c) => c is 1 or 3 or 4;
-
-    private static int TableEnd(int patchCount) => FixedSize + 4 * (patchCount + 1);
+    public static bool IsValidPatchSize(int n) => FileLayout.IsValidPatchSize(n);
+    public static bool IsValidChannelCount(int c) => FileLayout.IsValidChannelCount(c);
 
     /// <summary>Checks an image's shape against the format's limits; throws L3FormatException.</summary>
     public static void ValidateShape(long width, long height, int channels, int patchSize)
@@ -113,36 +99,34 @@ public sealed class L3Header
     {
         if (file.Length < FixedSize)
             throw new L3FormatException($"file of {file.Length} bytes is shorter than the {FixedSize}-byte L3 header", file.Length);
-        if (!file[..4].SequenceEqual(Magic))
-            throw new L3FormatException("not an L3 file: the magic bytes are not \"L3IF\"", 0);
-        int version = file[4];
+        if (BinaryPrimitives.ReadUInt32LittleEndian(file[MagicOffset..]) != FileLayout.Magic)
+            throw new L3FormatException("not an L3 file: the magic bytes are not \"L3IF\"", MagicOffset);
+        int version = file[VersionOffset];
         if (version != CurrentVersion)
-            throw new L3FormatException($"L3 version {version} is not supported (this decoder reads version {CurrentVersion})", 4);
-        if (file[5] != (byte)L3CodingMode.Rows)
-            throw new L3FormatException($"coding mode {file[5]} is not known to this decoder", 5);
-        int channels = file[6];
+            throw new L3FormatException($"L3 version {version} is not supported (this decoder reads version {CurrentVersion})", VersionOffset);
+        if (file[ModeOffset] != (byte)L3CodingMode.Rows)
+            throw new L3FormatException($"coding mode {file[ModeOffset]} is not known to this decoder", ModeOffset);
+        int channels = file[ChannelsOffset];
         if (!IsValidChannelCount(channels))
-            throw new L3FormatException($"channel count {channels} is not 1, 3 or 4", 6);
-        int patchSize = file[7];
+            throw new L3FormatException($"channel count {channels} is not 1, 3 or 4", ChannelsOffset);
+        int patchSize = file[PatchSizeOffset];
         if (!IsValidPatchSize(patchSize))
-            throw new L3FormatException($"patch size {patchSize} is not 8, 16, 32 or 64", 7);
-        uint width = BinaryPrimitives.ReadUInt32LittleEndian(file[8..]);
-        uint height = BinaryPrimitives.ReadUInt32LittleEndian(file[12..]);
+            throw new L3FormatException($"patch size {patchSize} is not 8, 16, 32 or 64", PatchSizeOffset);
+        uint width = BinaryPrimitives.ReadUInt32LittleEndian(file[WidthOffset..]);
+        uint height = BinaryPrimitives.ReadUInt32LittleEndian(file[HeightOffset..]);
         if (width < 1 || width > MaxDimension)
-            throw new L3FormatException($"width {width} is outside 1..{MaxDimension}", 8);
+            throw new L3FormatException($"width {width} is outside 1..{MaxDimension}", WidthOffset);
         if (height < 1 || height > MaxDimension)
-            throw new L3FormatException($"height {height} is outside 1..{MaxDimension}", 12);
+            throw new L3FormatException($"height {height} is outside 1..{MaxDimension}", HeightOffset);
         if ((long)width * height > MaxPixels)
-            throw new L3FormatException($"image of {(long)width * height} pixels exceeds the limit of {MaxPixels}", 8);
-        uint flags = BinaryPrimitives.ReadUInt32LittleEndian(file[16..]);
+            throw new L3FormatException($"image of {(long)width * height} pixels exceeds the limit of {MaxPixels}", WidthOffset);
+        uint flags = BinaryPrimitives.ReadUInt32LittleEndian(file[FlagsOffset..]);
         if (flags != 0)
-            throw new L3FormatException($"header flags 0x{flags:X8} are reserved and must be 0", 16);
-        uint payloadLength = BinaryPrimitives.ReadUInt32LittleEndian(file[20..]);
-        ulong payloadChecksum = BinaryPrimitives.ReadUInt64LittleEndian(file[24..]);
+            throw new L3FormatException($"header flags 0x{flags:X8} are reserved and must be 0", FlagsOffset);
+        uint payloadLength = BinaryPrimitives.ReadUInt32LittleEndian(file[PayloadLengthOffset..]);
+        ulong payloadChecksum = BinaryPrimitives.ReadUInt64LittleEndian(file[PayloadChecksumOffset..]);
 
-        int patchesX = (int)((width + patchSize - 1) / patchSize);
-        int patchesY = (int)((height + patchSize - 1) / patchSize);
-        int patchCount = patchesX * patchesY;
+        int patchCount = PatchesAlong((int)width, patchSize) * PatchesAlong((int)height, patchSize);
         int tableEnd = TableEnd(patchCount);
         if (file.Length < tableEnd + ChecksumSize)
             throw new L3FormatException($"file ends inside the patch table ({patchCount} patches need {tableEnd + ChecksumSize} header bytes)", file.Length);
@@ -157,7 +141,7 @@ public sealed class L3Header
         uint previous = 0;
         for (int i = 0; i <= patchCount; i++)
         {
-            int at = FixedSize + 4 * i;
+            int at = TableEntryOffset(i);
             uint offset = BinaryPrimitives.ReadUInt32LittleEndian(file[at..]);
             if (i == 0 && offset != 0)
                 throw new L3FormatException($"the first patch offset is {offset}, not 0", at);
@@ -168,7 +152,7 @@ public sealed class L3Header
             offsets[i] = previous = offset;
         }
         if (offsets[patchCount] != payloadLength)
-            throw new L3FormatException($"the patch table ends at {offsets[patchCount]}, not at the payload's end {payloadLength}", tableEnd - 4);
+            throw new L3FormatException($"the patch table ends at {offsets[patchCount]}, not at the payload's end {payloadLength}", TableEntryOffset(patchCount));
         return new L3Header((int)width, (int)height, channels, patchSize, offsets, payloadChecksum);
     }
 
@@ -183,33 +167,44 @@ public sealed class L3Header
     internal static byte[] Assemble(int width, int height, int channels, int patchSize, IReadOnlyList<ArraySegment<byte>> patches)
     {
         int patchCount = patches.Count;
-        int tableEnd = TableEnd(patchCount);
+        int payloadStart = FileLayout.PayloadStart(patchCount);
         long payloadLength = 0;
         foreach (var p in patches) payloadLength += p.Count;
-        if (payloadLength > uint.MaxValue || tableEnd + ChecksumSize + payloadLength > Array.MaxLength)
+        if (payloadLength > uint.MaxValue || payloadStart + payloadLength > Array.MaxLength)
             throw new L3FormatException($"encoded payload of {payloadLength} bytes is too large for one L3 file");
-        var file = new byte[tableEnd + ChecksumSize + payloadLength];
+        var file = new byte[payloadStart + payloadLength];
         var span = file.AsSpan();
-        Magic.CopyTo(span);
-        span[4] = CurrentVersion;
-        span[5] = (byte)L3CodingMode.Rows;
-        span[6] = (byte)channels;
-        span[7] = (byte)patchSize;
-        BinaryPrimitives.WriteUInt32LittleEndian(span[8..], (uint)width);
-        BinaryPrimitives.WriteUInt32LittleEndian(span[12..], (uint)height);
-        BinaryPrimitives.WriteUInt32LittleEndian(span[16..], 0);
-        BinaryPrimitives.WriteUInt32LittleEndian(span[20..], (uint)payloadLength);
-        int payloadStart = tableEnd + ChecksumSize;
         uint offset = 0;
         for (int i = 0; i < patchCount; i++)
         {
-            BinaryPrimitives.WriteUInt32LittleEndian(span[(FixedSize + 4 * i)..], offset);
+            BinaryPrimitives.WriteUInt32LittleEndian(span[TableEntryOffset(i)..], offset);
             patches[i].AsSpan().CopyTo(span[(payloadStart + (int)offset)..]);
             offset += (uint)patches[i].Count;
         }
-        BinaryPrimitives.WriteUInt32LittleEndian(span[(FixedSize + 4 * patchCount)..], offset);
-        BinaryPrimitives.WriteUInt64LittleEndian(span[24..], XxHash64.HashToUInt64(span[payloadStart..]));
-        BinaryPrimitives.WriteUInt64LittleEndian(span[tableEnd..], XxHash64.HashToUInt64(span[..tableEnd]));
+        BinaryPrimitives.WriteUInt32LittleEndian(span[TableEntryOffset(patchCount)..], offset);
+        Complete(span, width, height, channels, patchSize);
         return file;
+    }
+
+    /// <summary>
+    /// Completes a file whose patch table and payload are in place (and whose length is exactly
+    /// header, table, checksum and payload): writes the fixed header's fields, the payload
+    /// checksum and the header checksum. The one writer of the header, for the CPU and GPU encoders.
+    /// </summary>
+    internal static void Complete(Span<byte> file, int width, int height, int channels, int patchSize)
+    {
+        int patchCount = PatchesAlong(width, patchSize) * PatchesAlong(height, patchSize);
+        int tableEnd = TableEnd(patchCount), payloadStart = FileLayout.PayloadStart(patchCount);
+        BinaryPrimitives.WriteUInt32LittleEndian(file[MagicOffset..], FileLayout.Magic);
+        file[VersionOffset] = CurrentVersion;
+        file[ModeOffset] = (byte)L3CodingMode.Rows;
+        file[ChannelsOffset] = (byte)channels;
+        file[PatchSizeOffset] = (byte)patchSize;
+        BinaryPrimitives.WriteUInt32LittleEndian(file[WidthOffset..], (uint)width);
+        BinaryPrimitives.WriteUInt32LittleEndian(file[HeightOffset..], (uint)height);
+        BinaryPrimitives.WriteUInt32LittleEndian(file[FlagsOffset..], 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(file[PayloadLengthOffset..], (uint)(file.Length - payloadStart));
+        BinaryPrimitives.WriteUInt64LittleEndian(file[PayloadChecksumOffset..], XxHash64.HashToUInt64(file[payloadStart..]));
+        BinaryPrimitives.WriteUInt64LittleEndian(file[tableEnd..], XxHash64.HashToUInt64(file[..tableEnd]));
     }
 }

@@ -12,16 +12,63 @@ namespace L3;
 /// </summary>
 public static class PatchFormat
 {
-    /// <summary>Patch flag bit 0: the planes are R-G, G, B-G (3 or 4 channels only).</summary>
-    public const int ColorTransformFlag = 1;
+    /// <summary><see cref="PatchLayout.ColorTransformFlag"/>, under the name the profiles' generated
+    /// code reads it by.</summary>
+    public const int ColorTransformFlag = PatchLayout.ColorTransformFlag;
 
-    /// <summary>The most bytes a channel block's mask, predictor and width arrays take.</summary>
-    public static int BlockHeaderBytes(int width, int height) =>
-        RowCoding.ZeroMaskBytes(height) + RowCoding.PredictorBytes(height) + RowCoding.WidthBytes(height, RowCoding.GroupsPerRow(width));
+    /// <summary>
+    /// Checks every patch of a file whose header <see cref="L3Header.Read"/> accepted: the one
+    /// validation every decoder runs (the CPU codec, the GPU codec, the profiles' generated code)
+    /// before it reads a patch without bounds checks. On up to <paramref name="maxDegreeOfParallelism"/>
+    /// threads (1 or less: the calling thread); whatever the threads, the error thrown is the first
+    /// bad patch's, in patch order.
+    /// </summary>
+    /// <exception cref="L3FormatException">a patch is malformed; its offset is in the file</exception>
+    public static unsafe void ValidatePatches(ReadOnlySpan<byte> file, L3Header header, int maxDegreeOfParallelism = 1)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        int count = header.PatchCount;
+        if (maxDegreeOfParallelism <= 1 || count < 2)
+        {
+            for (int i = 0; i < count; i++) ValidatePatch(file, header, i);
+            return;
+        }
+        int chunks = Math.Min(count, maxDegreeOfParallelism * 4);
+        var errors = new L3FormatException?[chunks]; // each chunk's first error
+        fixed (byte* f = file)
+        {
+            nint address = (nint)f;
+            int length = file.Length;
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism }, chunk =>
+            {
+                // a span cannot cross into the lambda: the pinned file is passed by address
+                var span = new ReadOnlySpan<byte>((byte*)address, length);
+                int start = (int)((long)count * chunk / chunks), end = (int)((long)count * (chunk + 1) / chunks);
+                try
+                {
+                    for (int i = start; i < end; i++) ValidatePatch(span, header, i);
+                }
+                catch (L3FormatException e)
+                {
+                    errors[chunk] = e;
+                }
+            });
+        }
+        foreach (var error in errors)
+            if (error is not null) throw error;
+    }
 
-    /// <summary>The most bytes a patch can take (every group 8 bits wide).</summary>
-    public static int MaxPatchBytes(int width, int height, int channels) =>
-        1 + channels * (BlockHeaderBytes(width, height) + height * RowCoding.GroupsPerRow(width) * RowCoding.MaxWidth);
+    /// <summary>Checks patch <paramref name="index"/> of a file whose header <see cref="L3Header.Read"/>
+    /// accepted (<see cref="Validate"/> on its bytes and rectangle).</summary>
+    /// <exception cref="L3FormatException">the patch is malformed; its offset is in the file</exception>
+    public static void ValidatePatch(ReadOnlySpan<byte> file, L3Header header, int index)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        var rect = header.PatchRect(index);
+        var (start, length) = header.PatchRange(index);
+        int at = header.PayloadStart + start;
+        Validate(file.Slice(at, length), rect.Width, rect.Height, header.Channels, at);
+    }
 
     /// <summary>
     /// Checks a patch's structure: known flags, zero-row mask, predictor and width arrays with zero
@@ -39,15 +86,15 @@ public static class PatchFormat
     {
         if (patch.Length < 1)
             throw new L3FormatException("patch is empty", fileOffset);
-        int flags = patch[0];
-        if ((flags & ~ColorTransformFlag) != 0 || (flags != 0 && channels < 3))
+        int flags = patch[PatchLayout.FlagsOffset];
+        if (!PatchLayout.AreValidFlags(flags, channels))
             throw new L3FormatException($"patch flags 0x{flags:X2} are not valid for {channels} channel(s)", fileOffset);
 
         int groups = RowCoding.GroupsPerRow(width);
         int maskBytes = RowCoding.ZeroMaskBytes(height);
         int predictorBytes = RowCoding.PredictorBytes(height);
         ref byte start = ref MemoryMarshal.GetReference(patch);
-        int at = 1;
+        int at = PatchLayout.FlagsSize;
         for (int c = 0; c < channels; c++)
         {
             if (patch.Length - at < maskBytes + predictorBytes)

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.IO.Hashing;
 using ILGPU;
 using ILGPU.Runtime;
 using L3.Kernels;
@@ -76,16 +74,16 @@ public sealed partial class L3GpuCodec
         long imageBytes = (long)width * height * channels;
         if (images < 1 || imageBytes * images > int.MaxValue)
             throw new ArgumentOutOfRangeException(nameof(images), $"{images} images of {imageBytes} bytes do not fit one launch");
-        int px = (width + patchSize - 1) / patchSize, py = (height + patchSize - 1) / patchSize;
+        int px = FileLayout.PatchesAlong(width, patchSize), py = FileLayout.PatchesAlong(height, patchSize);
         int patches = px * py;
-        int payloadStart = L3Header.FixedSize + 4 * (patches + 1) + L3Header.ChecksumSize;
-        long fileStride = (payloadStart + (long)patches * PatchFormat.MaxPatchBytes(patchSize, patchSize, channels) + 3) / 4 * 4;
+        int payloadStart = FileLayout.PayloadStart(patches);
+        long fileStride = (payloadStart + (long)patches * PatchLayout.MaxPatchBytes(patchSize, patchSize, channels) + 3) / 4 * 4;
         var shape = new GpuEncodeShape
         {
             Width = width, Height = height, PatchesX = px, PatchCount = patches, Images = images,
             ImageBytes = (int)imageBytes, BlockStride = GpuEncodeKernel.BlockStride(patchSize),
             FileStride = checked((int)fileStride), PayloadStart = payloadStart,
-            GroupsOffset = GpuEncodeKernel.HeaderBytes(patchSize, patchSize),
+            GroupsOffset = PatchLayout.BlockHeaderBytes(patchSize, patchSize),
         };
         return new L3GpuEncodeJob(Accelerator, shape, patchSize, channels);
     }
@@ -127,7 +125,7 @@ public sealed partial class L3GpuCodec
             files[i] = file;
         }
         ComputeStream.Synchronize();
-        Parallel.For(0, files.Length, i => CompleteHeader(files[i], shape, job.Channels, job.PatchSize));
+        Parallel.For(0, files.Length, i => L3Header.Complete(files[i], shape.Width, shape.Height, job.Channels, job.PatchSize));
         return files;
     }
 
@@ -153,23 +151,5 @@ public sealed partial class L3GpuCodec
             }
         }
         return result;
-    }
-
-    private static void CompleteHeader(byte[] file, GpuEncodeShape shape, int channels, int patchSize)
-    {
-        var span = file.AsSpan();
-        L3Header.Magic.CopyTo(span);
-        span[4] = L3Header.CurrentVersion;
-        span[5] = (byte)L3CodingMode.Rows;
-        span[6] = (byte)channels;
-        span[7] = (byte)patchSize;
-        BinaryPrimitives.WriteUInt32LittleEndian(span[8..], (uint)shape.Width);
-        BinaryPrimitives.WriteUInt32LittleEndian(span[12..], (uint)shape.Height);
-        BinaryPrimitives.WriteUInt32LittleEndian(span[16..], 0);
-        int payloadStart = shape.PayloadStart;
-        BinaryPrimitives.WriteUInt32LittleEndian(span[20..], (uint)(file.Length - payloadStart));
-        BinaryPrimitives.WriteUInt64LittleEndian(span[24..], XxHash64.HashToUInt64(span[payloadStart..]));
-        int tableEnd = payloadStart - L3Header.ChecksumSize;
-        BinaryPrimitives.WriteUInt64LittleEndian(span[tableEnd..], XxHash64.HashToUInt64(span[..tableEnd]));
     }
 }

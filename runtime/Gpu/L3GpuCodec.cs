@@ -13,8 +13,8 @@ namespace L3.Gpu;
 /// </summary>
 /// <remarks>
 /// Files are checked on the host first, exactly as the CPU path checks them
-/// (<see cref="L3Header.Read"/>, the payload checksum, <see cref="PatchFormat.Validate"/> on every
-/// patch): a bad file ends in <see cref="L3FormatException"/> before anything runs on the device.
+/// (<see cref="L3Header.Read"/>, the payload checksum, <see cref="PatchFormat.ValidatePatches"/>):
+/// a bad file ends in <see cref="L3FormatException"/> before anything runs on the device.
 /// Then the batch is packed into page-locked memory (<see cref="Prepare"/>), copied on a copy
 /// stream and decoded on a compute stream, one launch per image shape. Device buffers are kept
 /// and grown, in two slots, so that the next batch's copy overlaps this batch's decode
@@ -100,20 +100,12 @@ public sealed partial class L3GpuCodec : IDisposable
             {
                 var header = L3Header.Read(file);
                 if (verifyChecksum) header.VerifyPayload(file);
-                for (int p = 0; p < header.PatchCount; p++)
-                {
-                    var rect = header.PatchRect(p);
-                    var (start, length) = header.PatchRange(p);
-                    PatchFormat.Validate(file.Slice(header.PayloadStart + start, length), rect.Width, rect.Height,
-                        header.Channels, header.PayloadStart + start);
-                }
+                PatchFormat.ValidatePatches(file, header);
                 headers[i] = header;
             }
             catch (L3FormatException e)
             {
-                string message = e.Offset >= 0 && e.Message.EndsWith($" (at byte {e.Offset})", StringComparison.Ordinal)
-                    ? e.Message[..^$" (at byte {e.Offset})".Length] : e.Message;
-                errors[i] = new L3FormatException($"file {i}: {message}", e.Offset);
+                errors[i] = new L3FormatException($"file {i}: {e.Reason}", e.Offset);
             }
         });
         foreach (var error in errors)

@@ -14,7 +14,11 @@ public sealed class RejectTests(CodecFixture fixture)
     {
         var file = GoodFile();
         var e = Assert.Throws<L3FormatException>(() => _codec.Prepare([file, file.AsMemory(0, file.Length - 1)]));
-        Assert.Contains("file 1", e.Message);
+        // the CPU path's reason and offset, with the file named once and the offset said once
+        var cpu = Assert.Throws<L3FormatException>(() => L3Codec.Decode(file.AsSpan(0, file.Length - 1)));
+        Assert.Equal($"file 1: {cpu.Reason}", e.Reason);
+        Assert.Equal(cpu.Offset, e.Offset);
+        Assert.Equal($"file 1: {cpu.Message}", e.Message);
     }
 
     [Fact]

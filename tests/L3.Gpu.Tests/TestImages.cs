@@ -4,5 +4,5 @@ namespace L3.Gpu.Tests;
 public static class TestImages
 {
     public static L3Image Read(string name) =>
-        L3.Cli.ImageFiles.Read(Path.Combine(AppContext.BaseDirectory, "data", name));
+        L3.Imaging.ImageFiles.Read(Path.Combine(AppContext.BaseDirectory, "data", name));
 }

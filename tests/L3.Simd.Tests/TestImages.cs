@@ -58,5 +58,5 @@ internal static class TestImages
     public static IEnumerable<string> RealImages() => Directory.GetFiles(DataDirectory(), "*.png").Order();
 
     /// <summary>Reads a PNG as gray, RGB or RGBA bytes, through the CLI's reader.</summary>
-    public static L3Image ReadPng(string path) => L3.Cli.ImageFiles.Read(path);
+    public static L3Image ReadPng(string path) => L3.Imaging.ImageFiles.Read(path);
 }

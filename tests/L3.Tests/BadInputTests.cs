@@ -112,6 +112,22 @@ public class BadInputTests
         AssertRejected(HostileFile.With(gray, f => f[grayPatch + 1 + 1 + 2] ^= 0x01), "widths no longer adding up");
     }
 
+    [Theory]
+    [InlineData(1)] [InlineData(2)] [InlineData(4)]
+    public void The_first_bad_patch_is_reported_on_any_number_of_threads(int threads)
+    {
+        var pixels = TestImages.Make(200, 120, 3, Content.SmoothNoise, 4);
+        var valid = L3Codec.Encode(pixels, 200, 120, 3, new L3EncodeOptions { PatchSize = 8 });
+        var header = L3Codec.ReadHeader(valid);
+        int Patch(int i) => header.PayloadStart + header.PatchRange(i).Start;
+        // two bad patches far apart, so that different threads meet them: the first one is named
+        var file = HostileFile.With(valid, f => { f[Patch(150)] = 2; f[Patch(300)] = 2; });
+        var e = Assert.Throws<L3FormatException>(() => L3Codec.Decode(file, new L3DecodeOptions { MaxDegreeOfParallelism = threads }));
+        Assert.Equal(Patch(150), e.Offset);
+        Assert.Equal("patch flags 0x02 are not valid for 3 channel(s)", e.Reason);
+        Assert.Equal($"{e.Reason} (at byte {e.Offset})", e.Message);
+    }
+
     [Fact]
     public void Random_payload_edits_with_resealed_checksums_never_escape_as_other_exceptions()
     {

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using L3.Cli;
+using L3.Imaging;
 
 namespace L3.Tests;
 
@@ -12,7 +12,8 @@ public sealed class CliTests : IDisposable
 
     private static (int Exit, string Out, string Err) L3(params string[] args)
     {
-        string dll = typeof(ImageFiles).Assembly.Location;
+        // the referenced CLI project is copied next to the tests
+        string dll = Path.Combine(AppContext.BaseDirectory, "l3.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(dll);
         foreach (var a in args) start.ArgumentList.Add(a);

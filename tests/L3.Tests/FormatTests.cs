@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
 using L3.Kernels;
 
 namespace L3.Tests;
@@ -7,12 +9,29 @@ public class FormatTests
     [Fact]
     public void The_example_in_FORMAT_md_is_byte_exact()
     {
+        // docs/FORMAT.md, section 5: a 1x1 gray image of value 200, N = 8
         var file = L3Codec.Encode([200], 1, 1, 1, new L3EncodeOptions { PatchSize = 8 });
         Assert.Equal(59, file.Length);
-        Assert.Equal("L3IF"u8.ToArray(), file[..4]);
+        Assert.Equal(59, FileLayout.PayloadStart(1) + 11);
+        Assert.Equal("L3IF"u8.ToArray(), file[FileLayout.MagicOffset..(FileLayout.MagicOffset + 4)]);
+        Assert.Equal(FileLayout.Magic, BinaryPrimitives.ReadUInt32LittleEndian(file));
+        Assert.Equal(1, file[FileLayout.VersionOffset]);
+        Assert.Equal(0, file[FileLayout.ModeOffset]);
+        Assert.Equal(1, file[FileLayout.ChannelsOffset]);
+        Assert.Equal(8, file[FileLayout.PatchSizeOffset]);
+        Assert.Equal(1u, BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(FileLayout.WidthOffset)));
+        Assert.Equal(1u, BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(FileLayout.HeightOffset)));
+        Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(FileLayout.FlagsOffset)));
+        Assert.Equal(11u, BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(FileLayout.PayloadLengthOffset)));
+        Assert.Equal(XxHash64.HashToUInt64(file.AsSpan(48)), BinaryPrimitives.ReadUInt64LittleEndian(file.AsSpan(FileLayout.PayloadChecksumOffset)));
+        // the literal bytes of the example, as the page writes them
         Assert.Equal(new byte[] { 1, 0, 1, 8, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 11, 0, 0, 0 }, file[4..24]);
+        Assert.Equal(FileLayout.FixedSize, FileLayout.TableEntryOffset(0));
         Assert.Equal(new byte[] { 0, 0, 0, 0, 11, 0, 0, 0 }, file[32..40]);
+        Assert.Equal(40, FileLayout.TableEnd(1));
+        Assert.Equal(XxHash64.HashToUInt64(file.AsSpan(0, 40)), BinaryPrimitives.ReadUInt64LittleEndian(file.AsSpan(40)));
         Assert.Equal(new byte[] { 0x00, 0x00, 0x00, 0x07, 0x6F, 0, 0, 0, 0, 0, 0 }, file[48..]);
+        Assert.Equal(11, PatchLayout.FlagsSize + RowCoding.ZeroMaskBytes(1) + RowCoding.PredictorBytes(1) + RowCoding.WidthBytes(1, 1) + 7);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using L3.Kernels;
 
 namespace L3.Tests;
 
@@ -10,14 +11,14 @@ public static class HostileFile
     public static byte[] Reseal(byte[] file)
     {
         // The table length follows from the (possibly edited) shape; keep within the file's bounds.
-        int n = file[7], width = (int)BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(8));
-        int height = (int)BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(12));
+        int n = file[FileLayout.PatchSizeOffset];
+        int width = (int)BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(FileLayout.WidthOffset));
+        int height = (int)BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(FileLayout.HeightOffset));
         long patches = n == 0 ? 1 : ((long)(width + n - 1) / n) * ((height + n - 1) / n);
-        long tableEnd = 32 + 4 * (patches + 1);
-        if (tableEnd + 8 > file.Length) return file;
-        int payloadStart = (int)tableEnd + 8;
-        if (payloadStart <= file.Length)
-            BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(24), XxHash64.HashToUInt64(file.AsSpan(payloadStart)));
+        long tableEnd = FileLayout.FixedSize + FileLayout.TableEntrySize * (patches + 1);
+        if (tableEnd + FileLayout.ChecksumSize > file.Length) return file;
+        int payloadStart = (int)tableEnd + FileLayout.ChecksumSize;
+        BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(FileLayout.PayloadChecksumOffset), XxHash64.HashToUInt64(file.AsSpan(payloadStart)));
         BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan((int)tableEnd), XxHash64.HashToUInt64(file.AsSpan(0, (int)tableEnd)));
         return file;
     }

@@ -1,5 +1,5 @@
 using CsCheck;
-using L3.Cli;
+using L3.Imaging;
 
 namespace L3.Tests;
 

@@ -30,7 +30,7 @@ public static class BenchImages
             .Where(p => !Path.GetFileName(p).StartsWith("gray", StringComparison.Ordinal))
             .Select(Path.GetFileNameWithoutExtension)!;
 
-    public static L3Image Load(string name) => L3.Cli.ImageFiles.Read(Path.Combine(Directory(), name + ".png"));
+    public static L3Image Load(string name) => L3.Imaging.ImageFiles.Read(Path.Combine(Directory(), name + ".png"));
 
     /// <summary>PNG bytes of the image at zlib level 6, all filters (as cli/ImageFiles.EncodePng).</summary>
     public static unsafe byte[] EncodePng(L3Image image, byte[] rgbaScratch)

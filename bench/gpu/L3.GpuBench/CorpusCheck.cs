@@ -1,5 +1,5 @@
 using L3;
-using L3.Cli;
+using L3.Imaging;
 using L3.Gpu;
 
 /// <summary>
@@ -12,7 +12,7 @@ static class CorpusCheck
     public static bool Run(L3GpuCodec codec, string directory)
     {
         var names = Directory.GetFiles(directory, "*.png").Order().ToArray();
-        var images = names.Select(ImageFiles.Read).ToArray();
+        var images = names.Select(name => ImageFiles.Read(name)).ToArray();
         bool all = true;
         foreach (int n in new[] { 8, 16, 32, 64 })
         {

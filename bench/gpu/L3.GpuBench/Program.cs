@@ -2,7 +2,7 @@ using System.Diagnostics;
 using ILGPU;
 using ILGPU.Runtime;
 using L3;
-using L3.Cli;
+using L3.Imaging;
 using L3.Gpu;
 
 // L3 GPU bench: see bench/gpu/run.sh. Prints a table last.
