@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Text.Json;
 using L3;
 using L3.Cli;
+using L3.Cli.Commands;
+using L3.Datasets;
 using L3.Imaging;
 
 // `l3`: exit 0 on success, 1 on bad input or failure (one line on stderr), 2 on wrong usage.
@@ -52,9 +54,9 @@ decode.SetAction(r => Run(() =>
 }));
 root.Subcommands.Add(decode);
 
-var infoIn = new Argument<string>("file") { Description = "an L3 file" };
-var info = new Command("info", "print an L3 file's header") { infoIn, json };
-info.SetAction(r => Run(() =>
+var infoIn = new Argument<string>("file") { Description = "an L3 file, or a dataset folder" };
+var info = new Command("info", "print an L3 file's header, or a dataset's counts and sizes") { infoIn, json };
+info.SetAction(r => L3Dataset.IsDataset(r.GetValue(infoIn)!) ? DatasetCommands.Info(r.GetValue(infoIn)!, r.GetValue(json)) : Run(() =>
 {
     string path = r.GetValue(infoIn)!;
     var header = L3Codec.ReadHeader(File.ReadAllBytes(path));
@@ -70,13 +72,19 @@ info.SetAction(r => Run(() =>
 }));
 root.Subcommands.Add(info);
 
-var verifyIn = new Argument<string[]>("files") { Description = "L3 files", Arity = ArgumentArity.OneOrMore };
-var verify = new Command("verify", "check checksums and decode each file fully") { verifyIn };
+var verifyIn = new Argument<string[]>("files") { Description = "L3 files or dataset folders", Arity = ArgumentArity.OneOrMore };
+var verifyJobs = DatasetCommands.JobsOption();
+var verify = new Command("verify", "check checksums and decode each file fully (a dataset: every shard and sample)") { verifyIn, verifyJobs };
 verify.SetAction(r =>
 {
     int exit = 0;
     foreach (string path in r.GetValue(verifyIn)!)
     {
+        if (L3Dataset.IsDataset(path))
+        {
+            exit = Math.Max(exit, DatasetCommands.Verify(path, r.GetValue(verifyJobs), quiet: false));
+            continue;
+        }
         int code = Run(() =>
         {
             var header = L3Codec.Verify(File.ReadAllBytes(path));
@@ -120,6 +128,8 @@ demo.SetAction(_ => Run(() =>
     Console.WriteLine("every image round-tripped bit-exactly");
 }));
 root.Subcommands.Add(demo);
+root.Subcommands.Add(DatasetCommands.Convert());
+root.Subcommands.Add(DatasetCommands.Extract());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
