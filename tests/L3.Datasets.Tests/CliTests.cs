@@ -142,4 +142,27 @@ public sealed class CliTests : IDisposable
         Assert.Contains($"({complete} already complete)", resumed.Err);
         TestTrees.AssertSameFiles(PathOf("whole"), PathOf("killed"));
     }
+
+    [Fact]
+    public async Task SIGTERM_stops_cleanly_and_the_run_resumes_to_the_same_bytes()
+    {
+        MakePngTree(PathOf("src"), 30, size: 160);
+        string[] options = ["--shard-size", "1", "--jobs", "1"];
+        Assert.Equal(0, L3(["convert", PathOf("src"), PathOf("whole"), "--quiet", .. options]).Exit);
+
+        using (var process = Process.Start(StartInfo(["convert", PathOf("src"), PathOf("stopped"), .. options]))!)
+        {
+            var stderr = process.StandardError.ReadToEndAsync();
+            var clock = Stopwatch.StartNew();
+            while (!File.Exists(PathOf("stopped/shards/shard-000002.idx")) && !process.HasExited && clock.Elapsed < TimeSpan.FromMinutes(2)) Thread.Sleep(2);
+            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
+            Assert.True(process.WaitForExit(60_000));
+            Assert.Equal(1, process.ExitCode);
+            Assert.Contains("interrupted", await stderr);
+        }
+        Assert.False(File.Exists(PathOf("stopped/dataset.json")));
+        Assert.Empty(Directory.GetFiles(PathOf("stopped/shards"), "*.tmp")); // a clean stop leaves no temporary shard
+        Assert.Equal(0, L3(["convert", PathOf("src"), PathOf("stopped"), "--quiet", .. options]).Exit);
+        TestTrees.AssertSameFiles(PathOf("whole"), PathOf("stopped"));
+    }
 }
