@@ -14,16 +14,34 @@ var patch = new Option<int>("--patch") { Description = "patch size N: 8, 16, 32 
 var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
 var gpu = new Option<bool>("--gpu") { Description = "use the GPU codec (CUDA through ILGPU; ILGPU's CPU accelerator when no GPU is present)" };
 
-var encodeIn = new Argument<string>("input") { Description = "PNG, JPEG, BMP or netpbm (PGM, PPM, PAM) image" };
+var encodeIn = new Argument<string>("input") { Description = "PNG, JPEG, BMP, GIF, WebP or netpbm (PGM, PPM, PAM) image" };
 var encodeOut = new Argument<string>("output") { Description = "the L3 file to write" };
-var encode = new Command("encode", "encode an image as L3") { encodeIn, encodeOut, patch, force, gpu };
+// what cannot be stored exactly is refused; these ask for a conversion, which is then reported on stderr
+var firstFrame = new Option<bool>("--first-frame") { Description = "of an animated GIF, WebP or PNG, encode the first frame" };
+var convertCmyk = new Option<bool>("--convert-cmyk") { Description = "convert a CMYK JPEG to RGB" };
+var applyOrientation = new Option<bool>("--apply-orientation") { Description = "rotate or flip the pixels to the image's EXIF orientation" };
+var ignoreOrientation = new Option<bool>("--ignore-orientation") { Description = "keep the pixels as stored and drop the EXIF orientation" };
+var encode = new Command("encode", "encode an image as L3")
+{
+    encodeIn, encodeOut, patch, force, gpu, firstFrame, convertCmyk, applyOrientation, ignoreOrientation,
+};
 encode.SetAction(r => Run(() =>
 {
     string output = r.GetValue(encodeOut)!;
     OutputFile.CheckWritable(output, r.GetValue(force));
     int n = r.GetValue(patch);
     if (!L3Header.IsValidPatchSize(n)) throw new UsageException($"--patch {n} is not 8, 16, 32 or 64");
-    var image = ImageFiles.Read(r.GetValue(encodeIn)!);
+    if (r.GetValue(applyOrientation) && r.GetValue(ignoreOrientation))
+        throw new UsageException("--apply-orientation and --ignore-orientation exclude each other");
+    var read = ImageFiles.ReadWithNotes(r.GetValue(encodeIn)!, new ImageReadOptions
+    {
+        FirstFrame = r.GetValue(firstFrame),
+        ConvertCmyk = r.GetValue(convertCmyk),
+        Orientation = r.GetValue(applyOrientation) ? OrientationHandling.Apply
+            : r.GetValue(ignoreOrientation) ? OrientationHandling.Ignore : OrientationHandling.Refuse,
+    });
+    foreach (string note in read.Notes) Console.Error.WriteLine($"l3: note: {note}");
+    var image = read.Image;
     byte[] file;
     if (r.GetValue(gpu))
     {

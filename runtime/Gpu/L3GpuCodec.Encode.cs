@@ -13,7 +13,7 @@ public sealed class L3GpuEncodeJob : IDisposable
         PatchSize = patchSize;
         Channels = channels;
         long patches = (long)shape.Images * shape.PatchCount;
-        int planes = GpuEncodeKernel.PlaneCount(channels);
+        int planes = EncoderPolicy.PlaneCount(channels);
         Pixels = accelerator.Allocate1D<byte>(Math.Max(1, (long)shape.Images * shape.ImageBytes));
         Scratch = accelerator.Allocate1D<byte>(patches * planes * shape.BlockStride);
         Lengths = accelerator.Allocate1D<int>(patches * planes);

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using CsCheck;
+using L3.TestSupport;
 
 namespace L3.Tests;
 
@@ -7,7 +8,7 @@ namespace L3.Tests;
 /// range (spans are bounds-checked, so an out-of-range read would surface as another exception).</summary>
 public class BadInputTests
 {
-    private static readonly byte[] Pixels = TestImages.Make(37, 21, 3, Content.SmoothNoise, 11);
+    private static readonly byte[] Pixels = SyntheticImages.Make(Pattern.SmoothNoise, 37, 21, 3, 11);
     private static readonly byte[] Valid = L3Codec.Encode(Pixels, 37, 21, 3, new L3EncodeOptions { PatchSize = 8 });
 
     private static void AssertRejected(byte[] file, string because)
@@ -39,7 +40,7 @@ public class BadInputTests
     public void Non_L3_input_is_rejected()
     {
         AssertRejected([], "empty");
-        AssertRejected(File.ReadAllBytes(TestImages.RealImagePaths().First()), "a PNG file");
+        AssertRejected(File.ReadAllBytes(TestData.Images.First()), "a PNG file");
         AssertRejected(new byte[100], "zeros");
     }
 
@@ -100,7 +101,7 @@ public class BadInputTests
         AssertRejected(HostileFile.With(Valid, f => f[patch0 + 1 + 1 + 2] = 0xF0), "group width 15");
         AssertRejected(HostileFile.With(Valid, f => f[patch0 + 1] = 0x01), "a row turned zero: the widths no longer add up");
 
-        var gray = L3Codec.Encode(TestImages.Make(5, 5, 1, Content.Noise, 1), 5, 5, 1, new L3EncodeOptions { PatchSize = 8 });
+        var gray = L3Codec.Encode(SyntheticImages.Make(Pattern.Noise, 5, 5, 1, 1), 5, 5, 1, new L3EncodeOptions { PatchSize = 8 });
         int grayPatch = L3Codec.ReadHeader(gray).PayloadStart;
         AssertRejected(HostileFile.With(gray, f => f[grayPatch] = 1), "colour transform on one channel");
         // 5x5 gray: flags, mask (1 byte), predictors (2 bytes), widths (3 bytes: 5 nibbles and a pad), groups
@@ -116,7 +117,7 @@ public class BadInputTests
     [InlineData(1)] [InlineData(2)] [InlineData(4)]
     public void The_first_bad_patch_is_reported_on_any_number_of_threads(int threads)
     {
-        var pixels = TestImages.Make(200, 120, 3, Content.SmoothNoise, 4);
+        var pixels = SyntheticImages.Make(Pattern.SmoothNoise, 200, 120, 3, 4);
         var valid = L3Codec.Encode(pixels, 200, 120, 3, new L3EncodeOptions { PatchSize = 8 });
         var header = L3Codec.ReadHeader(valid);
         int Patch(int i) => header.PayloadStart + header.PatchRange(i).Start;

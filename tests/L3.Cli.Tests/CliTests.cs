@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using L3.Imaging;
+using L3.TestSupport;
 
-namespace L3.Tests;
+namespace L3.Cli.Tests;
 
 /// <summary>The `l3` command run as a user runs it: a separate process, exit codes and stderr.</summary>
 public sealed class CliTests : IDisposable
@@ -33,7 +34,7 @@ public sealed class CliTests : IDisposable
     [InlineData("photo-astronaut.png", "64", ".png")]
     public void Encode_then_decode_is_bit_exact(string image, string n, string extension)
     {
-        string source = Path.Combine(AppContext.BaseDirectory, "data", image);
+        string source = TestData.Path(image);
         Assert.Equal(0, L3("encode", source, PathOf("a.l3"), "--patch", n).Exit);
         Assert.Equal(0, L3("decode", PathOf("a.l3"), PathOf("b" + extension)).Exit);
         var original = ImageFiles.Read(source);
@@ -54,7 +55,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void Existing_outputs_are_kept_without_force()
     {
-        string source = Path.Combine(AppContext.BaseDirectory, "data", "gray-page.png");
+        string source = TestData.Path("gray-page.png");
         File.WriteAllText(PathOf("x.l3"), "keep me");
         var run = L3("encode", source, PathOf("x.l3"));
         Assert.Equal(1, run.Exit);
@@ -67,7 +68,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void Bad_files_exit_1_with_one_line_and_leave_no_output()
     {
-        string source = Path.Combine(AppContext.BaseDirectory, "data", "gray-page.png");
+        string source = TestData.Path("gray-page.png");
         Assert.Equal(0, L3("encode", source, PathOf("ok.l3")).Exit);
         var bytes = File.ReadAllBytes(PathOf("ok.l3"));
         File.WriteAllBytes(PathOf("cut.l3"), bytes[..(bytes.Length / 2)]);
@@ -93,10 +94,43 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void What_cannot_be_stored_exactly_is_refused_and_a_conversion_asked_for_is_reported()
+    {
+        File.WriteAllBytes(PathOf("deep.png"), CraftedFiles.Png(2, 2, 2, 16, new byte[2 * 2 * 6]));
+        var deep = L3("encode", PathOf("deep.png"), PathOf("deep.l3"));
+        Assert.Equal(1, deep.Exit);
+        Assert.Contains("16-bit PNG", deep.Err);
+        Assert.Single(deep.Err.Trim().Split('\n'));
+        Assert.False(File.Exists(PathOf("deep.l3")));
+
+        File.WriteAllBytes(PathOf("moving.gif"), CraftedFiles.Gif(frames: 2));
+        var animated = L3("encode", PathOf("moving.gif"), PathOf("moving.l3"));
+        Assert.Equal(1, animated.Exit);
+        Assert.Contains("--first-frame", animated.Err);
+        var first = L3("encode", PathOf("moving.gif"), PathOf("moving.l3"), "--first-frame");
+        Assert.Equal(0, first.Exit);
+        Assert.StartsWith("l3: note: animated GIF: kept the first of 2 frames", first.Err);
+        Assert.Equal(0, L3("decode", PathOf("moving.l3"), PathOf("moving.ppm")).Exit);
+        Assert.Equal(new byte[] { 10, 20, 30 }, ImageFiles.Read(PathOf("moving.ppm")).Pixels);
+
+        File.WriteAllBytes(PathOf("cmyk.jpg"), CraftedFiles.CmykJpeg());
+        Assert.Contains("--convert-cmyk", L3("encode", PathOf("cmyk.jpg"), PathOf("cmyk.l3")).Err);
+        Assert.Contains("l3: note: CMYK JPEG converted to RGB", L3("encode", PathOf("cmyk.jpg"), PathOf("cmyk.l3"), "--convert-cmyk").Err);
+    }
+
+    [Fact]
+    public void Inputs_that_are_not_regular_files_exit_1_at_once()
+    {
+        Assert.Contains("is a directory", L3("encode", _dir, PathOf("d.l3")).Err);
+        if (OperatingSystem.IsLinux()) Assert.Contains("character device", L3("encode", "/dev/zero", PathOf("z.l3")).Err);
+    }
+
+    [Fact]
     public void Wrong_usage_exits_2()
     {
         Assert.Equal(2, L3("encode").Exit);
         Assert.Equal(2, L3("frobnicate").Exit);
         Assert.Equal(2, L3("encode", "a.png", PathOf("a.l3"), "--patch", "12").Exit);
+        Assert.Equal(2, L3("encode", "a.png", PathOf("a.l3"), "--apply-orientation", "--ignore-orientation").Exit);
     }
 }
