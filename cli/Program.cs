@@ -21,11 +21,12 @@ var firstFrame = new Option<bool>("--first-frame") { Description = "of an animat
 var convertCmyk = new Option<bool>("--convert-cmyk") { Description = "convert a CMYK JPEG to RGB" };
 var applyOrientation = new Option<bool>("--apply-orientation") { Description = "rotate or flip the pixels to the image's EXIF orientation" };
 var ignoreOrientation = new Option<bool>("--ignore-orientation") { Description = "keep the pixels as stored and drop the EXIF orientation" };
-var encode = new Command("encode", "encode an image as L3")
+var encodeJobs = DatasetCommands.JobsOption();
+var encode = new Command("encode", "encode an image as L3 (a folder of images: into a folder, on all cores)")
 {
-    encodeIn, encodeOut, patch, force, gpu, firstFrame, convertCmyk, applyOrientation, ignoreOrientation,
+    encodeIn, encodeOut, patch, force, gpu, firstFrame, convertCmyk, applyOrientation, ignoreOrientation, encodeJobs,
 };
-encode.SetAction(r => Run(() =>
+encode.SetAction(r => Directory.Exists(r.GetValue(encodeIn)) ? EncodeFolder(r) : Run(() =>
 {
     string output = r.GetValue(encodeOut)!;
     OutputFile.CheckWritable(output, r.GetValue(force));
@@ -53,6 +54,25 @@ encode.SetAction(r => Run(() =>
 }));
 root.Subcommands.Add(encode);
 
+int EncodeFolder(ParseResult r)
+{
+    int exit = 0;
+    int code = Run(() =>
+    {
+        if (r.GetValue(applyOrientation) && r.GetValue(ignoreOrientation))
+            throw new UsageException("--apply-orientation and --ignore-orientation exclude each other");
+        exit = BatchCommands.EncodeTree(r.GetValue(encodeIn)!, r.GetValue(encodeOut)!, r.GetValue(patch), r.GetValue(force), r.GetValue(encodeJobs),
+            new ImageReadOptions
+            {
+                FirstFrame = r.GetValue(firstFrame),
+                ConvertCmyk = r.GetValue(convertCmyk),
+                Orientation = r.GetValue(applyOrientation) ? OrientationHandling.Apply
+                    : r.GetValue(ignoreOrientation) ? OrientationHandling.Ignore : OrientationHandling.Refuse,
+            });
+    });
+    return Math.Max(code, exit);
+}
+
 var decodeIn = new Argument<string>("input") { Description = "the L3 file to read" };
 var decodeOut = new Argument<string>("output") { Description = "the image to write: .png, or .pgm/.ppm/.pam/.pnm" };
 var decode = new Command("decode", "decode an L3 file to PNG or netpbm") { decodeIn, decodeOut, force, gpu };
@@ -72,11 +92,10 @@ decode.SetAction(r => Run(() =>
 }));
 root.Subcommands.Add(decode);
 
-var infoIn = new Argument<string>("file") { Description = "an L3 file, or a dataset folder" };
+var infoIn = new Argument<string[]>("files") { Description = "L3 files or dataset folders", Arity = ArgumentArity.OneOrMore };
 var info = new Command("info", "print an L3 file's header, or a dataset's counts and sizes") { infoIn, json };
-info.SetAction(r => L3Dataset.IsDataset(r.GetValue(infoIn)!) ? DatasetCommands.Info(r.GetValue(infoIn)!, r.GetValue(json)) : Run(() =>
+info.SetAction(r => r.GetValue(infoIn)!.Select(path => L3Dataset.IsDataset(path) ? DatasetCommands.Info(path, r.GetValue(json)) : Run(() =>
 {
-    string path = r.GetValue(infoIn)!;
     var header = L3Codec.ReadHeader(File.ReadAllBytes(path));
     var fields = new Dictionary<string, object>
     {
@@ -87,7 +106,7 @@ info.SetAction(r => L3Dataset.IsDataset(r.GetValue(infoIn)!) ? DatasetCommands.I
     };
     if (r.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(fields));
     else foreach (var (key, value) in fields) Console.WriteLine($"{key,-11} {value}");
-}));
+}, path)).ToList().Max());
 root.Subcommands.Add(info);
 
 var verifyIn = new Argument<string[]>("files") { Description = "L3 files or dataset folders", Arity = ArgumentArity.OneOrMore };
@@ -96,20 +115,13 @@ var verify = new Command("verify", "check checksums and decode each file fully (
 verify.SetAction(r =>
 {
     int exit = 0;
+    var files = new List<string>();
     foreach (string path in r.GetValue(verifyIn)!)
     {
-        if (L3Dataset.IsDataset(path))
-        {
-            exit = Math.Max(exit, DatasetCommands.Verify(path, r.GetValue(verifyJobs), quiet: false));
-            continue;
-        }
-        int code = Run(() =>
-        {
-            var header = L3Codec.Verify(File.ReadAllBytes(path));
-            Console.WriteLine($"{path}: ok ({header.Width}x{header.Height}x{header.Channels}, N={header.PatchSize})");
-        }, path);
-        exit = Math.Max(exit, code);
+        if (L3Dataset.IsDataset(path)) exit = Math.Max(exit, DatasetCommands.Verify(path, r.GetValue(verifyJobs), quiet: false));
+        else files.AddRange(BatchCommands.Expand([path], BatchCommands.L3Extensions)); // a folder: every .l3 below it
     }
+    if (files.Count > 0) exit = Math.Max(exit, BatchCommands.VerifyFiles(files, r.GetValue(verifyJobs)));
     return exit;
 });
 root.Subcommands.Add(verify);
@@ -127,10 +139,27 @@ bench.SetAction(r => Run(() =>
         if (gpuResults.Any(x => !x.BitExact)) throw new L3FormatException("a GPU round trip was not bit-exact");
         return;
     }
-    var results = r.GetValue(benchIn)!.Select(p => ImageBench.Measure(p, r.GetValue(patch), r.GetValue(runs))).ToList();
+    // a folder stands for the images below it; each image is printed as it is measured, and one
+    // that cannot be read is named and skipped
+    var paths = BatchCommands.Expand(r.GetValue(benchIn)!, L3.Datasets.ImageSource.ImageExtensions);
+    var results = new List<BenchResult>();
+    int unreadable = 0;
+    if (!r.GetValue(json)) ImageBench.PrintHeader(Console.Out);
+    foreach (string path in paths)
+    {
+        try { results.Add(ImageBench.Measure(path, r.GetValue(patch), r.GetValue(runs))); }
+        catch (Exception e) when (e is ImageFileException or L3FormatException or IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            unreadable++;
+            Console.Error.WriteLine($"l3: {path}: {e.Message.ReplaceLineEndings(" ")}");
+            continue;
+        }
+        if (!r.GetValue(json)) ImageBench.PrintRow(Console.Out, results[^1]);
+    }
     if (r.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
-    else ImageBench.PrintTable(Console.Out, results);
+    else if (results.Count > 0) ImageBench.PrintSummary(Console.Out, results);
     if (results.Any(x => !x.BitExact)) throw new L3FormatException("a round trip was not bit-exact");
+    if (unreadable > 0) throw new IOException($"{unreadable} of {paths.Count} images could not be read (named above)");
 }));
 root.Subcommands.Add(bench);
 
@@ -148,6 +177,9 @@ demo.SetAction(_ => Run(() =>
 root.Subcommands.Add(demo);
 root.Subcommands.Add(DatasetCommands.Convert());
 root.Subcommands.Add(DatasetCommands.Extract());
+
+// a bare `l3` shows what it can do
+root.SetAction(_ => root.Parse(["--help"]).Invoke());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

@@ -165,4 +165,37 @@ public sealed class CliTests : IDisposable
         Assert.Equal(0, L3(["convert", PathOf("src"), PathOf("stopped"), "--quiet", .. options]).Exit);
         TestTrees.AssertSameFiles(PathOf("whole"), PathOf("stopped"));
     }
+
+    [Fact]
+    public void Single_file_commands_take_folders_and_several_files()
+    {
+        var images = MakePngTree(PathOf("src"), 6, size: 20);
+        TestTrees.Write(PathOf("src"), "c-class/bad.png", "not a png"u8.ToArray());
+
+        var encode = L3("encode", PathOf("src"), PathOf("l3"), "--jobs", "2");
+        Assert.Equal(1, encode.Exit);
+        Assert.Contains("bad.png", encode.Err);
+        Assert.Contains("encoded 6 of 7 images", encode.Err.Trim().Split('\n')[^1]);
+        foreach (var (name, image) in images)
+            Assert.Equal(image.Pixels, L3Codec.Decode(File.ReadAllBytes(PathOf("l3/" + Path.ChangeExtension(name, ".l3")))).Pixels);
+
+        var verify = L3("verify", PathOf("l3"));
+        Assert.Equal(0, verify.Exit);
+        Assert.Contains("6 files ok", verify.Out);
+        File.WriteAllBytes(PathOf("l3/a-class/000.l3"), [1, 2, 3]);
+        Assert.Equal(1, L3("verify", PathOf("l3")).Exit);
+
+        var info = L3("info", PathOf("l3/b-class/001.l3"), PathOf("l3/c-class/002.l3"), "--json");
+        Assert.Equal(0, info.Exit);
+        Assert.Equal(2, info.Out.Trim().Split('\n').Length);
+
+        var bench = L3("bench", PathOf("src"), "--runs", "1");
+        Assert.Equal(1, bench.Exit); // bad.png is named, the other six are measured
+        Assert.Contains("bad.png", bench.Err);
+        Assert.Equal(6, bench.Out.Split('\n').Count(line => line.TrimEnd().EndsWith("yes")));
+
+        var bare = L3();
+        Assert.Equal(0, bare.Exit);
+        Assert.Contains("convert", bare.Out);
+    }
 }
