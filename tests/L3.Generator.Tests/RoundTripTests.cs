@@ -1,5 +1,6 @@
 using L3.Generator.Tests.Profiles;
 using Xunit;
+using L3.TestSupport;
 
 namespace L3.Generator.Tests;
 
@@ -46,7 +47,7 @@ public sealed class RoundTripTests
         var random = new Random(name.GetHashCode(StringComparison.Ordinal) * 7 + channels);
         foreach (int height in new[] { profile.N, 2 * profile.N + 5 })
         {
-            var pixels = Images.Random(profile.Width, height, channels, seed: random.Next());
+            var pixels = SyntheticImages.Make(Pattern.Bands, profile.Width, height, channels, seed: random.Next());
             byte[] file = L3Codec.Encode(pixels, profile.Width, height, channels, new L3EncodeOptions { PatchSize = profile.N });
             foreach (var path in L3.Cpu.CpuPaths.Supported)
             {
@@ -71,7 +72,7 @@ public sealed class RoundTripTests
         // heights that are not multiples of N, one shorter than a patch, one a single row
         foreach (int height in new[] { 1, profile.N - 3, 2 * profile.N + 5, random.Next(1, 3 * profile.N) })
         {
-            var pixels = Images.Random(profile.Width, height, channels, seed: random.Next());
+            var pixels = SyntheticImages.Make(Pattern.Bands, profile.Width, height, channels, seed: random.Next());
             byte[] file = L3Codec.Encode(pixels, profile.Width, height, channels, new L3EncodeOptions { PatchSize = profile.N });
 
             var decoded = new byte[pixels.Length];
@@ -106,7 +107,7 @@ public sealed class RoundTripTests
     [Fact]
     public void L3Codec_Decode_dispatches_to_the_matching_profile()
     {
-        var pixels = Images.Random(L3Profile_N16_W100.Width, 33, 3, seed: 5);
+        var pixels = SyntheticImages.Make(Pattern.Bands, L3Profile_N16_W100.Width, 33, 3, seed: 5);
         byte[] file = L3Codec.Encode(pixels, L3Profile_N16_W100.Width, 33, 3, new L3EncodeOptions { PatchSize = 16 });
         var found = L3Profiles.Find(L3Codec.ReadHeader(file));
         Assert.NotNull(found);
@@ -141,8 +142,8 @@ public sealed class RoundTripTests
         var general = L3Profiles.Register<Width23>("Tests.Width23");
         Assert.Same(general, L3Profiles.Register<Width23>("Tests.Width23"));
         L3Profiles.Register<Width23Gray>("Tests.Width23Gray");
-        byte[] rgb = L3Codec.Encode(Images.Random(23, 19, 3, seed: 12), 23, 19, 3, new L3EncodeOptions { PatchSize = 8 });
-        byte[] gray = L3Codec.Encode(Images.Random(23, 19, 1, seed: 13), 23, 19, 1, new L3EncodeOptions { PatchSize = 8 });
+        byte[] rgb = L3Codec.Encode(SyntheticImages.Make(Pattern.Bands, 23, 19, 3, seed: 12), 23, 19, 3, new L3EncodeOptions { PatchSize = 8 });
+        byte[] gray = L3Codec.Encode(SyntheticImages.Make(Pattern.Bands, 23, 19, 1, seed: 13), 23, 19, 1, new L3EncodeOptions { PatchSize = 8 });
         Assert.StartsWith("profile Tests.Width23 (", L3Codec.DescribeDecoder(rgb));
         Assert.StartsWith("profile Tests.Width23Gray (", L3Codec.DescribeDecoder(gray));
         Assert.Equal(GenericDecode(rgb), L3Codec.Decode(rgb).Pixels);
@@ -169,14 +170,14 @@ public sealed class RoundTripTests
     public void Fixed_height_and_channels_profile()
     {
         Assert.Equal(3, L3Profile_N8_W21_H19_C3.PatchesY);
-        var pixels = Images.Random(21, 19, 3, seed: 3);
+        var pixels = SyntheticImages.Make(Pattern.Bands, 21, 19, 3, seed: 3);
         byte[] file = L3Profile_N8_W21_H19_C3.Encode(pixels, 19, 3);
         Assert.Equal(pixels, L3Profile_N8_W21_H19_C3.Decode(file).Pixels);
         Assert.Equal(typeof(L3Profile_N8_W21_H19_C3).FullName, L3Profiles.Find(L3Codec.ReadHeader(file))?.Name);
-        Assert.Throws<ArgumentException>(() => L3Profile_N8_W21_H19_C3.Encode(Images.Random(21, 18, 3, 1), 18, 3));
+        Assert.Throws<ArgumentException>(() => L3Profile_N8_W21_H19_C3.Encode(SyntheticImages.Make(Pattern.Bands, 21, 18, 3, 1), 18, 3));
 
         // another height: not this profile (the N = 8, Width = 21 file falls back to the generic path)
-        var shorter = Images.Random(21, 18, 3, seed: 4);
+        var shorter = SyntheticImages.Make(Pattern.Bands, 21, 18, 3, seed: 4);
         byte[] other = L3Codec.Encode(shorter, 21, 18, 3, new L3EncodeOptions { PatchSize = 8 });
         Assert.Null(L3Profiles.Find(L3Codec.ReadHeader(other)));
         Assert.Throws<ArgumentException>(() => L3Profile_N8_W21_H19_C3.Decode(other));
@@ -185,7 +186,7 @@ public sealed class RoundTripTests
     [Fact]
     public void File_of_another_shape_is_refused()
     {
-        var pixels = Images.Random(36, 10, 1, seed: 1);
+        var pixels = SyntheticImages.Make(Pattern.Bands, 36, 10, 1, seed: 1);
         byte[] file = L3Codec.Encode(pixels, 36, 10, 1, new L3EncodeOptions { PatchSize = 8 });
         var e = Assert.Throws<ArgumentException>(() => L3Profile_N8_W37.Decode(file, new byte[pixels.Length]));
         Assert.Contains("N = 8, Width = 37", e.Message);
@@ -194,7 +195,7 @@ public sealed class RoundTripTests
     [Fact]
     public void Corrupt_file_is_an_L3FormatException_and_nothing_is_written()
     {
-        var pixels = Images.Random(L3Profile_N8_W37.Width, 20, 3, seed: 2);
+        var pixels = SyntheticImages.Make(Pattern.Bands, L3Profile_N8_W37.Width, 20, 3, seed: 2);
         byte[] file = L3Profile_N8_W37.Encode(pixels, 20, 3);
         var header = L3Codec.ReadHeader(file);
         var random = new Random(7);
@@ -216,7 +217,7 @@ public sealed class RoundTripTests
     public void Structurally_bad_patch_with_a_valid_checksum_is_refused()
     {
         // rewrite a patch byte and fix the payload checksum, so that only PatchFormat.Validate can catch it
-        var pixels = Images.Random(L3Profile_N8_W37.Width, 9, 1, seed: 11);
+        var pixels = SyntheticImages.Make(Pattern.Bands, L3Profile_N8_W37.Width, 9, 1, seed: 11);
         byte[] file = L3Profile_N8_W37.Encode(pixels, 9, 1);
         var header = L3Codec.ReadHeader(file);
         var bad = (byte[])file.Clone();
@@ -234,7 +235,7 @@ public sealed class RoundTripTests
     [Fact]
     public void Format_structs_read_the_header()
     {
-        var pixels = Images.Random(L3Profile_N32_W70.Width, 45, 4, seed: 6);
+        var pixels = SyntheticImages.Make(Pattern.Bands, L3Profile_N32_W70.Width, 45, 4, seed: 6);
         byte[] file = L3Profile_N32_W70.Encode(pixels, 45, 4);
         var fixedHeader = L3Profile_N32_W70.FileHeader.Read(file);
         Assert.True(fixedHeader.IsThisProfile);
