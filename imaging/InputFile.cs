@@ -7,22 +7,9 @@ namespace L3.Imaging;
 /// <summary>Reads an input file from a path without blocking and without unbounded reads: only a
 /// regular file is opened (a FIFO would block in open, a device such as /dev/zero never ends, a
 /// directory is no image), its length is checked against the limit first, and no more than that
-/// length is read. Used for image files here, and usable for any input (an L3 file).</summary>
-public static class InputFile
+/// length is read.</summary>
+internal static class InputFile
 {
-    /// <summary>The whole file at <paramref name="path"/>, a regular file of at most
-    /// <paramref name="maxBytes"/> bytes (else <see cref="ImageFileException"/>).</summary>
-    public static byte[] ReadAll(string path, long maxBytes)
-    {
-        long length = CheckRegular(path);
-        if (length > Math.Min(maxBytes, Array.MaxLength))
-            throw new ImageFileException($"{path} has {length:N0} bytes, more than the {Math.Min(maxBytes, Array.MaxLength):N0} read from an input file");
-        using var stream = Open(path);
-        var bytes = new byte[length];
-        int read = ReadUpTo(stream, bytes);
-        return read == bytes.Length ? bytes : bytes[..read];
-    }
-
     /// <summary>The file's length, after checking that <paramref name="path"/> is a regular file.</summary>
     public static long CheckRegular(string path)
     {
@@ -32,11 +19,11 @@ public static class InputFile
     }
 
     /// <summary>Opens a regular file for reading.</summary>
-    internal static FileStream Open(string path) =>
+    public static FileStream Open(string path) =>
         new(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
 
     /// <summary>Reads into <paramref name="buffer"/> until it is full or the file ends; returns the count.</summary>
-    internal static int ReadUpTo(Stream stream, Span<byte> buffer)
+    public static int ReadUpTo(Stream stream, Span<byte> buffer)
     {
         int total = 0;
         while (total < buffer.Length)

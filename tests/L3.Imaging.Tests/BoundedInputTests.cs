@@ -85,18 +85,6 @@ public sealed class BoundedInputTests : IDisposable
     }
 
     [Fact]
-    public void Any_input_file_is_read_whole_only_when_regular_and_within_the_limit()
-    {
-        string path = Path.Combine(_dir, "some.l3");
-        File.WriteAllBytes(path, [1, 2, 3]);
-        Assert.Equal(new byte[] { 1, 2, 3 }, InputFile.ReadAll(path, maxBytes: 3));
-        Assert.Contains("more than the 2", Assert.Throws<ImageFileException>(() => InputFile.ReadAll(path, maxBytes: 2)).Message);
-        Assert.Contains("directory", Assert.Throws<ImageFileException>(() => InputFile.ReadAll(_dir, 100)).Message);
-        if (OperatingSystem.IsLinux())
-            Assert.Contains("character device", Assert.Throws<ImageFileException>(() => InputFile.ReadAll("/dev/zero", long.MaxValue)).Message);
-    }
-
-    [Fact]
     public void A_directory_is_refused()
     {
         Assert.Contains("directory", Assert.Throws<ImageFileException>(() => ImageFiles.Read(_dir)).Message);
