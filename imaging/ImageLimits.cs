@@ -1,3 +1,5 @@
+using L3.Kernels;
+
 namespace L3.Imaging;
 
 /// <summary>The checks made on an image's declared size before any pixel buffer is allocated: the
@@ -22,9 +24,9 @@ public static class ImageLimits
     /// <summary>Refuses a declared size outside L3's limits (or the caller's <see cref="ImageReadOptions.MaxPixels"/>).</summary>
     public static void CheckDeclaredSize(string format, long width, long height, ImageReadOptions options)
     {
-        if (width < 1 || height < 1 || width > L3Header.MaxDimension || height > L3Header.MaxDimension)
-            throw new ImageFileException($"{format} declares {width}x{height} pixels, outside 1..{L3Header.MaxDimension} a side");
-        long limit = Math.Min(options.MaxPixels, L3Header.MaxPixels);
+        if (width < 1 || height < 1 || width > FileLayout.MaxDimension || height > FileLayout.MaxDimension)
+            throw new ImageFileException($"{format} declares {width}x{height} pixels, outside 1..{FileLayout.MaxDimension} a side");
+        long limit = Math.Min(options.MaxPixels, FileLayout.MaxPixels);
         if (width * height > limit)
             throw new ImageFileException($"{format} declares {width}x{height} = {width * height:N0} pixels, above the limit of {limit:N0}");
     }

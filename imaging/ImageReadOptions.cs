@@ -1,3 +1,5 @@
+using L3.Kernels;
+
 namespace L3.Imaging;
 
 /// <summary>What reading an image file may do beyond taking its pixels exactly as stored, and the
@@ -18,7 +20,7 @@ public sealed record ImageReadOptions
     public OrientationHandling Orientation { get; init; } = OrientationHandling.Refuse;
 
     /// <summary>The most pixels an image may declare: the L3 format's limit unless lowered.</summary>
-    public long MaxPixels { get; init; } = L3Header.MaxPixels;
+    public long MaxPixels { get; init; } = FileLayout.MaxPixels;
 
     /// <summary>The largest file read from a path (1.5 GiB unless changed: the largest image L3 can
     /// store, 2^28 RGBA pixels, as netpbm or as a PNG of stored blocks, with room for metadata).</summary>

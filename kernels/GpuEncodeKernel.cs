@@ -4,7 +4,7 @@ using ILGPU.Runtime;
 namespace L3.Kernels;
 
 /// <summary>What one encode launch covers: images of one shape, back to back, interleaved HWC.</summary>
-internal struct GpuEncodeShape
+public struct GpuEncodeShape
 {
     public int Width, Height, PatchesX, PatchCount, Images;
     /// <summary>Bytes of one image (width × height × channels).</summary>
@@ -31,8 +31,10 @@ internal struct GpuEncodeShape
 /// per image picks each patch's transform, and a warp scan of the patch lengths gives the patch
 /// table. <see cref="Assemble"/>: one warp per patch copies the chosen blocks into the file.
 /// The fixed header and the two checksums are the host's.
+/// <para>Public, as its parameter types are, because ILGPU's CPU accelerator builds the launcher of a
+/// kernel in an assembly of its own, which must see them; the helpers inside stay private.</para>
 /// </remarks>
-internal static class GpuEncodeKernel
+public static class GpuEncodeKernel
 {
     /// <summary>Threads per group the shared memory is sized for (at most).</summary>
     public const int MaxThreadsPerGroup = 128;
@@ -66,7 +68,7 @@ internal static class GpuEncodeKernel
         var header = SharedMemory.Allocate<int>(MaxThreadsPerGroup / 32 * HeaderWordsPerWarp);
         int lane = Warp.LaneIdx;
         int headerBase = Warp.WarpIdx * HeaderWordsPerWarp;
-        long globalWarp = (long)Grid.IdxX * (Group.DimX / 32) + Warp.WarpIdx;
+        long globalWarp = GlobalWarp();
 
         int seg = lane / lanesPerPatch;
         int g = lane - seg * lanesPerPatch;
@@ -222,7 +224,7 @@ internal static class GpuEncodeKernel
     {
         int channels = channelsValue.Value;
         int planes = EncoderPolicy.PlaneCount(channels);
-        int image = Grid.IdxX * (Group.DimX / 32) + Warp.WarpIdx;
+        long image = GlobalWarp();
         if (image >= shape.Images) return;
         int lane = Warp.LaneIdx;
         int carry = 0;
@@ -269,7 +271,7 @@ internal static class GpuEncodeKernel
     {
         int channels = channelsValue.Value;
         int planes = EncoderPolicy.PlaneCount(channels);
-        long slot = (long)Grid.IdxX * (Group.DimX / 32) + Warp.WarpIdx;
+        long slot = GlobalWarp();
         long total = (long)shape.Images * shape.PatchCount;
         if (slot >= total) return;
         int lane = Warp.LaneIdx;
@@ -334,6 +336,9 @@ internal static class GpuEncodeKernel
             A7 = 7 < valid ? RowCoding.Zigzag(RowCoding.Residual(p, o7, o6)) : 0,
         };
     }
+
+    /// <summary>This warp's index in the launch.</summary>
+    private static long GlobalWarp() => (long)Grid.IdxX * (Group.DimX / 32) + Warp.WarpIdx;
 
     /// <summary>A block's length from its entry in the lengths array (low 16 bits).</summary>
     private static int L(int packed) => packed & 0xFFFF;

@@ -73,13 +73,8 @@ public sealed class L3Header
     /// <summary>The table's offsets (PatchCount + 1 entries), e.g. to hand to a GPU decoder.</summary>
     public ReadOnlySpan<uint> PatchOffsets => _patchOffsets;
 
-    /// <summary><see cref="FileLayout.MaxDimension"/> and <see cref="FileLayout.MaxPixels"/>, under the
-    /// names the image library reads them by.</summary>
-    public const int MaxDimension = FileLayout.MaxDimension;
-    public const long MaxPixels = FileLayout.MaxPixels;
-
+    /// <summary><see cref="FileLayout.IsValidPatchSize"/>, for the callers that ask the header.</summary>
     public static bool IsValidPatchSize(int n) => FileLayout.IsValidPatchSize(n);
-    public static bool IsValidChannelCount(int c) => FileLayout.IsValidChannelCount(c);
 
     /// <summary>Checks an image's shape against the format's limits; throws L3FormatException.</summary>
     public static void ValidateShape(long width, long height, int channels, int patchSize)
