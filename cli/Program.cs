@@ -9,13 +9,13 @@ using L3.Imaging;
 // `l3`: exit 0 on success, 1 on bad input or failure (one line on stderr), 2 on wrong usage.
 var root = new RootCommand("L3: a lossless image format that decodes on GPUs and SIMD CPUs at memory speed");
 
-var force = new Option<bool>("--force") { Description = "overwrite an existing output file" };
+var force = new Option<bool>("--force") { Description = "replace an existing output (a regular file only, never an input)" };
 var patch = new Option<int>("--patch") { Description = "patch size N: 8, 16, 32 or 64", DefaultValueFactory = _ => L3EncodeOptions.Default.PatchSize };
 var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
 var gpu = new Option<bool>("--gpu") { Description = "use the GPU codec (CUDA through ILGPU; ILGPU's CPU accelerator when no GPU is present)" };
 
-var encodeIn = new Argument<string>("input") { Description = "PNG, JPEG, BMP, GIF, WebP or netpbm (PGM, PPM, PAM) image" };
-var encodeOut = new Argument<string>("output") { Description = "the L3 file to write" };
+var encodeIn = new Argument<string>("input") { Description = "PNG, JPEG, BMP, GIF, WebP or netpbm (PGM, PPM, PAM) image; - for standard input" };
+var encodeOut = new Argument<string>("output") { Description = "the L3 file to write; - for standard output" };
 // what cannot be stored exactly is refused; these ask for a conversion, which is then reported on stderr
 var firstFrame = new Option<bool>("--first-frame") { Description = "of an animated GIF, WebP or PNG, encode the first frame" };
 var convertCmyk = new Option<bool>("--convert-cmyk") { Description = "convert a CMYK JPEG to RGB" };
@@ -28,19 +28,24 @@ var encode = new Command("encode", "encode an image as L3 (a folder of images: i
 };
 encode.SetAction(r => Directory.Exists(r.GetValue(encodeIn)) ? EncodeFolder(r) : Run(() =>
 {
-    string output = r.GetValue(encodeOut)!;
-    OutputFile.CheckWritable(output, r.GetValue(force));
+    string input = r.GetValue(encodeIn)!, output = r.GetValue(encodeOut)!;
+    OutputFile.CheckWritable(output, r.GetValue(force), input);
     int n = r.GetValue(patch);
     if (!L3Header.IsValidPatchSize(n)) throw new UsageException($"--patch {n} is not 8, 16, 32 or 64");
     if (r.GetValue(applyOrientation) && r.GetValue(ignoreOrientation))
         throw new UsageException("--apply-orientation and --ignore-orientation exclude each other");
-    var read = ImageFiles.ReadWithNotes(r.GetValue(encodeIn)!, new ImageReadOptions
+    var options = new ImageReadOptions
     {
         FirstFrame = r.GetValue(firstFrame),
         ConvertCmyk = r.GetValue(convertCmyk),
         Orientation = r.GetValue(applyOrientation) ? OrientationHandling.Apply
             : r.GetValue(ignoreOrientation) ? OrientationHandling.Ignore : OrientationHandling.Refuse,
-    });
+    };
+    // a path is read by the image library (regular files only, declared size checked first);
+    // standard input is read here, bounded, then handed over
+    var read = InputFile.IsStandardStream(input)
+        ? ImageFiles.ReadWithNotes(InputFile.ReadImage(input), options)
+        : ImageFiles.ReadWithNotes(input, options);
     foreach (string note in read.Notes) Console.Error.WriteLine($"l3: note: {note}");
     var image = read.Image;
     byte[] file;
@@ -50,7 +55,7 @@ encode.SetAction(r => Directory.Exists(r.GetValue(encodeIn)) ? EncodeFolder(r) :
         file = codec.Encode([image], n)[0];
     }
     else file = L3Codec.Encode(image, new L3EncodeOptions { PatchSize = n });
-    OutputFile.Write(output, file, r.GetValue(force));
+    OutputFile.Write(output, file, r.GetValue(force), input);
 }));
 root.Subcommands.Add(encode);
 
@@ -73,14 +78,14 @@ int EncodeFolder(ParseResult r)
     return Math.Max(code, exit);
 }
 
-var decodeIn = new Argument<string>("input") { Description = "the L3 file to read" };
-var decodeOut = new Argument<string>("output") { Description = "the image to write: .png, or .pgm/.ppm/.pam/.pnm" };
+var decodeIn = new Argument<string>("input") { Description = "the L3 file to read; - for standard input" };
+var decodeOut = new Argument<string>("output") { Description = "the image to write: .png, or .pgm/.ppm/.pam/.pnm; - for PNG on standard output" };
 var decode = new Command("decode", "decode an L3 file to PNG or netpbm") { decodeIn, decodeOut, force, gpu };
 decode.SetAction(r => Run(() =>
 {
-    string output = r.GetValue(decodeOut)!;
-    OutputFile.CheckWritable(output, r.GetValue(force));
-    byte[] bytes = File.ReadAllBytes(r.GetValue(decodeIn)!);
+    string input = r.GetValue(decodeIn)!, output = r.GetValue(decodeOut)!;
+    OutputFile.CheckWritable(output, r.GetValue(force), input);
+    byte[] bytes = InputFile.ReadL3(input);
     L3Image image;
     if (r.GetValue(gpu))
     {
@@ -88,15 +93,16 @@ decode.SetAction(r => Run(() =>
         image = codec.Decode(bytes);
     }
     else image = L3Codec.Decode(bytes);
-    OutputFile.Write(output, ImageFiles.EncodeFor(output, image), r.GetValue(force));
+    var encoded = OutputFile.IsStandardStream(output) ? ImageFiles.EncodePng(image) : ImageFiles.EncodeFor(output, image);
+    OutputFile.Write(output, encoded, r.GetValue(force), input);
 }));
 root.Subcommands.Add(decode);
 
-var infoIn = new Argument<string[]>("files") { Description = "L3 files or dataset folders", Arity = ArgumentArity.OneOrMore };
+var infoIn = new Argument<string[]>("files") { Description = "L3 files (only their header and table are read) or dataset folders; - for standard input", Arity = ArgumentArity.OneOrMore };
 var info = new Command("info", "print an L3 file's header, or a dataset's counts and sizes") { infoIn, json };
 info.SetAction(r => r.GetValue(infoIn)!.Select(path => L3Dataset.IsDataset(path) ? DatasetCommands.Info(path, r.GetValue(json)) : Run(() =>
 {
-    var header = L3Codec.ReadHeader(File.ReadAllBytes(path));
+    var header = InputFile.ReadL3Header(path);
     var fields = new Dictionary<string, object>
     {
         ["file"] = path, ["version"] = header.Version, ["mode"] = header.Mode.ToString().ToLowerInvariant(),
@@ -109,7 +115,7 @@ info.SetAction(r => r.GetValue(infoIn)!.Select(path => L3Dataset.IsDataset(path)
 }, path)).ToList().Max());
 root.Subcommands.Add(info);
 
-var verifyIn = new Argument<string[]>("files") { Description = "L3 files or dataset folders", Arity = ArgumentArity.OneOrMore };
+var verifyIn = new Argument<string[]>("files") { Description = "L3 files or dataset folders (a folder: every .l3 below it); - for standard input", Arity = ArgumentArity.OneOrMore };
 var verifyJobs = DatasetCommands.JobsOption();
 var verify = new Command("verify", "check checksums and decode each file fully (a dataset: every shard and sample)") { verifyIn, verifyJobs };
 verify.SetAction(r =>
@@ -119,7 +125,12 @@ verify.SetAction(r =>
     foreach (string path in r.GetValue(verifyIn)!)
     {
         if (L3Dataset.IsDataset(path)) exit = Math.Max(exit, DatasetCommands.Verify(path, r.GetValue(verifyJobs), quiet: false));
-        else files.AddRange(BatchCommands.Expand([path], BatchCommands.L3Extensions)); // a folder: every .l3 below it
+        else if (Directory.Exists(path)) files.AddRange(BatchCommands.Expand([path], BatchCommands.L3Extensions)); // every .l3 below it
+        else exit = Math.Max(exit, Run(() =>
+        {
+            var header = L3Codec.Verify(InputFile.ReadL3(path));
+            Console.WriteLine($"{path}: ok ({header.Width}x{header.Height}x{header.Channels}, N={header.PatchSize})");
+        }, path));
     }
     if (files.Count > 0) exit = Math.Max(exit, BatchCommands.VerifyFiles(files, r.GetValue(verifyJobs)));
     return exit;

@@ -1,4 +1,5 @@
 using L3.Kernels;
+
 namespace L3.Imaging;
 
 /// <summary>The checks made on an image's declared size before any pixel buffer is allocated: the

@@ -1,4 +1,5 @@
 using L3.Kernels;
+
 namespace L3.Imaging;
 
 /// <summary>What reading an image file may do beyond taking its pixels exactly as stored, and the

@@ -4,7 +4,7 @@ using ILGPU.Runtime;
 namespace L3.Kernels;
 
 /// <summary>What one encode launch covers: images of one shape, back to back, interleaved HWC.</summary>
-internal struct GpuEncodeShape
+public struct GpuEncodeShape
 {
     public int Width, Height, PatchesX, PatchCount, Images;
     /// <summary>Bytes of one image (width × height × channels).</summary>
@@ -31,8 +31,10 @@ internal struct GpuEncodeShape
 /// per image picks each patch's transform, and a warp scan of the patch lengths gives the patch
 /// table. <see cref="Assemble"/>: one warp per patch copies the chosen blocks into the file.
 /// The fixed header and the two checksums are the host's.
+/// <para>Public, as its parameter types are, because ILGPU's CPU accelerator builds the launcher of a
+/// kernel in an assembly of its own, which must see them; the helpers inside stay private.</para>
 /// </remarks>
-internal static class GpuEncodeKernel
+public static class GpuEncodeKernel
 {
     /// <summary>Threads per group the shared memory is sized for (at most).</summary>
     public const int MaxThreadsPerGroup = 128;
@@ -45,6 +47,10 @@ internal static class GpuEncodeKernel
     public static int BlockStride(int patchSize) => (PatchLayout.MaxBlockBytes(patchSize, patchSize) + 3) / 4 * 4;
 
     /// <summary>Codes every plane of every patch into scratch; <paramref name="lengths"/>[patch × planes + q] gets block q's length.</summary>
+    /// <remarks>Bounds: the input is pixels, not a file, and its shape passed L3Header.ValidateShape;
+    /// <paramref name="pixels"/> holds Images × ImageBytes, so a patch reads only its w × h pixels; a
+    /// block is at most <see cref="BlockStride"/> bytes (every group 8 bits wide), so it stays in its
+    /// scratch slot (patches × planes × BlockStride bytes, allocated by the host).</remarks>
     public static void EncodePlanes(
         ArrayView<byte> pixels,
         ArrayView<byte> scratch,
@@ -62,7 +68,7 @@ internal static class GpuEncodeKernel
         var header = SharedMemory.Allocate<int>(MaxThreadsPerGroup / 32 * HeaderWordsPerWarp);
         int lane = Warp.LaneIdx;
         int headerBase = Warp.WarpIdx * HeaderWordsPerWarp;
-        long globalWarp = (long)Grid.IdxX * (Group.DimX / 32) + Warp.WarpIdx;
+        long globalWarp = GlobalWarp();
 
         int seg = lane / lanesPerPatch;
         int g = lane - seg * lanesPerPatch;
@@ -206,6 +212,9 @@ internal static class GpuEncodeKernel
     /// scan. <paramref name="table"/>[image × (P + 1) + i] = offset of patch i; entry P = payload length.
     /// <paramref name="flags"/>[patch] = the patch's flags byte.
     /// </summary>
+    /// <remarks>Bounds: image &lt; Images (checked here); every index is below Images × PatchCount
+    /// × planes (lengths), Images × (PatchCount + 1) (table), Images × PatchCount (flags), the sizes
+    /// the host allocates.</remarks>
     public static void ChooseAndScan(
         ArrayView<int> lengths,
         ArrayView<int> table,
@@ -215,7 +224,7 @@ internal static class GpuEncodeKernel
     {
         int channels = channelsValue.Value;
         int planes = EncoderPolicy.PlaneCount(channels);
-        int image = Grid.IdxX * (Group.DimX / 32) + Warp.WarpIdx;
+        long image = GlobalWarp();
         if (image >= shape.Images) return;
         int lane = Warp.LaneIdx;
         int carry = 0;
@@ -248,6 +257,9 @@ internal static class GpuEncodeKernel
 
     /// <summary>One warp per patch: writes the patch (flags, then the chosen blocks) into its file,
     /// and the patch's table entry into the file's table.</summary>
+    /// <remarks>Bounds: slot &lt; Images × PatchCount (checked here); a file's writes stay in its
+    /// FileStride bytes, which the host sizes for the header, table and the largest payload
+    /// (every block at most BlockStride), so offsets from the table never pass them.</remarks>
     public static void Assemble(
         ArrayView<byte> scratch,
         ArrayView<int> lengths,
@@ -259,7 +271,7 @@ internal static class GpuEncodeKernel
     {
         int channels = channelsValue.Value;
         int planes = EncoderPolicy.PlaneCount(channels);
-        long slot = (long)Grid.IdxX * (Group.DimX / 32) + Warp.WarpIdx;
+        long slot = GlobalWarp();
         long total = (long)shape.Images * shape.PatchCount;
         if (slot >= total) return;
         int lane = Warp.LaneIdx;
@@ -324,6 +336,9 @@ internal static class GpuEncodeKernel
             A7 = 7 < valid ? RowCoding.Zigzag(RowCoding.Residual(p, o7, o6)) : 0,
         };
     }
+
+    /// <summary>This warp's index in the launch.</summary>
+    private static long GlobalWarp() => (long)Grid.IdxX * (Group.DimX / 32) + Warp.WarpIdx;
 
     /// <summary>A block's length from its entry in the lengths array (low 16 bits).</summary>
     private static int L(int packed) => packed & 0xFFFF;

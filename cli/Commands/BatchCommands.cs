@@ -86,7 +86,7 @@ internal static class BatchCommands
         {
             try
             {
-                var header = L3Codec.Verify(File.ReadAllBytes(paths[i]));
+                var header = L3Codec.Verify(InputFile.ReadL3(paths[i]));
                 lines[i] = $"{paths[i]}: ok ({header.Width}x{header.Height}x{header.Channels}, N={header.PatchSize})";
                 ok[i] = true;
             }

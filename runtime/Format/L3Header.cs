@@ -73,8 +73,8 @@ public sealed class L3Header
     /// <summary>The table's offsets (PatchCount + 1 entries), e.g. to hand to a GPU decoder.</summary>
     public ReadOnlySpan<uint> PatchOffsets => _patchOffsets;
 
+    /// <summary><see cref="FileLayout.IsValidPatchSize"/>, for the callers that ask the header.</summary>
     public static bool IsValidPatchSize(int n) => FileLayout.IsValidPatchSize(n);
-    public static bool IsValidChannelCount(int c) => FileLayout.IsValidChannelCount(c);
 
     /// <summary>Checks an image's shape against the format's limits; throws L3FormatException.</summary>
     public static void ValidateShape(long width, long height, int channels, int patchSize)
@@ -95,10 +95,64 @@ public sealed class L3Header
     /// file exactly as long as the header says. The payload checksum is checked by
     /// <see cref="VerifyPayload"/>, since a region decode may want to skip it.
     /// </summary>
-    public static L3Header Read(ReadOnlySpan<byte> file)
+    public static L3Header Read(ReadOnlySpan<byte> file) => Read(file, file.Length);
+
+    /// <summary>
+    /// <see cref="Read(ReadOnlySpan{byte})"/> from the file's first bytes only, for a reader that has
+    /// not read the rest (e.g. `l3 info` on a large file): <paramref name="headerAndTable"/> holds at
+    /// least <see cref="HeaderLength"/> bytes, <paramref name="fileLength"/> is the whole file's length.
+    /// </summary>
+    public static L3Header Read(ReadOnlySpan<byte> headerAndTable, long fileLength)
     {
+        var file = headerAndTable;
+        int headerLength = HeaderLength(file, fileLength);
+        if (file.Length < headerLength)
+            throw new ArgumentException($"the header and table take {headerLength} bytes; {file.Length} were given", nameof(headerAndTable));
+        int channels = file[ChannelsOffset], patchSize = file[PatchSizeOffset];
+        uint width = BinaryPrimitives.ReadUInt32LittleEndian(file[WidthOffset..]);
+        uint height = BinaryPrimitives.ReadUInt32LittleEndian(file[HeightOffset..]);
+        uint payloadLength = BinaryPrimitives.ReadUInt32LittleEndian(file[PayloadLengthOffset..]);
+        ulong payloadChecksum = BinaryPrimitives.ReadUInt64LittleEndian(file[PayloadChecksumOffset..]);
+        int patchCount = PatchesAlong((int)width, patchSize) * PatchesAlong((int)height, patchSize);
+        int tableEnd = TableEnd(patchCount);
+        ulong headerChecksum = BinaryPrimitives.ReadUInt64LittleEndian(file[tableEnd..]);
+        if (XxHash64.HashToUInt64(file[..tableEnd]) != headerChecksum)
+            throw new L3FormatException("header checksum mismatch: the header or patch table is corrupt", tableEnd);
+        long expectedLength = (long)tableEnd + ChecksumSize + payloadLength;
+        if (fileLength != expectedLength)
+            throw new L3FormatException($"file is {fileLength} bytes but its header says {expectedLength}", Math.Min(fileLength, expectedLength));
+
+        var offsets = new uint[patchCount + 1];
+        uint previous = 0;
+        for (int i = 0; i <= patchCount; i++)
+        {
+            int at = TableEntryOffset(i);
+            uint offset = BinaryPrimitives.ReadUInt32LittleEndian(file[at..]);
+            if (i == 0 && offset != 0)
+                throw new L3FormatException($"the first patch offset is {offset}, not 0", at);
+            if (offset < previous)
+                throw new L3FormatException($"patch {i} starts at {offset}, before patch {i - 1} at {previous}", at);
+            if (offset > payloadLength)
+                throw new L3FormatException($"patch offset {offset} lies past the payload's {payloadLength} bytes", at);
+            offsets[i] = previous = offset;
+        }
+        if (offsets[patchCount] != payloadLength)
+            throw new L3FormatException($"the patch table ends at {offsets[patchCount]}, not at the payload's end {payloadLength}", TableEntryOffset(patchCount));
+        return new L3Header((int)width, (int)height, channels, patchSize, offsets, payloadChecksum);
+    }
+
+    /// <summary>
+    /// Checks the fixed header's fields (the first <see cref="FixedSize"/> bytes; <paramref name="fileLength"/>
+    /// is the whole file's length) and returns how many bytes the header, table and header checksum
+    /// take, so that a reader can read those, and nothing more, before <see cref="Read(ReadOnlySpan{byte}, long)"/>.
+    /// </summary>
+    public static int HeaderLength(ReadOnlySpan<byte> fixedHeader, long fileLength)
+    {
+        var file = fixedHeader;
+        if (fileLength < FixedSize)
+            throw new L3FormatException($"file of {fileLength} bytes is shorter than the {FixedSize}-byte L3 header", fileLength);
         if (file.Length < FixedSize)
-            throw new L3FormatException($"file of {file.Length} bytes is shorter than the {FixedSize}-byte L3 header", file.Length);
+            throw new ArgumentException($"the fixed header takes {FixedSize} bytes; {file.Length} were given", nameof(fixedHeader));
         if (BinaryPrimitives.ReadUInt32LittleEndian(file[MagicOffset..]) != FileLayout.Magic)
             throw new L3FormatException("not an L3 file: the magic bytes are not \"L3IF\"", MagicOffset);
         int version = file[VersionOffset];
@@ -123,37 +177,12 @@ public sealed class L3Header
         uint flags = BinaryPrimitives.ReadUInt32LittleEndian(file[FlagsOffset..]);
         if (flags != 0)
             throw new L3FormatException($"header flags 0x{flags:X8} are reserved and must be 0", FlagsOffset);
-        uint payloadLength = BinaryPrimitives.ReadUInt32LittleEndian(file[PayloadLengthOffset..]);
-        ulong payloadChecksum = BinaryPrimitives.ReadUInt64LittleEndian(file[PayloadChecksumOffset..]);
 
         int patchCount = PatchesAlong((int)width, patchSize) * PatchesAlong((int)height, patchSize);
         int tableEnd = TableEnd(patchCount);
-        if (file.Length < tableEnd + ChecksumSize)
-            throw new L3FormatException($"file ends inside the patch table ({patchCount} patches need {tableEnd + ChecksumSize} header bytes)", file.Length);
-        ulong headerChecksum = BinaryPrimitives.ReadUInt64LittleEndian(file[tableEnd..]);
-        if (XxHash64.HashToUInt64(file[..tableEnd]) != headerChecksum)
-            throw new L3FormatException("header checksum mismatch: the header or patch table is corrupt", tableEnd);
-        long expectedLength = (long)tableEnd + ChecksumSize + payloadLength;
-        if (file.Length != expectedLength)
-            throw new L3FormatException($"file is {file.Length} bytes but its header says {expectedLength}", Math.Min(file.Length, expectedLength));
-
-        var offsets = new uint[patchCount + 1];
-        uint previous = 0;
-        for (int i = 0; i <= patchCount; i++)
-        {
-            int at = TableEntryOffset(i);
-            uint offset = BinaryPrimitives.ReadUInt32LittleEndian(file[at..]);
-            if (i == 0 && offset != 0)
-                throw new L3FormatException($"the first patch offset is {offset}, not 0", at);
-            if (offset < previous)
-                throw new L3FormatException($"patch {i} starts at {offset}, before patch {i - 1} at {previous}", at);
-            if (offset > payloadLength)
-                throw new L3FormatException($"patch offset {offset} lies past the payload's {payloadLength} bytes", at);
-            offsets[i] = previous = offset;
-        }
-        if (offsets[patchCount] != payloadLength)
-            throw new L3FormatException($"the patch table ends at {offsets[patchCount]}, not at the payload's end {payloadLength}", TableEntryOffset(patchCount));
-        return new L3Header((int)width, (int)height, channels, patchSize, offsets, payloadChecksum);
+        if (fileLength < tableEnd + ChecksumSize)
+            throw new L3FormatException($"file ends inside the patch table ({patchCount} patches need {tableEnd + ChecksumSize} header bytes)", fileLength);
+        return tableEnd + ChecksumSize;
     }
 
     /// <summary>Checks the payload checksum; throws L3FormatException on a mismatch.</summary>

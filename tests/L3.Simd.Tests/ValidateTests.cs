@@ -9,12 +9,13 @@ namespace L3.Simd.Tests;
 /// </summary>
 public class ValidateTests
 {
-    /// <summary>The rules one byte at a time (main's reference loop).</summary>
+    /// <summary>The rules one byte at a time (main's reference loop): an independent statement
+    /// of section 2's checks, kept on purpose as the oracle the fast validation is compared with.</summary>
     private static void Reference(ReadOnlySpan<byte> patch, int width, int height, int channels, long fileOffset)
     {
         if (patch.Length < 1) throw new L3FormatException("patch is empty", fileOffset);
         int flags = patch[0];
-        if ((flags & ~PatchFormat.ColorTransformFlag) != 0 || (flags != 0 && channels < 3))
+        if ((flags & ~PatchLayout.ColorTransformFlag) != 0 || (flags != 0 && channels < 3))
             throw new L3FormatException($"patch flags 0x{flags:X2} are not valid for {channels} channel(s)", fileOffset);
         int groups = RowCoding.GroupsPerRow(width), maskBytes = RowCoding.ZeroMaskBytes(height);
         int predictorBytes = RowCoding.PredictorBytes(height);

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using CsCheck;
+using L3.Kernels;
 using L3.TestSupport;
 
 namespace L3.Tests;
@@ -46,8 +47,10 @@ public class BadInputTests
 
     public static TheoryData<string, int, uint> HeaderFields() => new()
     {
-        { "version 2", 4, 2 }, { "mode 1", 5, 1 }, { "0 channels", 6, 0 }, { "2 channels", 6, 2 }, { "5 channels", 6, 5 },
-        { "N = 0", 7, 0 }, { "N = 12", 7, 12 }, { "N = 128", 7, 128 }, { "reserved flags", 16, 1 },
+        { "version 2", FileLayout.VersionOffset, 2 }, { "mode 1", FileLayout.ModeOffset, 1 },
+        { "0 channels", FileLayout.ChannelsOffset, 0 }, { "2 channels", FileLayout.ChannelsOffset, 2 }, { "5 channels", FileLayout.ChannelsOffset, 5 },
+        { "N = 0", FileLayout.PatchSizeOffset, 0 }, { "N = 12", FileLayout.PatchSizeOffset, 12 }, { "N = 128", FileLayout.PatchSizeOffset, 128 },
+        { "reserved flags", FileLayout.FlagsOffset, 1 },
     };
 
     [Theory]
@@ -67,8 +70,8 @@ public class BadInputTests
     {
         var file = HostileFile.With(Valid, f =>
         {
-            BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(8), width);
-            BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(12), height);
+            BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(FileLayout.WidthOffset), width);
+            BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(FileLayout.HeightOffset), height);
         });
         Assert.Throws<L3FormatException>(() => L3Codec.Decode(file));
         Assert.Throws<L3FormatException>(() => L3Codec.ReadHeader(file));
@@ -78,15 +81,14 @@ public class BadInputTests
     public void Table_offsets_out_of_range_decreasing_or_overlapping_are_rejected()
     {
         var header = L3Codec.ReadHeader(Valid);
-        int table = 32;
-        void Offset(byte[] f, int i, uint v) => BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(table + 4 * i), v);
+        void Offset(byte[] f, int i, uint v) => BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(FileLayout.TableEntryOffset(i)), v);
         AssertRejected(HostileFile.With(Valid, f => Offset(f, 0, 1)), "first offset not 0");
         AssertRejected(HostileFile.With(Valid, f => Offset(f, 2, 0)), "decreasing offsets");
         AssertRejected(HostileFile.With(Valid, f => Offset(f, 1, (uint)header.PayloadLength + 5)), "offset past the payload");
         AssertRejected(HostileFile.With(Valid, f => Offset(f, header.PatchCount, (uint)header.PayloadLength - 1)), "table not ending at the payload's end");
         // Two patches swapping their lengths: each patch's structure no longer adds up.
         AssertRejected(HostileFile.With(Valid, f => Offset(f, 1, header.PatchOffsets[1] + 3)), "a patch taking its neighbour's bytes");
-        AssertRejected(HostileFile.With(Valid, f => BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(20), uint.MaxValue)), "payload length too large");
+        AssertRejected(HostileFile.With(Valid, f => BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(FileLayout.PayloadLengthOffset), uint.MaxValue)), "payload length too large");
     }
 
     [Fact]
