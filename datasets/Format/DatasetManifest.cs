@@ -55,7 +55,7 @@ public sealed class DatasetManifest
             w.WriteString("format", FormatName);
             w.WriteNumber("version", CurrentVersion);
             w.WriteString("tool", Tool);
-            w.WriteNumber("l3_format_version", L3Header.CurrentVersion);
+            w.WriteNumber("l3_format_version", L3.Kernels.FileLayout.CurrentVersion);
             Json.WriteSettings(w, Settings);
             Json.WriteInput(w, Input);
             w.WriteNumber("samples", Samples);
