@@ -95,10 +95,21 @@ public sealed class L3Header
     /// file exactly as long as the header says. The payload checksum is checked by
     /// <see cref="VerifyPayload"/>, since a region decode may want to skip it.
     /// </summary>
-    public static L3Header Read(ReadOnlySpan<byte> file)
+    public static L3Header Read(ReadOnlySpan<byte> file) => Read(file, file.Length);
+
+    /// <summary>
+    /// <see cref="Read(ReadOnlySpan{byte})"/> from the file's first bytes alone, for a reader that
+    /// then fetches only the patches it needs: <paramref name="head"/> is the start of a file of
+    /// <paramref name="fileLength"/> bytes and must hold the header, table and header checksum
+    /// (<see cref="HeaderBytes"/>) when the file is that long. Every check is the same.
+    /// </summary>
+    public static L3Header Read(ReadOnlySpan<byte> head, long fileLength)
     {
-        if (file.Length < FixedSize)
-            throw new L3FormatException($"file of {file.Length} bytes is shorter than the {FixedSize}-byte L3 header", file.Length);
+        ReadOnlySpan<byte> file = head;
+        if (fileLength < FixedSize)
+            throw new L3FormatException($"file of {fileLength} bytes is shorter than the {FixedSize}-byte L3 header", fileLength);
+        if (head.Length < FixedSize || head.Length > fileLength)
+            throw new ArgumentException($"{head.Length} bytes cannot be the start of the {fileLength}-byte file's header", nameof(head));
         if (BinaryPrimitives.ReadUInt32LittleEndian(file[MagicOffset..]) != FileLayout.Magic)
             throw new L3FormatException("not an L3 file: the magic bytes are not \"L3IF\"", MagicOffset);
         int version = file[VersionOffset];
@@ -128,14 +139,16 @@ public sealed class L3Header
 
         int patchCount = PatchesAlong((int)width, patchSize) * PatchesAlong((int)height, patchSize);
         int tableEnd = TableEnd(patchCount);
-        if (file.Length < tableEnd + ChecksumSize)
-            throw new L3FormatException($"file ends inside the patch table ({patchCount} patches need {tableEnd + ChecksumSize} header bytes)", file.Length);
+        if (fileLength < tableEnd + ChecksumSize)
+            throw new L3FormatException($"file ends inside the patch table ({patchCount} patches need {tableEnd + ChecksumSize} header bytes)", fileLength);
+        if (head.Length < tableEnd + ChecksumSize)
+            throw new ArgumentException($"the header of {tableEnd + ChecksumSize} bytes is longer than the {head.Length} given", nameof(head));
         ulong headerChecksum = BinaryPrimitives.ReadUInt64LittleEndian(file[tableEnd..]);
         if (XxHash64.HashToUInt64(file[..tableEnd]) != headerChecksum)
             throw new L3FormatException("header checksum mismatch: the header or patch table is corrupt", tableEnd);
         long expectedLength = (long)tableEnd + ChecksumSize + payloadLength;
-        if (file.Length != expectedLength)
-            throw new L3FormatException($"file is {file.Length} bytes but its header says {expectedLength}", Math.Min(file.Length, expectedLength));
+        if (fileLength != expectedLength)
+            throw new L3FormatException($"file is {fileLength} bytes but its header says {expectedLength}", Math.Min(fileLength, expectedLength));
 
         var offsets = new uint[patchCount + 1];
         uint previous = 0;
@@ -154,6 +167,19 @@ public sealed class L3Header
         if (offsets[patchCount] != payloadLength)
             throw new L3FormatException($"the patch table ends at {offsets[patchCount]}, not at the payload's end {payloadLength}", TableEntryOffset(patchCount));
         return new L3Header((int)width, (int)height, channels, patchSize, offsets, payloadChecksum);
+    }
+
+    /// <summary>Bytes of header, table and header checksum that a file starting with these
+    /// <see cref="FixedSize"/> bytes has, from its width, height and patch size alone (unchecked:
+    /// <see cref="Read(ReadOnlySpan{byte}, long)"/> checks them); 0 when the fields are out of range.</summary>
+    public static int HeaderBytes(ReadOnlySpan<byte> fixedHeader)
+    {
+        if (fixedHeader.Length < FixedSize) return 0;
+        uint width = BinaryPrimitives.ReadUInt32LittleEndian(fixedHeader[WidthOffset..]);
+        uint height = BinaryPrimitives.ReadUInt32LittleEndian(fixedHeader[HeightOffset..]);
+        int n = fixedHeader[PatchSizeOffset];
+        if (!IsValidPatchSize(n) || width < 1 || height < 1 || width > MaxDimension || height > MaxDimension) return 0;
+        return TableEnd(PatchesAlong((int)width, n) * PatchesAlong((int)height, n)) + ChecksumSize;
     }
 
     /// <summary>Checks the payload checksum; throws L3FormatException on a mismatch.</summary>
