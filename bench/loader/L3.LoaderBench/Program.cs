@@ -95,8 +95,8 @@ void Run(string name, AugmentOptions augment)
     double cores = (process.TotalProcessorTime - cpu0).TotalSeconds / seconds;
     double images = (double)timedBatches * batchSize / seconds;
     double compressedGBs = (loader.CompressedBytes - compressed0) / seconds / 1e9, regionGBs = (loader.RegionBytes - region0) / seconds / 1e9;
-    Console.WriteLine($"  {images:F0} images/s, {compressedGBs:F2} GB/s compressed read, {regionGBs:F2} GB/s decoded, {cores:F1} cores busy");
-    rows.Add($"| {name} | {images:F0} | {compressedGBs:F2} | {regionGBs:F2} | {seconds * 1000 / timedBatches:F1} | {cores:F1} | {checkedEntries} entries exact |");
+    Console.WriteLine($"  {images:F1} images/s, {compressedGBs:F2} GB/s compressed read, {regionGBs:F2} GB/s decoded, {cores:F1} cores busy");
+    rows.Add($"| {name} | {images:F1} | {compressedGBs:F2} | {regionGBs:F2} | {seconds * 1000 / timedBatches:F1} | {cores:F1} | {checkedEntries} entries exact |");
 }
 
 static L3Image Tile(L3Image image, int width, int height, int shiftX, int shiftY)
