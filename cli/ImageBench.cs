@@ -128,9 +128,20 @@ public static class ImageBench
 
     public static void PrintTable(TextWriter output, IReadOnlyList<BenchResult> results)
     {
+        PrintHeader(output);
+        foreach (var r in results) PrintRow(output, r);
+        PrintSummary(output, results);
+    }
+
+    /// <summary>The table in three pieces, so `l3 bench` prints each image as it is measured.</summary>
+    public static void PrintHeader(TextWriter output) =>
         output.WriteLine($"{"image",-28} {"size",11} {"ch",2} {"N",2} {"PNG-6 bytes",12} {"L3 bytes",12} {"L3/PNG",7} {"enc MB/s",9} {"dec MB/s",9} {"QOI enc",8} {"QOI dec",8} {"enc/QOI",7} {"dec/QOI",7} {"exact",5}");
-        foreach (var r in results)
-            output.WriteLine($"{r.Name,-28} {$"{r.Width}x{r.Height}",11} {r.Channels,2} {r.PatchSize,2} {r.PngBytes,12:N0} {r.L3Bytes,12:N0} {r.L3VsPng,7:F3} {r.EncodeMBs,9:F0} {r.DecodeMBs,9:F0} {Format(r.QoiEncodeMBs, 8, "F0")} {Format(r.QoiDecodeMBs, 8, "F0")} {Format(r.EncodeVsQoi, 7, "F2")} {Format(r.DecodeVsQoi, 7, "F2")} {(r.BitExact ? "yes" : "NO"),5}");
+
+    public static void PrintRow(TextWriter output, BenchResult r) =>
+        output.WriteLine($"{r.Name,-28} {$"{r.Width}x{r.Height}",11} {r.Channels,2} {r.PatchSize,2} {r.PngBytes,12:N0} {r.L3Bytes,12:N0} {r.L3VsPng,7:F3} {r.EncodeMBs,9:F0} {r.DecodeMBs,9:F0} {Format(r.QoiEncodeMBs, 8, "F0")} {Format(r.QoiDecodeMBs, 8, "F0")} {Format(r.EncodeVsQoi, 7, "F2")} {Format(r.DecodeVsQoi, 7, "F2")} {(r.BitExact ? "yes" : "NO"),5}");
+
+    public static void PrintSummary(TextWriter output, IReadOnlyList<BenchResult> results)
+    {
         var colour = results.Where(r => r.QoiDecodeMBs is not null).ToList();
         output.WriteLine($"{"geometric mean",-28} {"",11} {"",2} {"",2} {"",12} {"",12} {GeometricMean(results.Select(r => r.L3VsPng)),7:F3} {GeometricMean(results.Select(r => r.EncodeMBs)),9:F0} {GeometricMean(results.Select(r => r.DecodeMBs)),9:F0} {Format(Mean(colour, r => r.QoiEncodeMBs), 8, "F0")} {Format(Mean(colour, r => r.QoiDecodeMBs), 8, "F0")} {Format(Mean(colour, r => r.EncodeVsQoi), 7, "F2")} {Format(Mean(colour, r => r.DecodeVsQoi), 7, "F2")}");
         if (colour.Count > 0 && colour.Count < results.Count)

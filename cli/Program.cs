@@ -2,26 +2,52 @@ using System.CommandLine;
 using System.Text.Json;
 using L3;
 using L3.Cli;
+using L3.Cli.Commands;
+using L3.Datasets;
 using L3.Imaging;
 
 // `l3`: exit 0 on success, 1 on bad input or failure (one line on stderr), 2 on wrong usage.
 var root = new RootCommand("L3: a lossless image format that decodes on GPUs and SIMD CPUs at memory speed");
 
-var force = new Option<bool>("--force") { Description = "overwrite an existing output file" };
+var force = new Option<bool>("--force") { Description = "replace an existing output (a regular file only, never an input)" };
 var patch = new Option<int>("--patch") { Description = "patch size N: 8, 16, 32 or 64", DefaultValueFactory = _ => L3EncodeOptions.Default.PatchSize };
 var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
 var gpu = new Option<bool>("--gpu") { Description = "use the GPU codec (CUDA through ILGPU; ILGPU's CPU accelerator when no GPU is present)" };
 
-var encodeIn = new Argument<string>("input") { Description = "PNG, JPEG, BMP or netpbm (PGM, PPM, PAM) image" };
-var encodeOut = new Argument<string>("output") { Description = "the L3 file to write" };
-var encode = new Command("encode", "encode an image as L3") { encodeIn, encodeOut, patch, force, gpu };
-encode.SetAction(r => Run(() =>
+var encodeIn = new Argument<string>("input") { Description = "PNG, JPEG, BMP, GIF, WebP or netpbm (PGM, PPM, PAM) image; - for standard input" };
+var encodeOut = new Argument<string>("output") { Description = "the L3 file to write; - for standard output" };
+// what cannot be stored exactly is refused; these ask for a conversion, which is then reported on stderr
+var firstFrame = new Option<bool>("--first-frame") { Description = "of an animated GIF, WebP or PNG, encode the first frame" };
+var convertCmyk = new Option<bool>("--convert-cmyk") { Description = "convert a CMYK JPEG to RGB" };
+var applyOrientation = new Option<bool>("--apply-orientation") { Description = "rotate or flip the pixels to the image's EXIF orientation" };
+var ignoreOrientation = new Option<bool>("--ignore-orientation") { Description = "keep the pixels as stored and drop the EXIF orientation" };
+var encodeJobs = DatasetCommands.JobsOption();
+var encode = new Command("encode", "encode an image as L3 (a folder of images: into a folder, on all cores)")
 {
-    string output = r.GetValue(encodeOut)!;
-    OutputFile.CheckWritable(output, r.GetValue(force));
+    encodeIn, encodeOut, patch, force, gpu, firstFrame, convertCmyk, applyOrientation, ignoreOrientation, encodeJobs,
+};
+encode.SetAction(r => Directory.Exists(r.GetValue(encodeIn)) ? EncodeFolder(r) : Run(() =>
+{
+    string input = r.GetValue(encodeIn)!, output = r.GetValue(encodeOut)!;
+    OutputFile.CheckWritable(output, r.GetValue(force), input);
     int n = r.GetValue(patch);
     if (!L3Header.IsValidPatchSize(n)) throw new UsageException($"--patch {n} is not 8, 16, 32 or 64");
-    var image = ImageFiles.Read(r.GetValue(encodeIn)!);
+    if (r.GetValue(applyOrientation) && r.GetValue(ignoreOrientation))
+        throw new UsageException("--apply-orientation and --ignore-orientation exclude each other");
+    var options = new ImageReadOptions
+    {
+        FirstFrame = r.GetValue(firstFrame),
+        ConvertCmyk = r.GetValue(convertCmyk),
+        Orientation = r.GetValue(applyOrientation) ? OrientationHandling.Apply
+            : r.GetValue(ignoreOrientation) ? OrientationHandling.Ignore : OrientationHandling.Refuse,
+    };
+    // a path is read by the image library (regular files only, declared size checked first);
+    // standard input is read here, bounded, then handed over
+    var read = InputFile.IsStandardStream(input)
+        ? ImageFiles.ReadWithNotes(InputFile.ReadImage(input), options)
+        : ImageFiles.ReadWithNotes(input, options);
+    foreach (string note in read.Notes) Console.Error.WriteLine($"l3: note: {note}");
+    var image = read.Image;
     byte[] file;
     if (r.GetValue(gpu))
     {
@@ -29,18 +55,37 @@ encode.SetAction(r => Run(() =>
         file = codec.Encode([image], n)[0];
     }
     else file = L3Codec.Encode(image, new L3EncodeOptions { PatchSize = n });
-    OutputFile.Write(output, file, r.GetValue(force));
+    OutputFile.Write(output, file, r.GetValue(force), input);
 }));
 root.Subcommands.Add(encode);
 
-var decodeIn = new Argument<string>("input") { Description = "the L3 file to read" };
-var decodeOut = new Argument<string>("output") { Description = "the image to write: .png, or .pgm/.ppm/.pam/.pnm" };
+int EncodeFolder(ParseResult r)
+{
+    int exit = 0;
+    int code = Run(() =>
+    {
+        if (r.GetValue(applyOrientation) && r.GetValue(ignoreOrientation))
+            throw new UsageException("--apply-orientation and --ignore-orientation exclude each other");
+        exit = BatchCommands.EncodeTree(r.GetValue(encodeIn)!, r.GetValue(encodeOut)!, r.GetValue(patch), r.GetValue(force), r.GetValue(encodeJobs),
+            new ImageReadOptions
+            {
+                FirstFrame = r.GetValue(firstFrame),
+                ConvertCmyk = r.GetValue(convertCmyk),
+                Orientation = r.GetValue(applyOrientation) ? OrientationHandling.Apply
+                    : r.GetValue(ignoreOrientation) ? OrientationHandling.Ignore : OrientationHandling.Refuse,
+            });
+    });
+    return Math.Max(code, exit);
+}
+
+var decodeIn = new Argument<string>("input") { Description = "the L3 file to read; - for standard input" };
+var decodeOut = new Argument<string>("output") { Description = "the image to write: .png, or .pgm/.ppm/.pam/.pnm; - for PNG on standard output" };
 var decode = new Command("decode", "decode an L3 file to PNG or netpbm") { decodeIn, decodeOut, force, gpu };
 decode.SetAction(r => Run(() =>
 {
-    string output = r.GetValue(decodeOut)!;
-    OutputFile.CheckWritable(output, r.GetValue(force));
-    byte[] bytes = File.ReadAllBytes(r.GetValue(decodeIn)!);
+    string input = r.GetValue(decodeIn)!, output = r.GetValue(decodeOut)!;
+    OutputFile.CheckWritable(output, r.GetValue(force), input);
+    byte[] bytes = InputFile.ReadL3(input);
     L3Image image;
     if (r.GetValue(gpu))
     {
@@ -48,16 +93,16 @@ decode.SetAction(r => Run(() =>
         image = codec.Decode(bytes);
     }
     else image = L3Codec.Decode(bytes);
-    OutputFile.Write(output, ImageFiles.EncodeFor(output, image), r.GetValue(force));
+    var encoded = OutputFile.IsStandardStream(output) ? ImageFiles.EncodePng(image) : ImageFiles.EncodeFor(output, image);
+    OutputFile.Write(output, encoded, r.GetValue(force), input);
 }));
 root.Subcommands.Add(decode);
 
-var infoIn = new Argument<string>("file") { Description = "an L3 file" };
-var info = new Command("info", "print an L3 file's header") { infoIn, json };
-info.SetAction(r => Run(() =>
+var infoIn = new Argument<string[]>("files") { Description = "L3 files (only their header and table are read) or dataset folders; - for standard input", Arity = ArgumentArity.OneOrMore };
+var info = new Command("info", "print an L3 file's header, or a dataset's counts and sizes") { infoIn, json };
+info.SetAction(r => r.GetValue(infoIn)!.Select(path => L3Dataset.IsDataset(path) ? DatasetCommands.Info(path, r.GetValue(json)) : Run(() =>
 {
-    string path = r.GetValue(infoIn)!;
-    var header = L3Codec.ReadHeader(File.ReadAllBytes(path));
+    var header = InputFile.ReadL3Header(path);
     var fields = new Dictionary<string, object>
     {
         ["file"] = path, ["version"] = header.Version, ["mode"] = header.Mode.ToString().ToLowerInvariant(),
@@ -67,23 +112,27 @@ info.SetAction(r => Run(() =>
     };
     if (r.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(fields));
     else foreach (var (key, value) in fields) Console.WriteLine($"{key,-11} {value}");
-}));
+}, path)).ToList().Max());
 root.Subcommands.Add(info);
 
-var verifyIn = new Argument<string[]>("files") { Description = "L3 files", Arity = ArgumentArity.OneOrMore };
-var verify = new Command("verify", "check checksums and decode each file fully") { verifyIn };
+var verifyIn = new Argument<string[]>("files") { Description = "L3 files or dataset folders (a folder: every .l3 below it); - for standard input", Arity = ArgumentArity.OneOrMore };
+var verifyJobs = DatasetCommands.JobsOption();
+var verify = new Command("verify", "check checksums and decode each file fully (a dataset: every shard and sample)") { verifyIn, verifyJobs };
 verify.SetAction(r =>
 {
     int exit = 0;
+    var files = new List<string>();
     foreach (string path in r.GetValue(verifyIn)!)
     {
-        int code = Run(() =>
+        if (L3Dataset.IsDataset(path)) exit = Math.Max(exit, DatasetCommands.Verify(path, r.GetValue(verifyJobs), quiet: false));
+        else if (Directory.Exists(path)) files.AddRange(BatchCommands.Expand([path], BatchCommands.L3Extensions)); // every .l3 below it
+        else exit = Math.Max(exit, Run(() =>
         {
-            var header = L3Codec.Verify(File.ReadAllBytes(path));
+            var header = L3Codec.Verify(InputFile.ReadL3(path));
             Console.WriteLine($"{path}: ok ({header.Width}x{header.Height}x{header.Channels}, N={header.PatchSize})");
-        }, path);
-        exit = Math.Max(exit, code);
+        }, path));
     }
+    if (files.Count > 0) exit = Math.Max(exit, BatchCommands.VerifyFiles(files, r.GetValue(verifyJobs)));
     return exit;
 });
 root.Subcommands.Add(verify);
@@ -101,10 +150,27 @@ bench.SetAction(r => Run(() =>
         if (gpuResults.Any(x => !x.BitExact)) throw new L3FormatException("a GPU round trip was not bit-exact");
         return;
     }
-    var results = r.GetValue(benchIn)!.Select(p => ImageBench.Measure(p, r.GetValue(patch), r.GetValue(runs))).ToList();
+    // a folder stands for the images below it; each image is printed as it is measured, and one
+    // that cannot be read is named and skipped
+    var paths = BatchCommands.Expand(r.GetValue(benchIn)!, L3.Datasets.ImageSource.ImageExtensions);
+    var results = new List<BenchResult>();
+    int unreadable = 0;
+    if (!r.GetValue(json)) ImageBench.PrintHeader(Console.Out);
+    foreach (string path in paths)
+    {
+        try { results.Add(ImageBench.Measure(path, r.GetValue(patch), r.GetValue(runs))); }
+        catch (Exception e) when (e is ImageFileException or L3FormatException or IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            unreadable++;
+            Console.Error.WriteLine($"l3: {path}: {e.Message.ReplaceLineEndings(" ")}");
+            continue;
+        }
+        if (!r.GetValue(json)) ImageBench.PrintRow(Console.Out, results[^1]);
+    }
     if (r.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
-    else ImageBench.PrintTable(Console.Out, results);
+    else if (results.Count > 0) ImageBench.PrintSummary(Console.Out, results);
     if (results.Any(x => !x.BitExact)) throw new L3FormatException("a round trip was not bit-exact");
+    if (unreadable > 0) throw new IOException($"{unreadable} of {paths.Count} images could not be read (named above)");
 }));
 root.Subcommands.Add(bench);
 
@@ -120,6 +186,11 @@ demo.SetAction(_ => Run(() =>
     Console.WriteLine("every image round-tripped bit-exactly");
 }));
 root.Subcommands.Add(demo);
+root.Subcommands.Add(DatasetCommands.Convert());
+root.Subcommands.Add(DatasetCommands.Extract());
+
+// a bare `l3` shows what it can do
+root.SetAction(_ => root.Parse(["--help"]).Invoke());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

@@ -2,10 +2,11 @@ using System.Text;
 
 namespace L3.Imaging;
 
-/// <summary>Binary netpbm: P5 (gray), P6 (RGB) and P7 (PAM: GRAYSCALE, RGB, RGB_ALPHA), maxval 255.</summary>
+/// <summary>Binary netpbm: P5 (gray), P6 (RGB) and P7 (PAM: GRAYSCALE, RGB, RGB_ALPHA), maxval 255
+/// (16-bit samples, maxval above 255, are refused: they cannot be stored exactly).</summary>
 internal static class Netpbm
 {
-    public static L3Image Read(byte[] bytes)
+    public static L3Image Read(ReadOnlySpan<byte> bytes, ImageReadOptions options)
     {
         int at = 2;
         char kind = (char)bytes[1];
@@ -31,7 +32,7 @@ internal static class Netpbm
                     default: throw new ImageFileException($"PAM header field '{parts[0]}' is unknown");
                 }
             }
-            if (maxval != 255) throw new ImageFileException($"PAM maxval {maxval} is not supported (255 only)");
+            if (maxval != 255) throw new ImageFileException($"PAM maxval {maxval} is not supported: 255 only (16-bit samples cannot be stored exactly)");
             if (channels is not (1 or 3 or 4)) throw new ImageFileException($"PAM depth {channels} is not 1, 3 or 4");
         }
         else
@@ -39,14 +40,14 @@ internal static class Netpbm
             width = ParseInt(NextToken(bytes, ref at));
             height = ParseInt(NextToken(bytes, ref at));
             int maxval = ParseInt(NextToken(bytes, ref at));
-            if (maxval != 255) throw new ImageFileException($"netpbm maxval {maxval} is not supported (255 only)");
+            if (maxval != 255) throw new ImageFileException($"netpbm maxval {maxval} is not supported: 255 only (16-bit samples cannot be stored exactly)");
             at++; // the single whitespace byte after maxval
             channels = kind == '5' ? 1 : 3;
         }
-        L3Header.ValidateShape(width, height, channels, 64);
+        ImageLimits.CheckDeclaredSize("netpbm", width, height, options);
         long size = (long)width * height * channels;
         if (bytes.Length - (long)at < size) throw new ImageFileException("netpbm file is truncated");
-        return new L3Image(width, height, channels, bytes.AsSpan(at, (int)size).ToArray());
+        return new L3Image(width, height, channels, bytes.Slice(at, (int)size).ToArray());
     }
 
     public static byte[] Write(L3Image image, bool pam)
@@ -64,15 +65,15 @@ internal static class Netpbm
     private static int ParseInt(string s) =>
         int.TryParse(s, out int v) && v >= 0 ? v : throw new ImageFileException($"netpbm header value '{s}' is not a number");
 
-    private static string ReadLine(byte[] bytes, ref int at)
+    private static string ReadLine(ReadOnlySpan<byte> bytes, ref int at)
     {
         int start = at;
         while (at < bytes.Length && bytes[at] != '\n') at++;
         if (at >= bytes.Length) throw new ImageFileException("netpbm header is truncated");
-        return Encoding.ASCII.GetString(bytes, start, at++ - start).Trim();
+        return Encoding.ASCII.GetString(bytes[start..at++]).Trim();
     }
 
-    private static string NextToken(byte[] bytes, ref int at)
+    private static string NextToken(ReadOnlySpan<byte> bytes, ref int at)
     {
         while (true)
         {
@@ -83,6 +84,6 @@ internal static class Netpbm
         int start = at;
         while (at < bytes.Length && !char.IsWhiteSpace((char)bytes[at])) at++;
         if (start == at) throw new ImageFileException("netpbm header is truncated");
-        return Encoding.ASCII.GetString(bytes, start, at - start);
+        return Encoding.ASCII.GetString(bytes[start..at]);
     }
 }

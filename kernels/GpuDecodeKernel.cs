@@ -51,18 +51,18 @@ public struct GpuDecodeShape
 public static partial class GpuDecodeKernel
 {
     /// <summary>Threads per group the host launches with on a GPU.</summary>
-    public const int GroupSize = 128;
+    public const int ThreadsPerGroup = 128;
 
     /// <summary>Patches one warp decodes side by side.</summary>
     public static int PatchesPerWarp(int patchSize) => 32 / LanesPerPatch(patchSize);
 
     public static int LanesPerPatch(int patchSize) => patchSize / RowCoding.GroupSize;
 
-    /// <summary>Groups (of <paramref name="groupSize"/> threads) to launch for <paramref name="patches"/> patches.</summary>
-    public static int GroupsFor(long patches, int patchSize, int groupSize)
+    /// <summary>Groups (of <paramref name="threadsPerGroup"/> threads) to launch for <paramref name="patches"/> patches.</summary>
+    public static int GroupsFor(long patches, int patchSize, int threadsPerGroup)
     {
         long warps = (patches + PatchesPerWarp(patchSize) - 1) / PatchesPerWarp(patchSize);
-        int warpsPerGroup = groupSize / 32;
+        int warpsPerGroup = threadsPerGroup / 32;
         return (int)((warps + warpsPerGroup - 1) / warpsPerGroup);
     }
 
@@ -78,6 +78,20 @@ public static partial class GpuDecodeKernel
     /// images back to back, each <see cref="Interleaved"/> or <see cref="Planar"/> by
     /// <paramref name="layoutValue"/>.
     /// </summary>
+    /// <remarks>
+    /// Bounds, whatever the file's bytes: the kernel trusts what L3GpuCodec.Prepare checked on the
+    /// host before any launch (L3Header.Read, PatchFormat.Validate on every patch). Reads: table
+    /// entry <c>index</c> &lt; PatchCount lies inside the file (its length was checked to be at least
+    /// the table's end); every offset lies in the payload (0, non-decreasing, ending at L, L = the
+    /// file's length after the header); inside a patch the mask, predictor and width arrays lie in
+    /// its block (their lengths add up to the patch's exactly), and a group load reads at most 12
+    /// bytes past a group's start, which lands in the next file or in the 16 zero bytes after the
+    /// last (GpuDecodeLaunch.Padding); rows without widths read <see cref="GpuDecodeShape.ZeroWord"/>,
+    /// in that padding. A slot past the last patch reads patch 0 of file 0 with height 0.
+    /// Writes: only rows r &lt; h and the lane's <c>valid</c> columns of its patch, so inside image
+    /// <c>image</c> &lt; Images, whose ImageBytes the output holds (8-byte stores only when whole and
+    /// aligned). tests/L3.Gpu.Tests/HostileGpuTests.cs and bench/gpu/sanitize.sh check this.
+    /// </remarks>
     public static void Decode(
         ArrayView<ulong> data,
         ArrayView<uint> dataWords,
@@ -582,7 +596,7 @@ public static partial class GpuDecodeKernel
 }
 
 /// <summary>Where a lane sits in its patch, and the patch's shape.</summary>
-public struct PatchLane
+internal struct PatchLane
 {
     /// <summary>The lane's width group, the patch's lanes and its first lane in the warp.</summary>
     public int G, Lanes, SegFirst;
@@ -593,7 +607,7 @@ public struct PatchLane
 }
 
 /// <summary>One plane of a patch as a lane decodes it.</summary>
-public struct PlaneCursor
+internal struct PlaneCursor
 {
     /// <summary>This lane's 8 rows (8g to 8g + 7) of the zero-row mask and predictor array: row
     /// 8g + i in bits 3i (zero row) and 3i + 1, 3i + 2 (predictor).</summary>
@@ -613,20 +627,20 @@ public struct PlaneCursor
 
 /// <summary>The planes of a patch (as many as it has channels) and the fetched row's widths
 /// (this lane's, 8 bits a plane) and predictors (SWAR fields; alpha's apart).</summary>
-public struct Planes
+internal struct Planes
 {
     public PlaneCursor P0, P1, P2, P3;
     public uint Widths, Predictors, AlphaPredictor;
 }
 
 /// <summary>The output channels of a lane's 8 pixels, one word per channel and pixel (low byte).</summary>
-public struct Channels8
+internal struct Channels8
 {
     public Row8 R, G, B, A;
 }
 
 /// <summary>A lane's 8 slots of a row: SWAR words of codes or of pixels.</summary>
-public struct Row8
+internal struct Row8
 {
     public uint X0, X1, X2, X3, X4, X5, X6, X7;
 }

@@ -20,9 +20,9 @@ public struct GpuEncodeShape
 }
 
 /// <summary>
-/// The GPU encoder, byte-identical to the CPU reference encoder (runtime/Cpu/PatchEncoder): per
-/// row and plane the predictor with the fewest group bytes (lowest on a tie), per patch the colour
-/// transform when the R−G and B−G blocks are no larger than the R and B blocks.
+/// The GPU encoder, byte-identical to the CPU reference encoder (runtime/Cpu/PatchEncoder): it
+/// makes <see cref="EncoderPolicy"/>'s choices (predictor per row and plane, colour transform and
+/// block order per patch).
 /// </summary>
 /// <remarks>
 /// Three launches. <see cref="EncodePlanes"/>: warps laid out as in the decoder (lane g of a patch
@@ -31,22 +31,26 @@ public struct GpuEncodeShape
 /// per image picks each patch's transform, and a warp scan of the patch lengths gives the patch
 /// table. <see cref="Assemble"/>: one warp per patch copies the chosen blocks into the file.
 /// The fixed header and the two checksums are the host's.
+/// <para>Public, as its parameter types are, because ILGPU's CPU accelerator builds the launcher of a
+/// kernel in an assembly of its own, which must see them; the helpers inside stay private.</para>
 /// </remarks>
 public static class GpuEncodeKernel
 {
-    public const int GroupSize = 128;
+    /// <summary>Threads per group the shared memory is sized for (at most).</summary>
+    public const int MaxThreadsPerGroup = 128;
 
     /// <summary>Shared words per warp for the predictor and width arrays of its patches.</summary>
     public const int HeaderWordsPerWarp = 280;
-
-    /// <summary>Planes coded per patch: the channels, plus R−G and B−G for 3 or 4 channels.</summary>
-    public static int PlaneCount(int channels) => channels + (channels >= 3 ? 2 : 0);
 
     /// <summary>Scratch bytes a block of an N×N patch gets: the largest block, rounded up to 4. Its
     /// groups go after <see cref="PatchLayout.BlockHeaderBytes"/>(N, N) bytes, the largest header.</summary>
     public static int BlockStride(int patchSize) => (PatchLayout.MaxBlockBytes(patchSize, patchSize) + 3) / 4 * 4;
 
     /// <summary>Codes every plane of every patch into scratch; <paramref name="lengths"/>[patch × planes + q] gets block q's length.</summary>
+    /// <remarks>Bounds: the input is pixels, not a file, and its shape passed L3Header.ValidateShape;
+    /// <paramref name="pixels"/> holds Images × ImageBytes, so a patch reads only its w × h pixels; a
+    /// block is at most <see cref="BlockStride"/> bytes (every group 8 bits wide), so it stays in its
+    /// scratch slot (patches × planes × BlockStride bytes, allocated by the host).</remarks>
     public static void EncodePlanes(
         ArrayView<byte> pixels,
         ArrayView<byte> scratch,
@@ -57,14 +61,14 @@ public static class GpuEncodeKernel
     {
         int n = patchSizeValue.Value;
         int channels = channelsValue.Value;
-        int planes = PlaneCount(channels);
+        int planes = EncoderPolicy.PlaneCount(channels);
         int lanesPerPatch = n / RowCoding.GroupSize;
         int patchesPerWarp = 32 / lanesPerPatch;
 
-        var header = SharedMemory.Allocate<int>(GroupSize / 32 * HeaderWordsPerWarp);
+        var header = SharedMemory.Allocate<int>(MaxThreadsPerGroup / 32 * HeaderWordsPerWarp);
         int lane = Warp.LaneIdx;
         int headerBase = Warp.WarpIdx * HeaderWordsPerWarp;
-        long globalWarp = (long)Grid.IdxX * (Group.DimX / 32) + Warp.WarpIdx;
+        long globalWarp = GlobalWarp();
 
         int seg = lane / lanesPerPatch;
         int g = lane - seg * lanesPerPatch;
@@ -92,8 +96,8 @@ public static class GpuEncodeKernel
             // run as threads) gave a rare byte mismatch under load, never seen since; the cause was
             // not pinned down. On the GPU this costs 3 barriers per plane.
             Group.Barrier();
-            int channel = q < channels ? q : q == channels ? 0 : 2;
-            bool decorrelate = q >= channels;
+            int channel = EncoderPolicy.SourceChannel(q, channels);
+            bool decorrelate = EncoderPolicy.IsDecorrelated(q, channels);
             long blockBase = (slot * planes + q) * shape.BlockStride;
             int rowPtr = 0;
             int codedRows = 0;
@@ -114,40 +118,39 @@ public static class GpuEncodeKernel
 
                 int first = Warp.Shuffle(t0, segFirst);
                 int next = Warp.ShuffleDown(t0, 1);
-                var top = new Row8
+                var top = new GroupSlots
                 {
                     A0 = t0, A1 = t1, A2 = t2, A3 = t3, A4 = t4, A5 = t5, A6 = t6, A7 = t7,
                     R0 = 1 < valid ? t1 : t0, R1 = 2 < valid ? t2 : t1, R2 = 3 < valid ? t3 : t2, R3 = 4 < valid ? t4 : t3,
                     R4 = 5 < valid ? t5 : t4, R5 = 6 < valid ? t6 : t5, R6 = 7 < valid ? t7 : t6,
                     R7 = (g + 1) * RowCoding.GroupSize < w ? next : t7,
                 };
-                var row = new Row8 { A0 = v0, A1 = v1, A2 = v2, A3 = v3, A4 = v4, A5 = v5, A6 = v6, A7 = v7 };
+                var row = new GroupSlots { A0 = v0, A1 = v1, A2 = v2, A3 = v3, A4 = v4, A5 = v5, A6 = v6, A7 = v7 };
 
                 // the last offset of each summing predictor, for the next lane's first residual
-                int last1 = (v7 - RowCoding.Base(1, t7, top.R7, first)) & 0xFF;
-                int last2 = (v7 - RowCoding.Base(2, t7, top.R7, first)) & 0xFF;
-                int last3 = (v7 - RowCoding.Base(3, t7, top.R7, first)) & 0xFF;
-                int lastPacked = Warp.ShuffleUp(last1 | (last2 << 8) | (last3 << 16), 1);
+                int lastLeft = (v7 - RowCoding.Base(RowCoding.Left, t7, top.R7, first)) & 0xFF;
+                int lastGradient = (v7 - RowCoding.Base(RowCoding.Gradient, t7, top.R7, first)) & 0xFF;
+                int lastTopRight = (v7 - RowCoding.Base(RowCoding.TopRight, t7, top.R7, first)) & 0xFF;
+                int lastPacked = Warp.ShuffleUp(lastLeft | (lastGradient << 8) | (lastTopRight << 16), 1);
                 if (g == 0) lastPacked = 0;
 
-                // group width under each predictor, summed over the patch's groups
-                var c0 = Codes(0, row, top, first, 0, valid);
-                var c1 = Codes(1, row, top, first, lastPacked & 0xFF, valid);
-                var c2 = Codes(2, row, top, first, (lastPacked >> 8) & 0xFF, valid);
-                var c3 = Codes(3, row, top, first, (lastPacked >> 16) & 0xFF, valid);
-                int cost = RowCoding.WidthOf(c0.Or()) | (RowCoding.WidthOf(c1.Or()) << 8)
-                    | (RowCoding.WidthOf(c2.Or()) << 16) | (RowCoding.WidthOf(c3.Or()) << 24);
-                if (lanesPerPatch > 1) cost += Warp.ShuffleXor(cost, 1);
-                if (lanesPerPatch > 2) cost += Warp.ShuffleXor(cost, 2);
-                if (lanesPerPatch > 4) cost += Warp.ShuffleXor(cost, 4);
-                int best = 0, bestCost = cost & 0xFF;
-                for (int p = 1; p < RowCoding.PredictorCount; p++)
-                {
-                    int c = (cost >> (8 * p)) & 0xFF;
-                    if (c < bestCost) { best = p; bestCost = c; }
-                }
+                // group width under each predictor (predictor p's in byte p), summed over the patch's groups
+                var cTop = Codes(RowCoding.Top, row, top, first, 0, valid);
+                var cLeft = Codes(RowCoding.Left, row, top, first, lastPacked & 0xFF, valid);
+                var cGradient = Codes(RowCoding.Gradient, row, top, first, (lastPacked >> 8) & 0xFF, valid);
+                var cTopRight = Codes(RowCoding.TopRight, row, top, first, (lastPacked >> 16) & 0xFF, valid);
+                int groupBytes = RowCoding.WidthOf(cTop.Or()) << (8 * RowCoding.Top) | RowCoding.WidthOf(cLeft.Or()) << (8 * RowCoding.Left)
+                    | RowCoding.WidthOf(cGradient.Or()) << (8 * RowCoding.Gradient) | RowCoding.WidthOf(cTopRight.Or()) << (8 * RowCoding.TopRight);
+                if (lanesPerPatch > 1) groupBytes += Warp.ShuffleXor(groupBytes, 1);
+                if (lanesPerPatch > 2) groupBytes += Warp.ShuffleXor(groupBytes, 2);
+                if (lanesPerPatch > 4) groupBytes += Warp.ShuffleXor(groupBytes, 4);
+                int bestKey = int.MaxValue;
+                for (int p = 0; p < RowCoding.PredictorCount; p++)
+                    bestKey = Min(bestKey, EncoderPolicy.PredictorKey(EncoderPolicy.RowBits((groupBytes >> (8 * p)) & 0xFF, groups), p));
+                int best = EncoderPolicy.PredictorOfKey(bestKey);
+                int bestBytes = (groupBytes >> (8 * best)) & 0xFF;
 
-                var chosen = best == 0 ? c0 : best == 1 ? c1 : best == 2 ? c2 : c3;
+                var chosen = best == RowCoding.Top ? cTop : best == RowCoding.Left ? cLeft : best == RowCoding.Gradient ? cGradient : cTopRight;
                 int width = RowCoding.WidthOf(chosen.Or());
                 int offset = width;
                 if (lanesPerPatch > 1) { int up = Warp.ShuffleUp(offset, 1); offset += g >= 1 ? up : 0; }
@@ -155,7 +158,7 @@ public static class GpuEncodeKernel
                 if (lanesPerPatch > 4) { int up = Warp.ShuffleUp(offset, 4); offset += g >= 4 ? up : 0; }
                 offset -= width;
 
-                bool zeroRow = bestCost == 0;
+                bool zeroRow = bestBytes == 0;
                 if (rowValid && !zeroRow)
                 {
                     ulong bits = 0;
@@ -172,21 +175,21 @@ public static class GpuEncodeKernel
 
                     int nibble = codedRows * groups + g;
                     int nibbleByte = segHeader + maskBytes + predictorBytes + (nibble >> 1);
-                    Atomic.Or(ref header[nibbleByte >> 2], width << (8 * (nibbleByte & 3) + 4 * (nibble & 1)));
+                    Atomic.Or(ref header[nibbleByte >> 2], RowCoding.NibbleBits(width, nibble) << (8 * (nibbleByte & 3)));
                 }
                 if (rowValid && g == 0)
                 {
                     int predictorByte = segHeader + maskBytes + (r >> 2);
-                    Atomic.Or(ref header[predictorByte >> 2], best << (8 * (predictorByte & 3) + 2 * (r & 3)));
+                    Atomic.Or(ref header[predictorByte >> 2], RowCoding.PredictorBits(best, r) << (8 * (predictorByte & 3)));
                     if (zeroRow)
                     {
                         int maskByte = segHeader + (r >> 3);
-                        Atomic.Or(ref header[maskByte >> 2], 1 << (8 * (maskByte & 3) + (r & 7)));
+                        Atomic.Or(ref header[maskByte >> 2], RowCoding.ZeroRowBit(r) << (8 * (maskByte & 3)));
                     }
                 }
                 if (r < h)
                 {
-                    rowPtr += bestCost;
+                    rowPtr += bestBytes;
                     if (!zeroRow) codedRows++;
                 }
                 t0 = v0; t1 = v1; t2 = v2; t3 = v3; t4 = v4; t5 = v5; t6 = v6; t7 = v7;
@@ -209,6 +212,9 @@ public static class GpuEncodeKernel
     /// scan. <paramref name="table"/>[image × (P + 1) + i] = offset of patch i; entry P = payload length.
     /// <paramref name="flags"/>[patch] = the patch's flags byte.
     /// </summary>
+    /// <remarks>Bounds: image &lt; Images (checked here); every index is below Images × PatchCount
+    /// × planes (lengths), Images × (PatchCount + 1) (table), Images × PatchCount (flags), the sizes
+    /// the host allocates.</remarks>
     public static void ChooseAndScan(
         ArrayView<int> lengths,
         ArrayView<int> table,
@@ -217,8 +223,8 @@ public static class GpuEncodeKernel
         SpecializedValue<int> channelsValue)
     {
         int channels = channelsValue.Value;
-        int planes = PlaneCount(channels);
-        int image = Grid.IdxX * (Group.DimX / 32) + Warp.WarpIdx;
+        int planes = EncoderPolicy.PlaneCount(channels);
+        long image = GlobalWarp();
         if (image >= shape.Images) return;
         int lane = Warp.LaneIdx;
         int carry = 0;
@@ -230,14 +236,11 @@ public static class GpuEncodeKernel
             if (p < patches)
             {
                 long at = ((long)image * patches + p) * planes;
-                int plain = 0;
-                for (int c = 0; c < channels; c++) plain += L(lengths[at + c]);
-                bool transform = false;
-                if (channels >= 3)
-                    transform = L(lengths[at + channels]) + L(lengths[at + channels + 1]) <= L(lengths[at]) + L(lengths[at + 2]);
-                length = PatchLayout.FlagsSize + (transform
-                    ? plain - L(lengths[at]) - L(lengths[at + 2]) + L(lengths[at + channels]) + L(lengths[at + channels + 1])
-                    : plain);
+                bool transform = EncoderPolicy.CanTransform(channels) && EncoderPolicy.UseColorTransform(
+                    L(lengths[at + PatchLayout.Red]), L(lengths[at + PatchLayout.Blue]),
+                    L(lengths[at + EncoderPolicy.RedMinusGreen(channels)]), L(lengths[at + EncoderPolicy.BlueMinusGreen(channels)]));
+                length = PatchLayout.FlagsSize;
+                for (int c = 0; c < channels; c++) length += L(lengths[at + EncoderPolicy.BlockPlane(c, transform, channels)]);
                 flags[(long)image * patches + p] = transform ? PatchLayout.ColorTransformFlag : 0;
             }
             int sum = length;
@@ -254,6 +257,9 @@ public static class GpuEncodeKernel
 
     /// <summary>One warp per patch: writes the patch (flags, then the chosen blocks) into its file,
     /// and the patch's table entry into the file's table.</summary>
+    /// <remarks>Bounds: slot &lt; Images × PatchCount (checked here); a file's writes stay in its
+    /// FileStride bytes, which the host sizes for the header, table and the largest payload
+    /// (every block at most BlockStride), so offsets from the table never pass them.</remarks>
     public static void Assemble(
         ArrayView<byte> scratch,
         ArrayView<int> lengths,
@@ -264,8 +270,8 @@ public static class GpuEncodeKernel
         SpecializedValue<int> channelsValue)
     {
         int channels = channelsValue.Value;
-        int planes = PlaneCount(channels);
-        long slot = (long)Grid.IdxX * (Group.DimX / 32) + Warp.WarpIdx;
+        int planes = EncoderPolicy.PlaneCount(channels);
+        long slot = GlobalWarp();
         long total = (long)shape.Images * shape.PatchCount;
         if (slot >= total) return;
         int lane = Warp.LaneIdx;
@@ -287,7 +293,7 @@ public static class GpuEncodeKernel
         to += PatchLayout.FlagsSize;
         for (int c = 0; c < channels; c++)
         {
-            int q = flag == 0 ? c : c == 0 ? channels : c == 2 ? channels + 1 : c;
+            int q = EncoderPolicy.BlockPlane(c, PatchLayout.HasColorTransform(flag), channels);
             long from = (slot * planes + q) * shape.BlockStride;
             int packed = lengths[slot * planes + q];
             int length = L(packed), headerLength = packed >> 16;
@@ -304,11 +310,11 @@ public static class GpuEncodeKernel
         if (!valid) return 0;
         int p = at + s * channels;
         int v = pixels[p + channel];
-        return decorrelate ? ColorTransform.Decorrelate(v, pixels[p + 1]) : v;
+        return decorrelate ? ColorTransform.Decorrelate(v, pixels[p + PatchLayout.Green]) : v;
     }
 
     /// <summary>The zigzag codes of a group under predictor <paramref name="p"/> (0 for slots past the row's end).</summary>
-    private static Row8 Codes(int p, Row8 v, Row8 t, int first, int previous, int valid)
+    private static GroupSlots Codes(int p, GroupSlots v, GroupSlots t, int first, int previous, int valid)
     {
         int o0 = v.A0 - RowCoding.Base(p, t.A0, t.R0, first);
         int o1 = v.A1 - RowCoding.Base(p, t.A1, t.R1, first);
@@ -318,7 +324,7 @@ public static class GpuEncodeKernel
         int o5 = v.A5 - RowCoding.Base(p, t.A5, t.R5, first);
         int o6 = v.A6 - RowCoding.Base(p, t.A6, t.R6, first);
         int o7 = v.A7 - RowCoding.Base(p, t.A7, t.R7, first);
-        return new Row8
+        return new GroupSlots
         {
             A0 = 0 < valid ? RowCoding.Zigzag(RowCoding.Residual(p, o0, previous)) : 0,
             A1 = 1 < valid ? RowCoding.Zigzag(RowCoding.Residual(p, o1, o0)) : 0,
@@ -331,14 +337,18 @@ public static class GpuEncodeKernel
         };
     }
 
+    /// <summary>This warp's index in the launch.</summary>
+    private static long GlobalWarp() => (long)Grid.IdxX * (Group.DimX / 32) + Warp.WarpIdx;
+
     /// <summary>A block's length from its entry in the lengths array (low 16 bits).</summary>
     private static int L(int packed) => packed & 0xFFFF;
 
     private static int Min(int a, int b) => a < b ? a : b;
     private static int Max(int a, int b) => a > b ? a : b;
 
-    /// <summary>Eight values of a group (A) and, for the row above, the top-right of each (R).</summary>
-    private struct Row8
+    /// <summary>A lane's eight slots of a row (A: values or codes) and, for the row above, the
+    /// top-right of each (R).</summary>
+    private struct GroupSlots
     {
         public int A0, A1, A2, A3, A4, A5, A6, A7;
         public int R0, R1, R2, R3, R4, R5, R6, R7;

@@ -5,7 +5,7 @@ namespace L3.Kernels;
 /// work: images back to back, each image's patches row-major (docs/FORMAT.md, section 1). A slot
 /// past the last patch is inactive: image and patch 0, width and height 0.
 /// </summary>
-public struct PatchSlot
+internal struct PatchSlot
 {
     public bool Active;
     /// <summary>The image, and the patch's index in it.</summary>

@@ -106,6 +106,15 @@ public static class RowCoding
 
     /// <summary>The width nibble with index <paramref name="index"/> from its byte (low nibble first).</summary>
     public static int NibbleOf(int widthByte, int index) => (widthByte >> ((index & 1) * 4)) & 0xF;
+
+    /// <summary>Row <paramref name="row"/>'s bit in byte row / 8 of the zero-row mask (the inverse of <see cref="IsZeroRow"/>).</summary>
+    public static int ZeroRowBit(int row) => 1 << (row & 7);
+
+    /// <summary><paramref name="predictor"/> placed in byte row / 4 of the predictor array (the inverse of <see cref="PredictorOf"/>).</summary>
+    public static int PredictorBits(int predictor, int row) => predictor << ((row & 3) * 2);
+
+    /// <summary>Width <paramref name="width"/> placed in byte index / 2 of the width array (the inverse of <see cref="NibbleOf"/>).</summary>
+    public static int NibbleBits(int width, int index) => width << ((index & 1) * 4);
 }
 
 /// <summary>

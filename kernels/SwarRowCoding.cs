@@ -12,7 +12,7 @@ namespace L3.Kernels;
 /// has 10 bits; its carries leave the word, which is harmless mod 256. A "clean" word has every
 /// field ≤ 255 (<see cref="Clean"/>).
 /// </remarks>
-public static class SwarRowCoding
+internal static class SwarRowCoding
 {
     /// <summary>Bit position of plane k's field: 11k.</summary>
     public const int FieldBits = 11;
@@ -97,7 +97,7 @@ public static class SwarRowCoding
 }
 
 /// <summary>Per-row selection masks of <see cref="SwarRowCoding"/>.</summary>
-public struct RowMasks
+internal struct RowMasks
 {
     public uint Accumulate, TopRight, Left;
 }

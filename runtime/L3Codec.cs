@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using L3.Cpu;
 using L3.Kernels;
 
@@ -87,10 +88,13 @@ public static class L3Codec
     /// <paramref name="options"/> may spread the patches over several threads.</summary>
     public static L3Image Decode(ReadOnlySpan<byte> file, L3DecodeOptions? options)
     {
+        options ??= L3DecodeOptions.Default;
         var header = L3Header.Read(file);
+        // the pixels are allocated only once the file has proved them (docs/FORMAT.md, "Memory bound")
+        Validate(file, header, options.MaxDegreeOfParallelism);
         // every byte is written by the patches (they tile the image) before the array is returned
         var pixels = GC.AllocateUninitializedArray<byte>(checked((int)header.DecodedBytes));
-        DecodeValidated(file, header, pixels, verifyChecksum: true, options ?? L3DecodeOptions.Default);
+        DecodeValidated(file, header, pixels, options);
         return new L3Image(header.Width, header.Height, header.Channels, pixels);
     }
 
@@ -105,14 +109,17 @@ public static class L3Codec
         var header = L3Header.Read(file);
         if (pixels.Length < header.DecodedBytes)
             throw new ArgumentException($"the destination holds {pixels.Length} bytes; the image needs {header.DecodedBytes}", nameof(pixels));
-        DecodeValidated(file, header, pixels, verifyChecksum: true, options ?? L3DecodeOptions.Default);
+        options ??= L3DecodeOptions.Default;
+        Validate(file, header, options.MaxDegreeOfParallelism);
+        DecodeValidated(file, header, pixels, options);
         return header;
     }
 
     /// <summary>
     /// Decodes many files, image-parallel on up to <paramref name="maxDegreeOfParallelism"/> threads
-    /// (-1 = all cores), each image on one thread. Results are in input order; the first invalid
-    /// file's L3FormatException is thrown (wrapped in an AggregateException when several fail).
+    /// (-1 = all cores), each image on one thread. Results are in input order. When files are
+    /// invalid, the L3FormatException of the first invalid file in input order is thrown as is
+    /// (never an AggregateException), however many fail and on however many threads.
     /// </summary>
     public static L3Image[] DecodeMany(IReadOnlyList<ReadOnlyMemory<byte>> files, int maxDegreeOfParallelism = -1)
     {
@@ -123,8 +130,14 @@ public static class L3Codec
             for (int i = 0; i < files.Count; i++) results[i] = Decode(files[i].Span);
             return results;
         }
-        Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism },
-            i => results[i] = Decode(files[i].Span));
+        var failures = new L3FormatException?[files.Count];
+        Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism }, i =>
+        {
+            try { results[i] = Decode(files[i].Span); }
+            catch (L3FormatException e) { failures[i] = e; }
+        });
+        foreach (var failure in failures)
+            if (failure is not null) ExceptionDispatchInfo.Throw(failure);
         return results;
     }
 
@@ -171,19 +184,39 @@ public static class L3Codec
         return new L3Image(width, height, channels, pixels);
     }
 
-    /// <summary>Checks checksums and structure without keeping the pixels; throws L3FormatException.</summary>
+    /// <summary>Checks both checksums and every patch's structure, then decodes each patch into one
+    /// patch-sized buffer (the image is never held whole); throws L3FormatException.</summary>
     public static L3Header Verify(ReadOnlySpan<byte> file)
     {
         var header = L3Header.Read(file);
-        var pixels = new byte[header.DecodedBytes];
-        DecodeValidated(file, header, pixels, verifyChecksum: true, L3DecodeOptions.Default);
+        Validate(file, header, maxDegreeOfParallelism: 1);
+        int n = header.PatchSize, channels = header.Channels;
+        var patchPixels = new byte[n * n * channels];
+        unsafe
+        {
+            fixed (byte* f = file)
+            fixed (byte* d = patchPixels)
+                for (int index = 0; index < header.PatchCount; index++)
+                {
+                    var rect = header.PatchRect(index);
+                    var (start, length) = header.PatchRange(index);
+                    CpuDecoder.DecodePatchTo(f + header.PayloadStart + start, length, file.Length - header.PayloadStart - start,
+                        rect.Width, rect.Height, channels, d, rect.Width * channels, CpuPath.Auto);
+                }
+        }
         return header;
     }
 
-    internal static void DecodeValidated(ReadOnlySpan<byte> file, L3Header header, Span<byte> pixels, bool verifyChecksum, L3DecodeOptions options)
+    /// <summary>The checks after the header: the payload checksum, then every patch.</summary>
+    private static void Validate(ReadOnlySpan<byte> file, L3Header header, int maxDegreeOfParallelism)
     {
-        if (verifyChecksum) header.VerifyPayload(file);
-        PatchFormat.ValidatePatches(file, header, options.MaxDegreeOfParallelism);
+        header.VerifyPayload(file);
+        PatchFormat.ValidatePatches(file, header, maxDegreeOfParallelism);
+    }
+
+    /// <summary>Decodes a file that <see cref="Validate"/> accepted.</summary>
+    private static void DecodeValidated(ReadOnlySpan<byte> file, L3Header header, Span<byte> pixels, L3DecodeOptions options)
+    {
 
         // A generated [L3Profile] that matches this file decodes it with its constants folded in,
         // unless a test or benchmark forced a CPU path, or the profile's decoder is scalar and the

@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using L3.Imaging;
+using L3.TestSupport;
 
 namespace L3.Bench.Generated;
 
@@ -27,7 +27,7 @@ public class DecodeBenchmarks
     public void Setup()
     {
         var parts = Case.Split('/');
-        var image = ImageFiles.Read(Path.Combine(AppContext.BaseDirectory, "data", parts[0]));
+        var image = TestData.Read(parts[0]);
         _file = L3Codec.Encode(image, new L3EncodeOptions { PatchSize = int.Parse(parts[1]) });
         _pixels = new byte[image.Pixels.Length];
         var header = L3Codec.ReadHeader(_file);

@@ -2,14 +2,16 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO.Hashing;
 using System.Text;
+using L3.Imaging;
 
 namespace L3.Datasets;
 
 /// <summary>What `l3 convert` is asked to do, beyond the source and the destination.</summary>
 public sealed record ConvertOptions
 {
-    /// <summary>Reads an image file's bytes (PNG, JPEG, …) into pixels; throws for a bad image.</summary>
-    public required Func<byte[], L3Image> DecodeImage { get; init; }
+    /// <summary>Reads an image file's bytes into pixels, throwing for a bad image; by default
+    /// <see cref="ImageFiles.Read(ReadOnlySpan{byte}, ImageReadOptions?)"/> (PNG, JPEG, BMP, GIF, WebP, netpbm).</summary>
+    public Func<byte[], L3Image> DecodeImage { get; init; } = bytes => ImageFiles.Read(bytes);
 
     public int PatchSize { get; init; } = L3EncodeOptions.Default.PatchSize;
     public ShardSize ShardSize { get; init; } = ShardSize.Default;

@@ -15,6 +15,9 @@ public static class PatchLayout
     /// <summary>Patch flag bit 0: the planes are R−G, G, B−G (3 or 4 channels only).</summary>
     public const int ColorTransformFlag = 1;
 
+    /// <summary>The channels of an RGB or RGBA image, as the colour transform names them.</summary>
+    public const int Red = 0, Green = 1, Blue = 2, Alpha = 3;
+
     /// <summary>Whether a patch's flags byte is valid for <paramref name="channels"/> channels: no
     /// reserved bit set, and the colour transform only with 3 or 4 channels.</summary>
     public static bool AreValidFlags(int flags, int channels) =>

@@ -122,7 +122,7 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
             {
                 var head = new byte[(int)Math.Min(length, FirstRead)];
                 source.Read(sample, 0, head);
-                int needed = L3Header.HeaderBytes(head);
+                int needed = L3Header.HeaderLength(head, length);
                 if (needed > head.Length && needed <= length)
                 {
                     var longer = new byte[needed];

@@ -3,14 +3,14 @@ using L3.Kernels;
 namespace L3.Cpu;
 
 /// <summary>
-/// Encodes one patch: per row and channel it tries the four predictors and keeps the one whose
-/// groups take the fewest bytes; per patch it keeps the colour transform only if it pays.
+/// The reference encoder of one patch: it codes every plane (the channels, and R−G, B−G), per row
+/// trying the four predictors, and makes <see cref="EncoderPolicy"/>'s choices.
 /// </summary>
 internal sealed class PatchEncoder
 {
     private readonly int _channels;
     private readonly byte[] _plane;          // the plane being coded, width × height
-    private readonly byte[][] _blocks;       // coded channel blocks: R, G, B, A, then R-G, B-G
+    private readonly byte[][] _blocks;       // a coded block per coded plane (EncoderPolicy's numbering)
     private readonly int[] _blockLengths;
     private readonly byte[] _codes;          // zigzag codes of one row, per predictor
     private readonly byte[] _widths;         // the plane's width nibbles, one a byte, in order
@@ -21,7 +21,7 @@ internal sealed class PatchEncoder
         _channels = channels;
         int maxBlock = PatchLayout.MaxBlockBytes(patchSize, patchSize);
         _plane = new byte[patchSize * patchSize];
-        _blocks = new byte[channels + (channels >= 3 ? 2 : 0)][];
+        _blocks = new byte[EncoderPolicy.PlaneCount(channels)][];
         for (int i = 0; i < _blocks.Length; i++) _blocks[i] = new byte[maxBlock];
         _blockLengths = new int[_blocks.Length];
         _codes = new byte[RowCoding.PredictorCount * patchSize];
@@ -35,26 +35,20 @@ internal sealed class PatchEncoder
     /// </summary>
     public int Encode(ReadOnlySpan<byte> pixels, int stride, int width, int height, Span<byte> output)
     {
-        for (int c = 0; c < _channels; c++)
+        for (int q = 0; q < _blocks.Length; q++)
         {
-            ExtractPlane(pixels, stride, width, height, c, -1);
-            _blockLengths[c] = EncodePlane(width, height, _blocks[c]);
+            ExtractPlane(pixels, stride, width, height, EncoderPolicy.SourceChannel(q, _channels), EncoderPolicy.IsDecorrelated(q, _channels));
+            _blockLengths[q] = EncodePlane(width, height, _blocks[q]);
         }
-        bool transform = false;
-        if (_channels >= 3)
-        {
-            ExtractPlane(pixels, stride, width, height, 0, 1);
-            _blockLengths[_channels] = EncodePlane(width, height, _blocks[_channels]);
-            ExtractPlane(pixels, stride, width, height, 2, 1);
-            _blockLengths[_channels + 1] = EncodePlane(width, height, _blocks[_channels + 1]);
-            transform = _blockLengths[_channels] + _blockLengths[_channels + 1] <= _blockLengths[0] + _blockLengths[2];
-        }
+        bool transform = EncoderPolicy.CanTransform(_channels) && EncoderPolicy.UseColorTransform(
+            _blockLengths[PatchLayout.Red], _blockLengths[PatchLayout.Blue],
+            _blockLengths[EncoderPolicy.RedMinusGreen(_channels)], _blockLengths[EncoderPolicy.BlueMinusGreen(_channels)]);
 
         output[PatchLayout.FlagsOffset] = (byte)(transform ? PatchLayout.ColorTransformFlag : 0);
         int at = PatchLayout.FlagsSize;
         for (int c = 0; c < _channels; c++)
         {
-            int block = !transform ? c : c == 0 ? _channels : c == 2 ? _channels + 1 : c;
+            int block = EncoderPolicy.BlockPlane(c, transform, _channels);
             _blocks[block].AsSpan(0, _blockLengths[block]).CopyTo(output[at..]);
             at += _blockLengths[block];
         }
@@ -62,8 +56,8 @@ internal sealed class PatchEncoder
     }
 
     /// <summary>Copies channel <paramref name="channel"/> of the patch into the plane buffer, as
-    /// its difference from channel <paramref name="minus"/> when that is not -1.</summary>
-    private void ExtractPlane(ReadOnlySpan<byte> pixels, int stride, int width, int height, int channel, int minus)
+    /// its difference from green when <paramref name="decorrelate"/>.</summary>
+    private void ExtractPlane(ReadOnlySpan<byte> pixels, int stride, int width, int height, int channel, bool decorrelate)
     {
         for (int y = 0; y < height; y++)
         {
@@ -72,7 +66,7 @@ internal sealed class PatchEncoder
             for (int x = 0; x < width; x++)
             {
                 int v = row[x * _channels + channel];
-                plane[x] = (byte)(minus < 0 ? v : ColorTransform.Decorrelate(v, row[x * _channels + minus]));
+                plane[x] = (byte)(decorrelate ? ColorTransform.Decorrelate(v, row[x * _channels + PatchLayout.Green]) : v);
             }
         }
     }
@@ -96,11 +90,11 @@ internal sealed class PatchEncoder
             ReadOnlySpan<byte> top = y == 0 ? zeroRow : _plane.AsSpan((y - 1) * width, width);
             var row = _plane.AsSpan(y * width, width);
             int best = ChoosePredictor(row, top, width, groups);
-            predictors[y >> 2] |= (byte)(best << ((y & 3) * 2));
+            predictors[y >> 2] |= (byte)RowCoding.PredictorBits(best, y);
             var codes = _codes.AsSpan(best * width, width);
             if (IsZero(codes))
             {
-                zeroMask[y >> 3] |= (byte)(1 << (y & 7));
+                zeroMask[y >> 3] |= (byte)RowCoding.ZeroRowBit(y);
                 continue;
             }
             for (int g = 0; g < groups; g++)
@@ -117,7 +111,7 @@ internal sealed class PatchEncoder
 
         var widthArray = block.Slice(widthStart, RowCoding.WidthBytes(nibbles / Math.Max(groups, 1), groups));
         widthArray.Clear();
-        for (int i = 0; i < nibbles; i++) widthArray[i >> 1] |= (byte)(widths[i] << ((i & 1) * 4));
+        for (int i = 0; i < nibbles; i++) widthArray[i >> 1] |= (byte)RowCoding.NibbleBits(widths[i], i);
         _payload.AsSpan(0, payload).CopyTo(block[(widthStart + widthArray.Length)..]);
         return widthStart + widthArray.Length + payload;
     }
@@ -134,14 +128,11 @@ internal sealed class PatchEncoder
 
     private static bool IsZero(ReadOnlySpan<byte> codes) => !codes.ContainsAnyExcept((byte)0);
 
-    /// <summary>
-    /// Computes the row's codes under every predictor into _codes; returns the cheapest: a zero
-    /// row costs nothing, any other row its group bytes plus its width nibbles (8·Σb + 4·G bits);
-    /// the lowest predictor number wins a tie.
-    /// </summary>
+    /// <summary>Computes the row's codes under every predictor into _codes; returns the cheapest
+    /// (<see cref="EncoderPolicy.RowBits"/>, <see cref="EncoderPolicy.PredictorKey"/>).</summary>
     private int ChoosePredictor(ReadOnlySpan<byte> row, ReadOnlySpan<byte> top, int width, int groups)
     {
-        int best = 0, bestCost = int.MaxValue;
+        int bestKey = int.MaxValue;
         int topFirst = top[0];
         for (int p = 0; p < RowCoding.PredictorCount; p++)
         {
@@ -154,14 +145,10 @@ internal sealed class PatchEncoder
                 codes[x] = (byte)RowCoding.Zigzag(RowCoding.Residual(p, offset, previousOffset));
                 previousOffset = offset;
             }
-            int cost = 0;
-            if (!IsZero(codes))
-            {
-                cost = 4 * groups;
-                for (int g = 0; g < groups; g++) cost += 8 * WidthOf(GroupOf(codes, g));
-            }
-            if (cost < bestCost) { best = p; bestCost = cost; }
+            int groupBytes = 0;
+            for (int g = 0; g < groups; g++) groupBytes += WidthOf(GroupOf(codes, g));
+            bestKey = Math.Min(bestKey, EncoderPolicy.PredictorKey(EncoderPolicy.RowBits(groupBytes, groups), p));
         }
-        return best;
+        return EncoderPolicy.PredictorOfKey(bestKey);
     }
 }

@@ -9,17 +9,18 @@ using L3.Kernels;
 namespace L3.Cpu;
 
 /// <summary>
-/// The vector encoder of one patch. It makes exactly the reference's choices
-/// (<see cref="PatchEncoder"/>: per row and plane the cheapest predictor, a zero row costing 0 bits
-/// and any other row 8·Σb + 4·G, the lowest on a tie, and a row of zero codes written as a zero row; per patch the colour transform when R−G and B−G take no more bytes than R and
-/// B), so its files are byte-identical; it only computes them faster: each row's codes and group
-/// widths under all four predictors at once in vectors, groups packed with pext.
+/// The vector encoder of one patch. It makes <see cref="EncoderPolicy"/>'s choices, as the
+/// reference (<see cref="PatchEncoder"/>) does, so its files are byte-identical; it only computes
+/// them faster: each row's codes and group widths under all four predictors at once in vectors,
+/// groups packed with pext.
 /// </summary>
 internal sealed unsafe class SimdPatchEncoder : IDisposable
 {
     private const int Stride = SimdPatchDecoder.Stride;
     private const int PlaneBytes = SimdPatchDecoder.PlaneBytes;
-    private const int PlaneCount = 6; // R, G, B, A, R-G, B-G
+    // planes in memory: R, G, B, A (as present) at 0..3 whatever the channel count, R−G and B−G at 4 and 5
+    private const int PlaneCount = 6;
+    private const int RedMinusGreenSlot = 4, BlueMinusGreenSlot = 5;
 
     private readonly CpuPath _path;
     private readonly int _patchSize;
@@ -85,23 +86,24 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
             else Extract<V128>(source, stride, width, height, pixels.Length);
         }
 
-        int planes = _channels >= 3 ? _channels + 2 : _channels;
-        for (int i = 0; i < planes; i++)
+        int planes = EncoderPolicy.PlaneCount(_channels);
+        for (int q = 0; q < planes; q++)
         {
-            int plane = i < _channels ? i : 4 + (i - _channels);
+            int plane = Slot(q);
             byte* block = _blocks + plane * _maxBlock;
             int groupBytes = _path == CpuPath.Vector512
                 ? EncodePlane<V512>(_planes + plane * PlaneBytes, width, height, block, block + _groupsAt, out _headerLengths[plane])
                 : EncodePlane<V128>(_planes + plane * PlaneBytes, width, height, block, block + _groupsAt, out _headerLengths[plane]);
             _lengths[plane] = _headerLengths[plane] + groupBytes;
         }
-        bool transform = _channels >= 3 && _lengths[4] + _lengths[5] <= _lengths[0] + _lengths[2];
+        bool transform = EncoderPolicy.CanTransform(_channels) && EncoderPolicy.UseColorTransform(
+            _lengths[PatchLayout.Red], _lengths[PatchLayout.Blue], _lengths[RedMinusGreenSlot], _lengths[BlueMinusGreenSlot]);
 
         output[PatchLayout.FlagsOffset] = (byte)(transform ? PatchLayout.ColorTransformFlag : 0);
         int at = PatchLayout.FlagsSize;
         for (int c = 0; c < _channels; c++)
         {
-            int plane = !transform ? c : c == 0 ? 4 : c == 2 ? 5 : c;
+            int plane = Slot(EncoderPolicy.BlockPlane(c, transform, _channels));
             // the block's arrays, then its groups (kept apart: the width array's length is known last)
             byte* block = _blocks + plane * _maxBlock;
             int header = _headerLengths[plane];
@@ -111,6 +113,12 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         }
         return at;
     }
+
+    /// <summary>Where coded plane <paramref name="plane"/> (<see cref="EncoderPolicy"/>'s numbering) lies in memory.</summary>
+    private int Slot(int plane) =>
+        plane == EncoderPolicy.RedMinusGreen(_channels) ? RedMinusGreenSlot
+        : plane == EncoderPolicy.BlueMinusGreen(_channels) ? BlueMinusGreenSlot
+        : plane;
 
     /// <summary>Splits the patch into planes (and R−G, B−G); sets byte [w] of each row to byte [w−1].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -128,11 +136,10 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
             }
             byte* dest = _planes + (y + 1) * Stride;
             K.Deinterleave(row, _channels, dest);
-            int last = _channels >= 3 ? PlaneCount : _channels;
-            for (int p = 0; p < last; p++)
+            for (int q = 0; q < EncoderPolicy.PlaneCount(_channels); q++)
             {
-                if (p >= _channels && p < 4) continue;
-                dest[p * PlaneBytes + width] = dest[p * PlaneBytes + width - 1];
+                byte* plane = dest + Slot(q) * PlaneBytes;
+                plane[width] = plane[width - 1];
             }
         }
     }
@@ -144,44 +151,43 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
     private static int EncodePlane<K>(byte* plane, int width, int height, byte* block, byte* groupsAt, out int headerLength)
         where K : struct, IEncodeKernel
     {
-        int groups = (width + 7) >> 3;
-        int maskBytes = (height + 7) >> 3;
-        int predictorBytes = (height + 3) >> 2;
+        int groups = RowCoding.GroupsPerRow(width);
+        int maskBytes = RowCoding.ZeroMaskBytes(height);
+        int predictorBytes = RowCoding.PredictorBytes(height);
         byte* predictors = block + maskBytes;
         byte* widthArray = predictors + predictorBytes;
         byte* payload = groupsAt;
         new Span<byte>(block, maskBytes + predictorBytes).Clear();
         ulong groupMask = groups == 8 ? 0xFFFF_FFFFUL : (1UL << (4 * groups)) - 1;
         // the four candidates' codes (64 bytes each) and group widths (8 bytes each)
-        byte* candidates = stackalloc byte[4 * 64 + 4 * 8 + 8];
+        byte* candidates = stackalloc byte[CandidateBytes];
         // the width nibbles of the coded rows (at most 64 rows × 8 groups), and 8 bytes of slack
         byte* widths = stackalloc byte[256 + 8];
         new Span<byte>(widths, 256 + 8).Clear();
-        ulong zeroRows = 0;
+        ulong zeroRows = 0; // the zero-row mask as a little-endian integer: bit r for row r
 
         byte* top = plane;
         int nibble = 0;
         for (int y = 0; y < height; y++, top += Stride)
         {
-            // A row equal to the row above is a zero row under predictor 0, which is what the choice
-            // below would pick (cost 0, lowest predictor): skip computing the four candidates.
+            // A row equal to the row above is a zero row under predictor Top, which is what the
+            // policy picks (no cheaper row than 0 bits, Top the lowest): skip the four candidates.
             if (new ReadOnlySpan<byte>(top + Stride, width).SequenceEqual(new ReadOnlySpan<byte>(top, width)))
             {
+                predictors[y >> 2] |= (byte)RowCoding.PredictorBits(RowCoding.Top, y);
                 zeroRows |= 1UL << y;
                 continue;
             }
-            // the cheapest predictor: a zero row costs 0, any other 8·Σb + 4·G bits, so (G being fixed)
-            // the fewest group bytes win, as K.ChooseRow picks them (the lowest predictor on a tie)
             int best = K.ChooseRow(top + Stride, top, width, candidates);
-            predictors[y >> 2] |= (byte)(best << ((y & 3) * 2));
-            ulong groupWidths = ((ulong*)(candidates + 256))[best];
+            predictors[y >> 2] |= (byte)RowCoding.PredictorBits(best, y);
+            ulong groupWidths = CandidateWidths(candidates)[best];
             if (groupWidths == 0)
             {
                 // every code 0: a zero row, no widths and no groups
                 zeroRows |= 1UL << y;
                 continue;
             }
-            byte* codes = candidates + 64 * best;
+            byte* codes = CandidateCodes(candidates, best);
 
             ulong nibbles = BytesToNibbles(groupWidths) & groupMask;
             // or the row's nibbles in at nibble index j·G, j = coded rows so far (the bytes past them are or-ed with 0)
@@ -205,6 +211,12 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         headerLength = (int)(widthArray + widthBytes - block);
         return (int)(payload - groupsAt);
     }
+
+    // K.ChooseRow's output: predictor p's 64 codes at 64·p (0 past the width), then its group
+    // widths, a byte a group, as the ulong at 256 + 8·p
+    private const int CandidateBytes = RowCoding.PredictorCount * (64 + 8) + 8;
+    private static byte* CandidateCodes(byte* candidates, int predictor) => candidates + 64 * predictor;
+    private static ulong* CandidateWidths(byte* candidates) => (ulong*)(candidates + 64 * RowCoding.PredictorCount);
 
     /// <summary>8 bytes (each 0..15) to 8 nibbles: the inverse of SimdPatchDecoder.NibblesToBytes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -239,9 +251,9 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         /// planes 0..5 at <paramref name="dest"/> (plane p at + p·PlaneBytes).</summary>
         static abstract void Deinterleave(byte* row, int channels, byte* dest);
 
-        /// <summary>Computes the row's codes under the 4 predictors into <paramref name="candidates"/>
-        /// (predictor p's 64 codes at 64·p, 0 past the width; its group widths, a byte each, as the
-        /// ulong at 256 + 8·p) and returns the cheapest predictor (the lowest on a tie).</summary>
+        /// <summary>Computes the row's codes and group widths under the 4 predictors into
+        /// <paramref name="candidates"/> (<see cref="CandidateCodes"/>, <see cref="CandidateWidths"/>)
+        /// and returns the cheapest predictor (<see cref="Cheapest"/>).</summary>
         static abstract int ChooseRow(byte* row, byte* top, int width, byte* candidates);
     }
 
@@ -348,41 +360,47 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
             var v = Vector512.Load(row);
             var t = Vector512.Load(top);
             var zero = Vector512<byte>.Zero;
-            var d0 = v - t;
-            var d1 = v - Vector512.Create(*top);
-            var d3 = v - Vector512.Load(top + 1);
-            var k0 = Zigzag(d0, keep);
-            var k1 = Zigzag(d1 - Avx512Vbmi.PermuteVar64x8x2(d1, ShiftUp, zero), keep);
-            var k2 = Zigzag(d0 - Avx512Vbmi.PermuteVar64x8x2(d0, ShiftUp, zero), keep);
-            var k3 = Zigzag(d3 - Avx512Vbmi.PermuteVar64x8x2(d3, ShiftUp, zero), keep);
-            var w0 = GroupWidths(k0);
-            var w1 = GroupWidths(k1);
-            var w2 = GroupWidths(k2);
-            var w3 = GroupWidths(k3);
-            var packed = w0 | Vector512.ShiftLeft(w1, 16) | Vector512.ShiftLeft(w2, 32) | Vector512.ShiftLeft(w3, 48);
-            ulong costs = Vector512.Sum(packed);
-            k0.Store(candidates);
-            k1.Store(candidates + 64);
-            k2.Store(candidates + 128);
-            k3.Store(candidates + 192);
-            ulong* widths = (ulong*)(candidates + 256);
-            widths[0] = Avx512F.ConvertToVector128Byte(w0).AsUInt64().ToScalar();
-            widths[1] = Avx512F.ConvertToVector128Byte(w1).AsUInt64().ToScalar();
-            widths[2] = Avx512F.ConvertToVector128Byte(w2).AsUInt64().ToScalar();
-            widths[3] = Avx512F.ConvertToVector128Byte(w3).AsUInt64().ToScalar();
-            return Cheapest(costs);
+            // offsets from each base (RowCoding.Base): T[x] for Top and Gradient, T[0], T[x + 1];
+            // the summing predictors' residuals are the offsets' differences (RowCoding.Residual)
+            var dTop = v - t;
+            var dLeft = v - Vector512.Create(*top);
+            var dTopRight = v - Vector512.Load(top + 1);
+            var kTop = Zigzag(dTop, keep);
+            var kLeft = Zigzag(dLeft - Avx512Vbmi.PermuteVar64x8x2(dLeft, ShiftUp, zero), keep);
+            var kGradient = Zigzag(dTop - Avx512Vbmi.PermuteVar64x8x2(dTop, ShiftUp, zero), keep);
+            var kTopRight = Zigzag(dTopRight - Avx512Vbmi.PermuteVar64x8x2(dTopRight, ShiftUp, zero), keep);
+            var wTop = GroupWidths(kTop);
+            var wLeft = GroupWidths(kLeft);
+            var wGradient = GroupWidths(kGradient);
+            var wTopRight = GroupWidths(kTopRight);
+            // the four sums of group widths at once, predictor p's in bits 16p..16p + 15
+            var packed = Vector512.ShiftLeft(wTop, 16 * RowCoding.Top) | Vector512.ShiftLeft(wLeft, 16 * RowCoding.Left)
+                | Vector512.ShiftLeft(wGradient, 16 * RowCoding.Gradient) | Vector512.ShiftLeft(wTopRight, 16 * RowCoding.TopRight);
+            ulong groupBytes = Vector512.Sum(packed);
+            kTop.Store(CandidateCodes(candidates, RowCoding.Top));
+            kLeft.Store(CandidateCodes(candidates, RowCoding.Left));
+            kGradient.Store(CandidateCodes(candidates, RowCoding.Gradient));
+            kTopRight.Store(CandidateCodes(candidates, RowCoding.TopRight));
+            ulong* widths = CandidateWidths(candidates);
+            widths[RowCoding.Top] = Avx512F.ConvertToVector128Byte(wTop).AsUInt64().ToScalar();
+            widths[RowCoding.Left] = Avx512F.ConvertToVector128Byte(wLeft).AsUInt64().ToScalar();
+            widths[RowCoding.Gradient] = Avx512F.ConvertToVector128Byte(wGradient).AsUInt64().ToScalar();
+            widths[RowCoding.TopRight] = Avx512F.ConvertToVector128Byte(wTopRight).AsUInt64().ToScalar();
+            return Cheapest(groupBytes, RowCoding.GroupsPerRow(width));
         }
     }
 
-    /// <summary>The predictor with the lowest of four 16-bit costs packed in <paramref name="costs"/>
-    /// (the lowest number on a tie), without branches (the choice is data-dependent and unpredictable).</summary>
+    /// <summary>The cheapest predictor by <see cref="EncoderPolicy"/>, from the four sums of group
+    /// widths packed in <paramref name="groupBytes"/> (predictor p's in bits 16p..16p + 15): the
+    /// minimum of the four keys, without branches (the choice is data-dependent and unpredictable).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Cheapest(ulong costs)
+    private static int Cheapest(ulong groupBytes, int groups)
     {
-        // cost·4 + predictor: the minimum of these keys is the cheapest predictor, lowest first
-        uint a = (uint)(costs & 0xFFFF) << 2, b = ((uint)(costs >> 16) & 0xFFFF) << 2 | 1;
-        uint c = ((uint)(costs >> 32) & 0xFFFF) << 2 | 2, d = (uint)(costs >> 48) << 2 | 3;
-        return (int)(Math.Min(Math.Min(a, b), Math.Min(c, d)) & 3);
+        static int Key(ulong packed, int predictor, int groups) =>
+            EncoderPolicy.PredictorKey(EncoderPolicy.RowBits((int)(packed >> (16 * predictor)) & 0xFFFF, groups), predictor);
+        int top = Key(groupBytes, RowCoding.Top, groups), left = Key(groupBytes, RowCoding.Left, groups);
+        int gradient = Key(groupBytes, RowCoding.Gradient, groups), topRight = Key(groupBytes, RowCoding.TopRight, groups);
+        return EncoderPolicy.PredictorOfKey(Math.Min(Math.Min(top, left), Math.Min(gradient, topRight)));
     }
 
     // ---------------------------------------------------------------- 128 bits (also used by the Vector256 path)
@@ -476,33 +494,36 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         public static int ChooseRow(byte* row, byte* top, int width, byte* candidates)
         {
             var tFirst = Vector128.Create(*top);
-            int cost0 = 0, cost1 = 0, cost2 = 0, cost3 = 0;
-            ulong* widths = (ulong*)(candidates + 256);
-            widths[0] = widths[1] = widths[2] = widths[3] = 0;
-            Vector128<byte> p0 = default, p1 = default, p3 = default;
+            int bytesTop = 0, bytesLeft = 0, bytesGradient = 0, bytesTopRight = 0;
+            ulong* widths = CandidateWidths(candidates);
+            widths[RowCoding.Top] = widths[RowCoding.Left] = widths[RowCoding.Gradient] = widths[RowCoding.TopRight] = 0;
+            Vector128<byte> lastTop = default, lastLeft = default, lastTopRight = default;
             for (int i = 0; i < 64; i += 16)
             {
                 var keep = Vector128.LessThan(Vector128<byte>.Indices + Vector128.Create((byte)i), Vector128.Create((byte)width));
                 var v = Vector128.Load(row + i);
-                var d0 = v - Vector128.Load(top + i);
-                var d1 = v - tFirst;
-                var d3 = v - Vector128.Load(top + 1 + i);
-                var k0 = Zigzag(d0, keep);
-                var k1 = Zigzag(Difference(d1, p1), keep);
-                var k2 = Zigzag(Difference(d0, p0), keep);
-                var k3 = Zigzag(Difference(d3, p3), keep);
-                p0 = d0; p1 = d1; p3 = d3;
-                k0.Store(candidates + i);
-                k1.Store(candidates + 64 + i);
-                k2.Store(candidates + 128 + i);
-                k3.Store(candidates + 192 + i);
+                // offsets from each base, as in V512.ChooseRow
+                var dTop = v - Vector128.Load(top + i);
+                var dLeft = v - tFirst;
+                var dTopRight = v - Vector128.Load(top + 1 + i);
+                var kTop = Zigzag(dTop, keep);
+                var kLeft = Zigzag(Difference(dLeft, lastLeft), keep);
+                var kGradient = Zigzag(Difference(dTop, lastTop), keep);
+                var kTopRight = Zigzag(Difference(dTopRight, lastTopRight), keep);
+                lastTop = dTop; lastLeft = dLeft; lastTopRight = dTopRight;
+                kTop.Store(CandidateCodes(candidates, RowCoding.Top) + i);
+                kLeft.Store(CandidateCodes(candidates, RowCoding.Left) + i);
+                kGradient.Store(CandidateCodes(candidates, RowCoding.Gradient) + i);
+                kTopRight.Store(CandidateCodes(candidates, RowCoding.TopRight) + i);
                 int shift = i; // 2 groups a chunk, a byte each: bit offset 8·(i/8)
-                cost0 += Widths(k0, shift, ref widths[0]);
-                cost1 += Widths(k1, shift, ref widths[1]);
-                cost2 += Widths(k2, shift, ref widths[2]);
-                cost3 += Widths(k3, shift, ref widths[3]);
+                bytesTop += Widths(kTop, shift, ref widths[RowCoding.Top]);
+                bytesLeft += Widths(kLeft, shift, ref widths[RowCoding.Left]);
+                bytesGradient += Widths(kGradient, shift, ref widths[RowCoding.Gradient]);
+                bytesTopRight += Widths(kTopRight, shift, ref widths[RowCoding.TopRight]);
             }
-            return Cheapest((uint)cost0 | (ulong)(uint)cost1 << 16 | (ulong)(uint)cost2 << 32 | (ulong)(uint)cost3 << 48);
+            ulong groupBytes = (ulong)(uint)bytesTop << (16 * RowCoding.Top) | (ulong)(uint)bytesLeft << (16 * RowCoding.Left)
+                | (ulong)(uint)bytesGradient << (16 * RowCoding.Gradient) | (ulong)(uint)bytesTopRight << (16 * RowCoding.TopRight);
+            return Cheapest(groupBytes, RowCoding.GroupsPerRow(width));
         }
     }
 }

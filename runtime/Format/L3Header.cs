@@ -73,8 +73,8 @@ public sealed class L3Header
     /// <summary>The table's offsets (PatchCount + 1 entries), e.g. to hand to a GPU decoder.</summary>
     public ReadOnlySpan<uint> PatchOffsets => _patchOffsets;
 
+    /// <summary><see cref="FileLayout.IsValidPatchSize"/>, for the callers that ask the header.</summary>
     public static bool IsValidPatchSize(int n) => FileLayout.IsValidPatchSize(n);
-    public static bool IsValidChannelCount(int c) => FileLayout.IsValidChannelCount(c);
 
     /// <summary>Checks an image's shape against the format's limits; throws L3FormatException.</summary>
     public static void ValidateShape(long width, long height, int channels, int patchSize)
@@ -98,51 +98,23 @@ public sealed class L3Header
     public static L3Header Read(ReadOnlySpan<byte> file) => Read(file, file.Length);
 
     /// <summary>
-    /// <see cref="Read(ReadOnlySpan{byte})"/> from the file's first bytes alone, for a reader that
-    /// then fetches only the patches it needs: <paramref name="head"/> is the start of a file of
-    /// <paramref name="fileLength"/> bytes and must hold the header, table and header checksum
-    /// (<see cref="HeaderBytes"/>) when the file is that long. Every check is the same.
+    /// <see cref="Read(ReadOnlySpan{byte})"/> from the file's first bytes only, for a reader that has
+    /// not read the rest (e.g. `l3 info` on a large file): <paramref name="headerAndTable"/> holds at
+    /// least <see cref="HeaderLength"/> bytes, <paramref name="fileLength"/> is the whole file's length.
     /// </summary>
-    public static L3Header Read(ReadOnlySpan<byte> head, long fileLength)
+    public static L3Header Read(ReadOnlySpan<byte> headerAndTable, long fileLength)
     {
-        ReadOnlySpan<byte> file = head;
-        if (fileLength < FixedSize)
-            throw new L3FormatException($"file of {fileLength} bytes is shorter than the {FixedSize}-byte L3 header", fileLength);
-        if (head.Length < FixedSize || head.Length > fileLength)
-            throw new ArgumentException($"{head.Length} bytes cannot be the start of the {fileLength}-byte file's header", nameof(head));
-        if (BinaryPrimitives.ReadUInt32LittleEndian(file[MagicOffset..]) != FileLayout.Magic)
-            throw new L3FormatException("not an L3 file: the magic bytes are not \"L3IF\"", MagicOffset);
-        int version = file[VersionOffset];
-        if (version != CurrentVersion)
-            throw new L3FormatException($"L3 version {version} is not supported (this decoder reads version {CurrentVersion})", VersionOffset);
-        if (file[ModeOffset] != (byte)L3CodingMode.Rows)
-            throw new L3FormatException($"coding mode {file[ModeOffset]} is not known to this decoder", ModeOffset);
-        int channels = file[ChannelsOffset];
-        if (!IsValidChannelCount(channels))
-            throw new L3FormatException($"channel count {channels} is not 1, 3 or 4", ChannelsOffset);
-        int patchSize = file[PatchSizeOffset];
-        if (!IsValidPatchSize(patchSize))
-            throw new L3FormatException($"patch size {patchSize} is not 8, 16, 32 or 64", PatchSizeOffset);
+        var file = headerAndTable;
+        int headerLength = HeaderLength(file, fileLength);
+        if (file.Length < headerLength)
+            throw new ArgumentException($"the header and table take {headerLength} bytes; {file.Length} were given", nameof(headerAndTable));
+        int channels = file[ChannelsOffset], patchSize = file[PatchSizeOffset];
         uint width = BinaryPrimitives.ReadUInt32LittleEndian(file[WidthOffset..]);
         uint height = BinaryPrimitives.ReadUInt32LittleEndian(file[HeightOffset..]);
-        if (width < 1 || width > MaxDimension)
-            throw new L3FormatException($"width {width} is outside 1..{MaxDimension}", WidthOffset);
-        if (height < 1 || height > MaxDimension)
-            throw new L3FormatException($"height {height} is outside 1..{MaxDimension}", HeightOffset);
-        if ((long)width * height > MaxPixels)
-            throw new L3FormatException($"image of {(long)width * height} pixels exceeds the limit of {MaxPixels}", WidthOffset);
-        uint flags = BinaryPrimitives.ReadUInt32LittleEndian(file[FlagsOffset..]);
-        if (flags != 0)
-            throw new L3FormatException($"header flags 0x{flags:X8} are reserved and must be 0", FlagsOffset);
         uint payloadLength = BinaryPrimitives.ReadUInt32LittleEndian(file[PayloadLengthOffset..]);
         ulong payloadChecksum = BinaryPrimitives.ReadUInt64LittleEndian(file[PayloadChecksumOffset..]);
-
         int patchCount = PatchesAlong((int)width, patchSize) * PatchesAlong((int)height, patchSize);
         int tableEnd = TableEnd(patchCount);
-        if (fileLength < tableEnd + ChecksumSize)
-            throw new L3FormatException($"file ends inside the patch table ({patchCount} patches need {tableEnd + ChecksumSize} header bytes)", fileLength);
-        if (head.Length < tableEnd + ChecksumSize)
-            throw new ArgumentException($"the header of {tableEnd + ChecksumSize} bytes is longer than the {head.Length} given", nameof(head));
         ulong headerChecksum = BinaryPrimitives.ReadUInt64LittleEndian(file[tableEnd..]);
         if (XxHash64.HashToUInt64(file[..tableEnd]) != headerChecksum)
             throw new L3FormatException("header checksum mismatch: the header or patch table is corrupt", tableEnd);
@@ -169,17 +141,48 @@ public sealed class L3Header
         return new L3Header((int)width, (int)height, channels, patchSize, offsets, payloadChecksum);
     }
 
-    /// <summary>Bytes of header, table and header checksum that a file starting with these
-    /// <see cref="FixedSize"/> bytes has, from its width, height and patch size alone (unchecked:
-    /// <see cref="Read(ReadOnlySpan{byte}, long)"/> checks them); 0 when the fields are out of range.</summary>
-    public static int HeaderBytes(ReadOnlySpan<byte> fixedHeader)
+    /// <summary>
+    /// Checks the fixed header's fields (the first <see cref="FixedSize"/> bytes; <paramref name="fileLength"/>
+    /// is the whole file's length) and returns how many bytes the header, table and header checksum
+    /// take, so that a reader can read those, and nothing more, before <see cref="Read(ReadOnlySpan{byte}, long)"/>.
+    /// </summary>
+    public static int HeaderLength(ReadOnlySpan<byte> fixedHeader, long fileLength)
     {
-        if (fixedHeader.Length < FixedSize) return 0;
-        uint width = BinaryPrimitives.ReadUInt32LittleEndian(fixedHeader[WidthOffset..]);
-        uint height = BinaryPrimitives.ReadUInt32LittleEndian(fixedHeader[HeightOffset..]);
-        int n = fixedHeader[PatchSizeOffset];
-        if (!IsValidPatchSize(n) || width < 1 || height < 1 || width > MaxDimension || height > MaxDimension) return 0;
-        return TableEnd(PatchesAlong((int)width, n) * PatchesAlong((int)height, n)) + ChecksumSize;
+        var file = fixedHeader;
+        if (fileLength < FixedSize)
+            throw new L3FormatException($"file of {fileLength} bytes is shorter than the {FixedSize}-byte L3 header", fileLength);
+        if (file.Length < FixedSize)
+            throw new ArgumentException($"the fixed header takes {FixedSize} bytes; {file.Length} were given", nameof(fixedHeader));
+        if (BinaryPrimitives.ReadUInt32LittleEndian(file[MagicOffset..]) != FileLayout.Magic)
+            throw new L3FormatException("not an L3 file: the magic bytes are not \"L3IF\"", MagicOffset);
+        int version = file[VersionOffset];
+        if (version != CurrentVersion)
+            throw new L3FormatException($"L3 version {version} is not supported (this decoder reads version {CurrentVersion})", VersionOffset);
+        if (file[ModeOffset] != (byte)L3CodingMode.Rows)
+            throw new L3FormatException($"coding mode {file[ModeOffset]} is not known to this decoder", ModeOffset);
+        int channels = file[ChannelsOffset];
+        if (!IsValidChannelCount(channels))
+            throw new L3FormatException($"channel count {channels} is not 1, 3 or 4", ChannelsOffset);
+        int patchSize = file[PatchSizeOffset];
+        if (!IsValidPatchSize(patchSize))
+            throw new L3FormatException($"patch size {patchSize} is not 8, 16, 32 or 64", PatchSizeOffset);
+        uint width = BinaryPrimitives.ReadUInt32LittleEndian(file[WidthOffset..]);
+        uint height = BinaryPrimitives.ReadUInt32LittleEndian(file[HeightOffset..]);
+        if (width < 1 || width > MaxDimension)
+            throw new L3FormatException($"width {width} is outside 1..{MaxDimension}", WidthOffset);
+        if (height < 1 || height > MaxDimension)
+            throw new L3FormatException($"height {height} is outside 1..{MaxDimension}", HeightOffset);
+        if ((long)width * height > MaxPixels)
+            throw new L3FormatException($"image of {(long)width * height} pixels exceeds the limit of {MaxPixels}", WidthOffset);
+        uint flags = BinaryPrimitives.ReadUInt32LittleEndian(file[FlagsOffset..]);
+        if (flags != 0)
+            throw new L3FormatException($"header flags 0x{flags:X8} are reserved and must be 0", FlagsOffset);
+
+        int patchCount = PatchesAlong((int)width, patchSize) * PatchesAlong((int)height, patchSize);
+        int tableEnd = TableEnd(patchCount);
+        if (fileLength < tableEnd + ChecksumSize)
+            throw new L3FormatException($"file ends inside the patch table ({patchCount} patches need {tableEnd + ChecksumSize} header bytes)", fileLength);
+        return tableEnd + ChecksumSize;
     }
 
     /// <summary>Checks the payload checksum; throws L3FormatException on a mismatch.</summary>

@@ -21,8 +21,12 @@ public static class GpuDecodeLaunch
 
     /// <summary>Threads per group on <paramref name="accelerator"/>: 128 on a GPU; a warp on ILGPU's
     /// CPU accelerator, where fewer threads a group run faster.</summary>
-    public static int GroupSize(Accelerator accelerator) =>
-        accelerator.AcceleratorType == AcceleratorType.Cuda ? GpuDecodeKernel.GroupSize : 32;
+    public static int ThreadsPerGroup(Accelerator accelerator) =>
+        accelerator.AcceleratorType == AcceleratorType.Cuda ? GpuDecodeKernel.ThreadsPerGroup : 32;
+
+    /// <summary><see cref="ThreadsPerGroup"/> under the name the generator's profiles call today;
+    /// to go once they launch through the library (issue 11, profiles).</summary>
+    public static int GroupSize(Accelerator accelerator) => ThreadsPerGroup(accelerator);
 
     /// <summary>The shape of a launch over <paramref name="images"/> files of
     /// <paramref name="header"/>'s shape, the zero padding starting at byte <paramref name="paddingAt"/>.</summary>
@@ -34,6 +38,6 @@ public static class GpuDecodeLaunch
     };
 
     /// <summary>Groups to launch for <paramref name="shape"/>.</summary>
-    public static int Groups(GpuDecodeShape shape, int patchSize, int groupSize) =>
-        GpuDecodeKernel.GroupsFor((long)shape.Images * shape.PatchCount, patchSize, groupSize);
+    public static int Groups(GpuDecodeShape shape, int patchSize, int threadsPerGroup) =>
+        GpuDecodeKernel.GroupsFor((long)shape.Images * shape.PatchCount, patchSize, threadsPerGroup);
 }

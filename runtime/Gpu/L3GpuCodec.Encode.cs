@@ -13,7 +13,7 @@ public sealed class L3GpuEncodeJob : IDisposable
         PatchSize = patchSize;
         Channels = channels;
         long patches = (long)shape.Images * shape.PatchCount;
-        int planes = GpuEncodeKernel.PlaneCount(channels);
+        int planes = EncoderPolicy.PlaneCount(channels);
         Pixels = accelerator.Allocate1D<byte>(Math.Max(1, (long)shape.Images * shape.ImageBytes));
         Scratch = accelerator.Allocate1D<byte>(patches * planes * shape.BlockStride);
         Lengths = accelerator.Allocate1D<int>(patches * planes);
@@ -64,8 +64,6 @@ public sealed partial class L3GpuCodec
         Accelerator.LoadKernel<ArrayView<byte>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<byte>,
             GpuEncodeShape, SpecializedValue<int>>(GpuEncodeKernel.Assemble));
 
-    private static void DisposeEncode() { }
-
     /// <summary>Device buffers to encode <paramref name="images"/> images of one shape at a time.</summary>
     public L3GpuEncodeJob CreateEncodeJob(int width, int height, int channels, int patchSize, int images)
     {
@@ -96,13 +94,13 @@ public sealed partial class L3GpuCodec
         var k = _encodeInit;
         var shape = job.Shape;
         long patches = (long)shape.Images * shape.PatchCount;
-        int groups = GpuDecodeKernel.GroupsFor(patches, job.PatchSize, _groupSize);
-        k.Planes(ComputeStream, new KernelConfig(groups, _groupSize), job.Pixels.View, job.Scratch.View, job.Lengths.View,
+        int groups = GpuDecodeKernel.GroupsFor(patches, job.PatchSize, _threadsPerGroup);
+        k.Planes(ComputeStream, new KernelConfig(groups, _threadsPerGroup), job.Pixels.View, job.Scratch.View, job.Lengths.View,
             shape, SpecializedValue.New(job.PatchSize), SpecializedValue.New(job.Channels));
-        int warpsPerGroup = _groupSize / 32;
-        k.Choose(ComputeStream, new KernelConfig((shape.Images + warpsPerGroup - 1) / warpsPerGroup, _groupSize),
+        int warpsPerGroup = _threadsPerGroup / 32;
+        k.Choose(ComputeStream, new KernelConfig((shape.Images + warpsPerGroup - 1) / warpsPerGroup, _threadsPerGroup),
             job.Lengths.View, job.Table.View, job.Flags.View, shape, SpecializedValue.New(job.Channels));
-        k.Assemble(ComputeStream, new KernelConfig((int)((patches + warpsPerGroup - 1) / warpsPerGroup), _groupSize),
+        k.Assemble(ComputeStream, new KernelConfig((int)((patches + warpsPerGroup - 1) / warpsPerGroup), _threadsPerGroup),
             job.Scratch.View, job.Lengths.View, job.Table.View, job.Flags.View, job.Files.View, shape,
             SpecializedValue.New(job.Channels));
     }

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
@@ -29,7 +28,7 @@ public sealed partial class L3GpuCodec : IDisposable
     private const long MaxBatchBytes = 1L << 30;
 
     private readonly Context _context;
-    private readonly int _groupSize;
+    private readonly int _threadsPerGroup;
     private readonly Slot[] _slots = [new(), new()];
     private readonly PageLockedPool _pageLocked;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<ulong>, ArrayView<uint>, ArrayView<int>,
@@ -69,12 +68,12 @@ public sealed partial class L3GpuCodec : IDisposable
             ?? _context.Devices.First(d => d.AcceleratorType == AcceleratorType.CPU);
         Accelerator = device.CreateAccelerator(_context);
         _pageLocked = new PageLockedPool(Accelerator);
-        _groupSize = GpuDecodeLaunch.GroupSize(Accelerator);
+        _threadsPerGroup = GpuDecodeLaunch.ThreadsPerGroup(Accelerator);
         CopyStream = Accelerator.CreateStream();
         ComputeStream = Accelerator.CreateStream();
         // on CUDA, the launch bounds (threads per group, groups per SM) cap the kernel's registers
         var bounds = IsCuda && options.DecodeGroupsPerSM > 0
-            ? new KernelSpecialization(_groupSize, options.DecodeGroupsPerSM) : KernelSpecialization.Empty;
+            ? new KernelSpecialization(_threadsPerGroup, options.DecodeGroupsPerSM) : KernelSpecialization.Empty;
         _decode = Accelerator.LoadKernel<ArrayView<ulong>, ArrayView<uint>, ArrayView<int>, ArrayView<ulong>,
             ArrayView<byte>, GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(
             GpuDecodeKernel.Decode, bounds);
@@ -188,12 +187,12 @@ public sealed partial class L3GpuCodec : IDisposable
         var s = _slots[slot];
         foreach (var launch in batch.Launches)
         {
-            int groups = GpuDecodeLaunch.Groups(launch.Shape, launch.PatchSize, _groupSize);
+            int groups = GpuDecodeLaunch.Groups(launch.Shape, launch.PatchSize, _threadsPerGroup);
             // output offsets are 16-byte aligned (Prepare), so the 8-byte view starts where the byte view does
             ArrayView<ulong> output = s.Output!.View.SubView(launch.OutputOffset / 4, s.Output.Length - launch.OutputOffset / 4)
                 .AsContiguous().Cast<ulong>();
             ArrayView<ulong> data = s.Data!.View.AsContiguous().Cast<ulong>();
-            _decode(ComputeStream, new KernelConfig(groups, _groupSize),
+            _decode(ComputeStream, new KernelConfig(groups, _threadsPerGroup),
                 data, s.Data.View, s.FileWords!.View.SubView(launch.FirstFile, launch.Shape.Images),
                 output, output.Cast<byte>(), launch.Shape,
                 SpecializedValue.New(launch.PatchSize), SpecializedValue.New(launch.Channels),
@@ -285,7 +284,6 @@ public sealed partial class L3GpuCodec : IDisposable
         Synchronize();
         foreach (var s in _slots) s.Dispose();
         _pageLocked.Dispose();
-        DisposeEncode();
         CopyStream.Dispose();
         ComputeStream.Dispose();
         Accelerator.Dispose();
@@ -327,8 +325,6 @@ public sealed partial class L3GpuCodec : IDisposable
             FileWords?.Dispose();
         }
     }
-
-    internal static uint ReadU32(ReadOnlySpan<byte> s) => BinaryPrimitives.ReadUInt32LittleEndian(s);
 }
 
 /// <summary>How a decoded image's bytes are laid out.</summary>

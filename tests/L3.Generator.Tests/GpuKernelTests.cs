@@ -3,6 +3,7 @@ using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using L3.Generator.Tests.Profiles;
 using Xunit;
+using L3.TestSupport;
 
 namespace L3.Generator.Tests;
 
@@ -51,7 +52,7 @@ public sealed class GpuKernelTests(AcceleratorFixture gpu) : IClassFixture<Accel
     {
         var profile = Profiles.Single(p => p.Name == name);
         int height = profile.N + 3 + channels; // a partial bottom row of patches
-        var pixels = Images.Random(profile.Width, height, channels, seed: name.Length * 10 + channels);
+        var pixels = SyntheticImages.Make(Pattern.Bands, profile.Width, height, channels, seed: name.Length * 10 + channels);
         byte[] file = L3Codec.Encode(pixels, profile.Width, height, channels, new L3EncodeOptions { PatchSize = profile.N });
         var decoded = new byte[pixels.Length];
         profile.Decode(gpu.Accelerator, file, decoded);
@@ -85,7 +86,7 @@ public sealed class GpuKernelTests(AcceleratorFixture gpu) : IClassFixture<Accel
     [Fact]
     public void Host_validates_before_any_kernel_runs()
     {
-        var pixels = Images.Random(L3Profile_N8_W37.Width, 12, 3, seed: 8);
+        var pixels = SyntheticImages.Make(Pattern.Bands, L3Profile_N8_W37.Width, 12, 3, seed: 8);
         byte[] file = L3Profile_N8_W37.Encode(pixels, 12, 3);
         file[^1] ^= 0x10; // payload checksum no longer matches
         var output = new byte[pixels.Length];

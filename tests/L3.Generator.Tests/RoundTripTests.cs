@@ -1,5 +1,6 @@
 using L3.Generator.Tests.Profiles;
 using Xunit;
+using L3.TestSupport;
 
 namespace L3.Generator.Tests;
 
@@ -47,7 +48,7 @@ public sealed class RoundTripTests
         // heights that are not multiples of N, one shorter than a patch, one a single row
         foreach (int height in new[] { 1, profile.N - 3, 2 * profile.N + 5, random.Next(1, 3 * profile.N) })
         {
-            var pixels = Images.Random(profile.Width, height, channels, seed: random.Next());
+            var pixels = SyntheticImages.Make(Pattern.Bands, profile.Width, height, channels, seed: random.Next());
             byte[] file = L3Codec.Encode(pixels, profile.Width, height, channels, new L3EncodeOptions { PatchSize = profile.N });
 
             var decoded = new byte[pixels.Length];
@@ -82,7 +83,7 @@ public sealed class RoundTripTests
     [Fact]
     public void L3Codec_Decode_dispatches_to_the_matching_profile()
     {
-        var pixels = Images.Random(L3Profile_N16_W100.Width, 33, 3, seed: 5);
+        var pixels = SyntheticImages.Make(Pattern.Bands, L3Profile_N16_W100.Width, 33, 3, seed: 5);
         byte[] file = L3Codec.Encode(pixels, L3Profile_N16_W100.Width, 33, 3, new L3EncodeOptions { PatchSize = 16 });
         var found = L3Profiles.Find(L3Codec.ReadHeader(file));
         Assert.NotNull(found);
@@ -112,7 +113,7 @@ public sealed class RoundTripTests
         // a hand-made registration for a shape no other test uses: its decoder leaves a mark
         L3Profiles.Register(new L3ProfileRegistration("Tests.Marker", 8, 13, 7, 1,
             (file, header, pixels) => pixels[..(int)header.DecodedBytes].Fill(0x5A)) { IsVectorized = true });
-        var pixels = Images.Random(13, 7, 1, seed: 9);
+        var pixels = SyntheticImages.Make(Pattern.Bands, 13, 7, 1, seed: 9);
         byte[] file = L3Codec.Encode(pixels, 13, 7, 1, new L3EncodeOptions { PatchSize = 8 });
         Assert.All(L3Codec.Decode(file).Pixels, b => Assert.Equal(0x5A, b));
         Assert.Equal(pixels, GenericDecode(file));
@@ -122,14 +123,14 @@ public sealed class RoundTripTests
     public void Fixed_height_and_channels_profile()
     {
         Assert.Equal(3, L3Profile_N8_W21_H19_C3.PatchesY);
-        var pixels = Images.Random(21, 19, 3, seed: 3);
+        var pixels = SyntheticImages.Make(Pattern.Bands, 21, 19, 3, seed: 3);
         byte[] file = L3Profile_N8_W21_H19_C3.Encode(pixels, 19, 3);
         Assert.Equal(pixels, L3Profile_N8_W21_H19_C3.Decode(file).Pixels);
         Assert.Equal(typeof(L3Profile_N8_W21_H19_C3).FullName, L3Profiles.Find(L3Codec.ReadHeader(file))?.Name);
-        Assert.Throws<ArgumentException>(() => L3Profile_N8_W21_H19_C3.Encode(Images.Random(21, 18, 3, 1), 18, 3));
+        Assert.Throws<ArgumentException>(() => L3Profile_N8_W21_H19_C3.Encode(SyntheticImages.Make(Pattern.Bands, 21, 18, 3, 1), 18, 3));
 
         // another height: not this profile (the N = 8, Width = 21 file falls back to the generic path)
-        var shorter = Images.Random(21, 18, 3, seed: 4);
+        var shorter = SyntheticImages.Make(Pattern.Bands, 21, 18, 3, seed: 4);
         byte[] other = L3Codec.Encode(shorter, 21, 18, 3, new L3EncodeOptions { PatchSize = 8 });
         Assert.Null(L3Profiles.Find(L3Codec.ReadHeader(other)));
         Assert.Throws<ArgumentException>(() => L3Profile_N8_W21_H19_C3.Decode(other));
@@ -138,7 +139,7 @@ public sealed class RoundTripTests
     [Fact]
     public void File_of_another_shape_is_refused()
     {
-        var pixels = Images.Random(36, 10, 1, seed: 1);
+        var pixels = SyntheticImages.Make(Pattern.Bands, 36, 10, 1, seed: 1);
         byte[] file = L3Codec.Encode(pixels, 36, 10, 1, new L3EncodeOptions { PatchSize = 8 });
         var e = Assert.Throws<ArgumentException>(() => L3Profile_N8_W37.Decode(file, new byte[pixels.Length]));
         Assert.Contains("N = 8, Width = 37", e.Message);
@@ -147,7 +148,7 @@ public sealed class RoundTripTests
     [Fact]
     public void Corrupt_file_is_an_L3FormatException_and_nothing_is_written()
     {
-        var pixels = Images.Random(L3Profile_N8_W37.Width, 20, 3, seed: 2);
+        var pixels = SyntheticImages.Make(Pattern.Bands, L3Profile_N8_W37.Width, 20, 3, seed: 2);
         byte[] file = L3Profile_N8_W37.Encode(pixels, 20, 3);
         var header = L3Codec.ReadHeader(file);
         var random = new Random(7);
@@ -169,7 +170,7 @@ public sealed class RoundTripTests
     public void Structurally_bad_patch_with_a_valid_checksum_is_refused()
     {
         // rewrite a patch byte and fix the payload checksum, so that only PatchFormat.Validate can catch it
-        var pixels = Images.Random(L3Profile_N8_W37.Width, 9, 1, seed: 11);
+        var pixels = SyntheticImages.Make(Pattern.Bands, L3Profile_N8_W37.Width, 9, 1, seed: 11);
         byte[] file = L3Profile_N8_W37.Encode(pixels, 9, 1);
         var header = L3Codec.ReadHeader(file);
         var bad = (byte[])file.Clone();
@@ -187,7 +188,7 @@ public sealed class RoundTripTests
     [Fact]
     public void Format_structs_read_the_header()
     {
-        var pixels = Images.Random(L3Profile_N32_W70.Width, 45, 4, seed: 6);
+        var pixels = SyntheticImages.Make(Pattern.Bands, L3Profile_N32_W70.Width, 45, 4, seed: 6);
         byte[] file = L3Profile_N32_W70.Encode(pixels, 45, 4);
         var fixedHeader = L3Profile_N32_W70.FileHeader.Read(file);
         Assert.True(fixedHeader.IsThisProfile);

@@ -1,4 +1,5 @@
 using ILGPU.Runtime;
+using L3.TestSupport;
 namespace L3.Gpu.Tests;
 
 [Collection("gpu")]
@@ -114,7 +115,7 @@ public sealed class DecodeTests(CodecFixture fixture)
     [Fact]
     public void RealImageDecodesBitExact()
     {
-        var full = TestImages.Read("photo-coffee.png");
+        var full = TestData.Read("photo-coffee.png");
         var image = Crop(full, 130, 75);
         var file = L3Codec.Encode(image, new L3EncodeOptions { PatchSize = 64 });
         var decoded = _codec.Decode(file);

@@ -1,3 +1,5 @@
+using L3.TestSupport;
+
 namespace L3.Gpu.Tests;
 
 /// <summary>The GPU encoder writes the very bytes the CPU encoder writes.</summary>
@@ -34,7 +36,7 @@ public sealed class EncodeTests(CodecFixture fixture)
     [Fact]
     public void RealImageEncodesByteIdentical()
     {
-        var image = DecodeTests.Crop(TestImages.Read("photo-coffee.png"), 130, 75);
+        var image = DecodeTests.Crop(TestData.Read("photo-coffee.png"), 130, 75);
         SameBytes(L3Codec.Encode(image, new L3EncodeOptions { PatchSize = 64 }), _codec.Encode([image], 64)[0]);
     }
 

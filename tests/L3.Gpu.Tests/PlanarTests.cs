@@ -1,3 +1,5 @@
+using L3.TestSupport;
+
 namespace L3.Gpu.Tests;
 
 /// <summary>The planar (CHW) output of the decode kernel: exactly the CPU decoder's interleaved
@@ -25,7 +27,7 @@ public sealed class PlanarTests(CodecFixture fixture)
     [Fact]
     public void RealImagePlanarMatchesTheCpuDecoder()
     {
-        var image = DecodeTests.Crop(TestImages.Read("photo-coffee.png"), 136, 70);
+        var image = DecodeTests.Crop(TestData.Read("photo-coffee.png"), 136, 70);
         var file = L3Codec.Encode(image, new L3EncodeOptions { PatchSize = 64 });
         var cpu = L3Codec.Decode(file);
         Assert.Equal(Transpose(cpu.Pixels, cpu.Width, cpu.Height, cpu.Channels), _codec.DecodePlanar([file])[0]);

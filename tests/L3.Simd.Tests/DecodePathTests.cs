@@ -1,4 +1,6 @@
 using L3.Cpu;
+using L3.Imaging;
+using L3.TestSupport;
 
 namespace L3.Simd.Tests;
 
@@ -30,16 +32,16 @@ public class DecodePathTests(Xunit.Abstractions.ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void SyntheticImages(int pathValue)
+    public void Synthetic_images(int pathValue)
     {
         var path = (CpuPath)pathValue;
         int seed = 1;
-        foreach (var kind in Enum.GetValues<TestImages.Kind>())
+        foreach (var kind in SyntheticImages.Patterns)
             foreach (int channels in new[] { 1, 3, 4 })
                 foreach (int n in new[] { 8, 16, 32, 64 })
                     foreach (var (w, h) in new[] { (1, 1), (7, 3), (64, 64), (65, 63), (100, 37), (129, 70), (17, 130) })
                     {
-                        var pixels = TestImages.Make(kind, w, h, channels, seed++);
+                        var pixels = SyntheticImages.Make(kind, w, h, channels, seed++);
                         var file = L3Codec.Encode(pixels, w, h, channels, new L3EncodeOptions { PatchSize = n });
                         Check(file, pixels, path);
                     }
@@ -55,8 +57,8 @@ public class DecodePathTests(Xunit.Abstractions.ITestOutputHelper output)
         {
             int w = rng.Next(1, 200), h = rng.Next(1, 150), channels = new[] { 1, 3, 4 }[rng.Next(3)];
             int n = new[] { 8, 16, 32, 64 }[rng.Next(4)];
-            var kind = (TestImages.Kind)rng.Next(6);
-            var pixels = TestImages.Make(kind, w, h, channels, i);
+            var kind = SyntheticImages.AnyPattern(rng);
+            var pixels = SyntheticImages.Make(kind, w, h, channels, i);
             var file = L3Codec.Encode(pixels, w, h, channels, new L3EncodeOptions { PatchSize = n });
             Check(file, pixels, path);
         }
@@ -67,9 +69,9 @@ public class DecodePathTests(Xunit.Abstractions.ITestOutputHelper output)
     public void RealImages(int pathValue)
     {
         var path = (CpuPath)pathValue;
-        foreach (string file in TestImages.RealImages())
+        foreach (string file in TestData.Images)
         {
-            var image = TestImages.ReadPng(file);
+            var image = ImageFiles.Read(file);
             foreach (int n in new[] { 16, 64 })
             {
                 var encoded = L3Codec.Encode(image, new L3EncodeOptions { PatchSize = n });
@@ -84,7 +86,7 @@ public class DecodePathTests(Xunit.Abstractions.ITestOutputHelper output)
         foreach (int threads in new[] { 2, 3, 8 })
             foreach (var (w, h, c) in new[] { (300, 200, 3), (64, 1000, 4), (1000, 64, 1), (5, 5, 3) })
             {
-                var pixels = TestImages.Make(TestImages.Kind.SmoothNoise, w, h, c, w + h);
+                var pixels = SyntheticImages.Make(Pattern.SmoothNoise, w, h, c, w + h);
                 var file = L3Codec.Encode(pixels, w, h, c, new L3EncodeOptions { PatchSize = 32 });
                 Assert.Equal(pixels, DecodeWith(file, CpuPath.Auto, threads));
                 Assert.Equal(pixels, DecodeWith(file, CpuPath.Scalar, threads));
@@ -94,7 +96,7 @@ public class DecodePathTests(Xunit.Abstractions.ITestOutputHelper output)
     [Fact]
     public void DecodeManyKeepsOrder()
     {
-        var images = Enumerable.Range(0, 12).Select(i => TestImages.Make(TestImages.Kind.Gradient, 50 + i, 40, 3, i)).ToArray();
+        var images = Enumerable.Range(0, 12).Select(i => SyntheticImages.Make(Pattern.Gradient, 50 + i, 40, 3, i)).ToArray();
         var files = images.Select((p, i) => (ReadOnlyMemory<byte>)L3Codec.Encode(p, 50 + i, 40, 3)).ToArray();
         var decoded = L3Codec.DecodeMany(files, 4);
         for (int i = 0; i < images.Length; i++) Assert.Equal(images[i], decoded[i].Pixels);
@@ -103,7 +105,7 @@ public class DecodePathTests(Xunit.Abstractions.ITestOutputHelper output)
     [Fact]
     public void RegionDecodeMatches()
     {
-        var pixels = TestImages.Make(TestImages.Kind.SmoothNoise, 150, 90, 4, 3);
+        var pixels = SyntheticImages.Make(Pattern.SmoothNoise, 150, 90, 4, 3);
         var file = L3Codec.Encode(pixels, 150, 90, 4, new L3EncodeOptions { PatchSize = 32 });
         var region = L3Codec.DecodeRegion(file, 20, 30, 100, 50);
         for (int y = 0; y < 50; y++)

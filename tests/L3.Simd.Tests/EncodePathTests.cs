@@ -1,4 +1,6 @@
 using L3.Cpu;
+using L3.Imaging;
+using L3.TestSupport;
 
 namespace L3.Simd.Tests;
 
@@ -18,15 +20,15 @@ public class EncodePathTests
 
     [Theory]
     [MemberData(nameof(DecodePathTests.Paths), MemberType = typeof(DecodePathTests))]
-    public void SyntheticImages(int pathValue)
+    public void Synthetic_images(int pathValue)
     {
         var path = (CpuPath)pathValue;
         int seed = 1000;
-        foreach (var kind in Enum.GetValues<TestImages.Kind>())
+        foreach (var kind in SyntheticImages.Patterns)
             foreach (int channels in new[] { 1, 3, 4 })
                 foreach (int n in new[] { 8, 16, 32, 64 })
                     foreach (var (w, h) in new[] { (1, 1), (2, 9), (7, 3), (64, 64), (65, 63), (100, 37), (129, 70), (17, 130) })
-                        Check(TestImages.Make(kind, w, h, channels, seed++), w, h, channels, n, path);
+                        Check(SyntheticImages.Make(kind, w, h, channels, seed++), w, h, channels, n, path);
     }
 
     [Theory]
@@ -39,7 +41,7 @@ public class EncodePathTests
         {
             int w = rng.Next(1, 200), h = rng.Next(1, 150), channels = new[] { 1, 3, 4 }[rng.Next(3)];
             int n = new[] { 8, 16, 32, 64 }[rng.Next(4)];
-            Check(TestImages.Make((TestImages.Kind)rng.Next(6), w, h, channels, i), w, h, channels, n, path);
+            Check(SyntheticImages.Make(SyntheticImages.AnyPattern(rng), w, h, channels, i), w, h, channels, n, path);
         }
     }
 
@@ -48,9 +50,9 @@ public class EncodePathTests
     public void RealImages(int pathValue)
     {
         var path = (CpuPath)pathValue;
-        foreach (string file in TestImages.RealImages())
+        foreach (string file in TestData.Images)
         {
-            var image = TestImages.ReadPng(file);
+            var image = ImageFiles.Read(file);
             foreach (int n in new[] { 16, 64 })
                 Check(image.Pixels, image.Width, image.Height, image.Channels, n, path);
         }
@@ -59,7 +61,7 @@ public class EncodePathTests
     [Fact]
     public void ParallelEncodeIsIdentical()
     {
-        var pixels = TestImages.Make(TestImages.Kind.SmoothNoise, 300, 260, 3, 5);
+        var pixels = SyntheticImages.Make(Pattern.SmoothNoise, 300, 260, 3, 5);
         var one = EncodeWith(pixels, 300, 260, 3, 64, CpuPath.Auto);
         Assert.Equal(one, EncodeWith(pixels, 300, 260, 3, 64, CpuPath.Auto, 4));
         Assert.Equal(one, EncodeWith(pixels, 300, 260, 3, 64, CpuPath.Scalar));

@@ -1,4 +1,5 @@
 using L3.Cpu;
+using L3.TestSupport;
 
 namespace L3.Simd.Tests;
 
@@ -21,7 +22,7 @@ public class MutatedPatchTests
         {
             int channels = new[] { 1, 3, 4 }[rng.Next(3)];
             int w = rng.Next(1, 65), h = rng.Next(1, 65);
-            var pixels = TestImages.Make((TestImages.Kind)rng.Next(6), w, h, channels, trial);
+            var pixels = SyntheticImages.Make(SyntheticImages.AnyPattern(rng), w, h, channels, trial);
             var file = L3Codec.Encode(pixels, w, h, channels, new L3EncodeOptions { PatchSize = 64 });
             var header = L3Codec.ReadHeader(file);
             var patch = file.AsSpan(header.PayloadStart).ToArray(); // one patch: the whole payload

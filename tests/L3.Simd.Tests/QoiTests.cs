@@ -1,4 +1,6 @@
 using L3.Qoi;
+using L3.Imaging;
+using L3.TestSupport;
 
 namespace L3.Simd.Tests;
 
@@ -31,11 +33,11 @@ public class QoiTests
     public void RoundTripsSynthetic(int channels)
     {
         var rng = new Random(channels);
-        foreach (var kind in Enum.GetValues<TestImages.Kind>())
+        foreach (var kind in SyntheticImages.Patterns)
             for (int i = 0; i < 5; i++)
             {
                 int w = rng.Next(1, 300), h = rng.Next(1, 100);
-                var pixels = TestImages.Make(kind, w, h, channels, i);
+                var pixels = SyntheticImages.Make(kind, w, h, channels, i);
                 var decoded = QoiCodec.Decode(QoiCodec.Encode(pixels, w, h, channels));
                 Assert.Equal((w, h, channels), (decoded.Width, decoded.Height, decoded.Channels));
                 Assert.Equal(pixels, decoded.Pixels);
@@ -45,9 +47,9 @@ public class QoiTests
     [Fact]
     public void RoundTripsRealImages()
     {
-        foreach (string file in TestImages.RealImages())
+        foreach (string file in TestData.Images)
         {
-            var image = TestImages.ReadPng(file);
+            var image = ImageFiles.Read(file);
             if (image.Channels == 1) continue;
             Assert.Equal(image.Pixels, QoiCodec.Decode(QoiCodec.Encode(image.Pixels, image.Width, image.Height, image.Channels)).Pixels);
         }

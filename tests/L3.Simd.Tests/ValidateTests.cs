@@ -1,4 +1,5 @@
 using L3.Kernels;
+using L3.TestSupport;
 
 namespace L3.Simd.Tests;
 
@@ -8,12 +9,13 @@ namespace L3.Simd.Tests;
 /// </summary>
 public class ValidateTests
 {
-    /// <summary>The rules one byte at a time (main's reference loop).</summary>
+    /// <summary>The rules one byte at a time (main's reference loop): an independent statement
+    /// of section 2's checks, kept on purpose as the oracle the fast validation is compared with.</summary>
     private static void Reference(ReadOnlySpan<byte> patch, int width, int height, int channels, long fileOffset)
     {
         if (patch.Length < 1) throw new L3FormatException("patch is empty", fileOffset);
         int flags = patch[0];
-        if ((flags & ~PatchFormat.ColorTransformFlag) != 0 || (flags != 0 && channels < 3))
+        if ((flags & ~PatchLayout.ColorTransformFlag) != 0 || (flags != 0 && channels < 3))
             throw new L3FormatException($"patch flags 0x{flags:X2} are not valid for {channels} channel(s)", fileOffset);
         int groups = RowCoding.GroupsPerRow(width), maskBytes = RowCoding.ZeroMaskBytes(height);
         int predictorBytes = RowCoding.PredictorBytes(height);
@@ -67,7 +69,7 @@ public class ValidateTests
         {
             int channels = new[] { 1, 3, 4 }[rng.Next(3)];
             int w = rng.Next(1, 65), h = rng.Next(1, 65);
-            var pixels = TestImages.Make((TestImages.Kind)rng.Next(6), w, h, channels, trial);
+            var pixels = SyntheticImages.Make(SyntheticImages.AnyPattern(rng), w, h, channels, trial);
             var file = L3Codec.Encode(pixels, w, h, channels, new L3EncodeOptions { PatchSize = 64 });
             var header = L3Codec.ReadHeader(file);
             var patch = file.AsSpan(header.PayloadStart).ToArray();

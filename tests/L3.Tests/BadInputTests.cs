@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using CsCheck;
+using L3.Kernels;
+using L3.TestSupport;
 
 namespace L3.Tests;
 
@@ -7,7 +9,7 @@ namespace L3.Tests;
 /// range (spans are bounds-checked, so an out-of-range read would surface as another exception).</summary>
 public class BadInputTests
 {
-    private static readonly byte[] Pixels = TestImages.Make(37, 21, 3, Content.SmoothNoise, 11);
+    private static readonly byte[] Pixels = SyntheticImages.Make(Pattern.SmoothNoise, 37, 21, 3, 11);
     private static readonly byte[] Valid = L3Codec.Encode(Pixels, 37, 21, 3, new L3EncodeOptions { PatchSize = 8 });
 
     private static void AssertRejected(byte[] file, string because)
@@ -39,14 +41,16 @@ public class BadInputTests
     public void Non_L3_input_is_rejected()
     {
         AssertRejected([], "empty");
-        AssertRejected(File.ReadAllBytes(TestImages.RealImagePaths().First()), "a PNG file");
+        AssertRejected(File.ReadAllBytes(TestData.Images.First()), "a PNG file");
         AssertRejected(new byte[100], "zeros");
     }
 
     public static TheoryData<string, int, uint> HeaderFields() => new()
     {
-        { "version 2", 4, 2 }, { "mode 1", 5, 1 }, { "0 channels", 6, 0 }, { "2 channels", 6, 2 }, { "5 channels", 6, 5 },
-        { "N = 0", 7, 0 }, { "N = 12", 7, 12 }, { "N = 128", 7, 128 }, { "reserved flags", 16, 1 },
+        { "version 2", FileLayout.VersionOffset, 2 }, { "mode 1", FileLayout.ModeOffset, 1 },
+        { "0 channels", FileLayout.ChannelsOffset, 0 }, { "2 channels", FileLayout.ChannelsOffset, 2 }, { "5 channels", FileLayout.ChannelsOffset, 5 },
+        { "N = 0", FileLayout.PatchSizeOffset, 0 }, { "N = 12", FileLayout.PatchSizeOffset, 12 }, { "N = 128", FileLayout.PatchSizeOffset, 128 },
+        { "reserved flags", FileLayout.FlagsOffset, 1 },
     };
 
     [Theory]
@@ -66,8 +70,8 @@ public class BadInputTests
     {
         var file = HostileFile.With(Valid, f =>
         {
-            BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(8), width);
-            BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(12), height);
+            BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(FileLayout.WidthOffset), width);
+            BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(FileLayout.HeightOffset), height);
         });
         Assert.Throws<L3FormatException>(() => L3Codec.Decode(file));
         Assert.Throws<L3FormatException>(() => L3Codec.ReadHeader(file));
@@ -77,15 +81,14 @@ public class BadInputTests
     public void Table_offsets_out_of_range_decreasing_or_overlapping_are_rejected()
     {
         var header = L3Codec.ReadHeader(Valid);
-        int table = 32;
-        void Offset(byte[] f, int i, uint v) => BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(table + 4 * i), v);
+        void Offset(byte[] f, int i, uint v) => BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(FileLayout.TableEntryOffset(i)), v);
         AssertRejected(HostileFile.With(Valid, f => Offset(f, 0, 1)), "first offset not 0");
         AssertRejected(HostileFile.With(Valid, f => Offset(f, 2, 0)), "decreasing offsets");
         AssertRejected(HostileFile.With(Valid, f => Offset(f, 1, (uint)header.PayloadLength + 5)), "offset past the payload");
         AssertRejected(HostileFile.With(Valid, f => Offset(f, header.PatchCount, (uint)header.PayloadLength - 1)), "table not ending at the payload's end");
         // Two patches swapping their lengths: each patch's structure no longer adds up.
         AssertRejected(HostileFile.With(Valid, f => Offset(f, 1, header.PatchOffsets[1] + 3)), "a patch taking its neighbour's bytes");
-        AssertRejected(HostileFile.With(Valid, f => BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(20), uint.MaxValue)), "payload length too large");
+        AssertRejected(HostileFile.With(Valid, f => BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(FileLayout.PayloadLengthOffset), uint.MaxValue)), "payload length too large");
     }
 
     [Fact]
@@ -100,7 +103,7 @@ public class BadInputTests
         AssertRejected(HostileFile.With(Valid, f => f[patch0 + 1 + 1 + 2] = 0xF0), "group width 15");
         AssertRejected(HostileFile.With(Valid, f => f[patch0 + 1] = 0x01), "a row turned zero: the widths no longer add up");
 
-        var gray = L3Codec.Encode(TestImages.Make(5, 5, 1, Content.Noise, 1), 5, 5, 1, new L3EncodeOptions { PatchSize = 8 });
+        var gray = L3Codec.Encode(SyntheticImages.Make(Pattern.Noise, 5, 5, 1, 1), 5, 5, 1, new L3EncodeOptions { PatchSize = 8 });
         int grayPatch = L3Codec.ReadHeader(gray).PayloadStart;
         AssertRejected(HostileFile.With(gray, f => f[grayPatch] = 1), "colour transform on one channel");
         // 5x5 gray: flags, mask (1 byte), predictors (2 bytes), widths (3 bytes: 5 nibbles and a pad), groups
@@ -116,7 +119,7 @@ public class BadInputTests
     [InlineData(1)] [InlineData(2)] [InlineData(4)]
     public void The_first_bad_patch_is_reported_on_any_number_of_threads(int threads)
     {
-        var pixels = TestImages.Make(200, 120, 3, Content.SmoothNoise, 4);
+        var pixels = SyntheticImages.Make(Pattern.SmoothNoise, 200, 120, 3, 4);
         var valid = L3Codec.Encode(pixels, 200, 120, 3, new L3EncodeOptions { PatchSize = 8 });
         var header = L3Codec.ReadHeader(valid);
         int Patch(int i) => header.PayloadStart + header.PatchRange(i).Start;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using L3.Kernels;
+using L3.TestSupport;
 
 namespace L3.Tests;
 
@@ -32,6 +33,21 @@ public class FormatTests
         Assert.Equal(XxHash64.HashToUInt64(file.AsSpan(0, 40)), BinaryPrimitives.ReadUInt64LittleEndian(file.AsSpan(40)));
         Assert.Equal(new byte[] { 0x00, 0x00, 0x00, 0x07, 0x6F, 0, 0, 0, 0, 0, 0 }, file[48..]);
         Assert.Equal(11, PatchLayout.FlagsSize + RowCoding.ZeroMaskBytes(1) + RowCoding.PredictorBytes(1) + RowCoding.WidthBytes(1, 1) + 7);
+    }
+
+    [Fact]
+    public void Colour_transform_wins_a_tie_on_every_path()
+    {
+        // with G = 0, R−G and B−G are R and B: the blocks tie, and the policy takes the transform
+        var pixels = SyntheticImages.Make(Pattern.SmoothNoise, 40, 24, 3, 3);
+        for (int i = 1; i < pixels.Length; i += 3) pixels[i] = 0;
+        foreach (var path in L3.Cpu.CpuPaths.Supported)
+        {
+            var file = L3Codec.Encode(pixels, 40, 24, 3, new L3EncodeOptions { PatchSize = 8, Path = path });
+            var header = L3Codec.ReadHeader(file);
+            for (int p = 0; p < header.PatchCount; p++)
+                Assert.Equal(PatchLayout.ColorTransformFlag, file[header.PayloadStart + header.PatchRange(p).Start]);
+        }
     }
 
     [Fact]
@@ -106,7 +122,7 @@ public class ZeroRowTests
     [Fact]
     public void Flat_images_are_coded_as_zero_rows()
     {
-        var pixels = TestImages.Make(256, 256, 1, Content.Constant, 1);
+        var pixels = SyntheticImages.Make(Pattern.Constant, 256, 256, 1, 1);
         Assert.NotEqual(0, pixels[0]);
         var file = L3Codec.Encode(pixels, 256, 256, 1);
         var header = L3Codec.ReadHeader(file);
@@ -115,7 +131,7 @@ public class ZeroRowTests
         Assert.Equal(0xFE, file[header.PayloadStart + start + 1]);
         Assert.All(file.AsSpan(header.PayloadStart + start + 2, 7).ToArray(), b => Assert.Equal(0xFF, b));
         Assert.True(length < 40, $"a flat 64x64 patch took {length} bytes");
-        var rgba = TestImages.Make(256, 256, 4, Content.Constant, 1);
+        var rgba = SyntheticImages.Make(Pattern.Constant, 256, 256, 4, 1);
         var rgbaFile = L3Codec.Encode(rgba, 256, 256, 4);
         Assert.True(rgbaFile.Length < 16 * 4 * 40 + 200, $"a flat 256x256 RGBA image took {rgbaFile.Length} bytes");
         Assert.Equal(rgba, L3Codec.Decode(rgbaFile).Pixels);

@@ -1,20 +1,20 @@
 using CsCheck;
-using L3.Imaging;
+using L3.TestSupport;
 
 namespace L3.Tests;
 
 public class RoundTripTests
 {
-    private static readonly Gen<(int W, int H, int C, int N, Content Kind, int Seed)> Images =
+    private static readonly Gen<(int W, int H, int C, int N, Pattern Kind, int Seed)> Images =
         Gen.Select(Gen.Int[1, 300], Gen.Int[1, 300], Gen.OneOfConst(1, 3, 4), Gen.OneOfConst(8, 16, 32, 64),
-            Gen.Enum<Content>(), Gen.Int);
+            Gen.Enum<Pattern>(), Gen.Int);
 
     [Fact]
     public void Random_images_round_trip_bit_exactly()
     {
         Images.Sample(t =>
         {
-            var pixels = TestImages.Make(t.W, t.H, t.C, t.Kind, t.Seed);
+            var pixels = SyntheticImages.Make(t.Kind, t.W, t.H, t.C, t.Seed);
             var file = L3Codec.Encode(pixels, t.W, t.H, t.C, new L3EncodeOptions { PatchSize = t.N });
             var image = L3Codec.Decode(file);
             Assert.Equal((t.W, t.H, t.C), (image.Width, image.Height, image.Channels));
@@ -28,21 +28,21 @@ public class RoundTripTests
     {
         foreach (int channels in new[] { 1, 3, 4 })
             foreach (int n in new[] { 8, 16, 32, 64 })
-                foreach (var kind in Enum.GetValues<Content>())
+                foreach (var kind in SyntheticImages.Patterns)
                 {
-                    var pixels = TestImages.Make(width, height, channels, kind, width * 31 + height);
+                    var pixels = SyntheticImages.Make(kind, width, height, channels, width * 31 + height);
                     var file = L3Codec.Encode(pixels, width, height, channels, new L3EncodeOptions { PatchSize = n });
                     Assert.Equal(pixels, L3Codec.Decode(file).Pixels);
                 }
     }
 
-    public static TheoryData<string> RealImages() => new(TestImages.RealImagePaths().Select(Path.GetFileName)!);
+    public static TheoryData<string> RealImages() => new(TestData.Images.Select(Path.GetFileName)!);
 
     [Theory]
     [MemberData(nameof(RealImages))]
     public void Real_images_round_trip_in_every_patch_size(string name)
     {
-        var image = ImageFiles.Read(Path.Combine(AppContext.BaseDirectory, "data", name));
+        var image = TestData.Read(name);
         foreach (int n in new[] { 8, 16, 32, 64 })
         {
             var file = L3Codec.Encode(image, new L3EncodeOptions { PatchSize = n });
@@ -55,7 +55,7 @@ public class RoundTripTests
     [Fact]
     public void Parallel_encoding_writes_the_same_bytes()
     {
-        var pixels = TestImages.Make(300, 200, 3, Content.SmoothNoise, 7);
+        var pixels = SyntheticImages.Make(Pattern.SmoothNoise, 300, 200, 3, 7);
         var one = L3Codec.Encode(pixels, 300, 200, 3, new L3EncodeOptions { PatchSize = 16 });
         var many = L3Codec.Encode(pixels, 300, 200, 3, new L3EncodeOptions { PatchSize = 16, MaxDegreeOfParallelism = 4 });
         Assert.Equal(one, many);
@@ -66,7 +66,7 @@ public class RoundTripTests
     {
         Gen.Select(Images, Gen.Int, Gen.Int, Gen.Int, Gen.Int).Sample((t, a, b, c, d) =>
         {
-            var pixels = TestImages.Make(t.W, t.H, t.C, t.Kind, t.Seed);
+            var pixels = SyntheticImages.Make(t.Kind, t.W, t.H, t.C, t.Seed);
             var file = L3Codec.Encode(pixels, t.W, t.H, t.C, new L3EncodeOptions { PatchSize = t.N });
             int x = (int)((uint)a % t.W), y = (int)((uint)b % t.H);
             int w = 1 + (int)((uint)c % (t.W - x)), h = 1 + (int)((uint)d % (t.H - y));
@@ -79,7 +79,7 @@ public class RoundTripTests
     [Fact]
     public void Region_decode_reads_only_the_patches_it_touches()
     {
-        var pixels = TestImages.Make(64, 16, 1, Content.Noise, 3);
+        var pixels = SyntheticImages.Make(Pattern.Noise, 64, 16, 1, 3);
         var file = L3Codec.Encode(pixels, 64, 16, 1, new L3EncodeOptions { PatchSize = 16 });
         var header = L3Codec.ReadHeader(file);
         // Corrupt patch 3 (x 48..63) structurally; a region over patches 0..1 must still decode.

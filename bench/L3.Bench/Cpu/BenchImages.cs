@@ -1,3 +1,5 @@
+using L3.Imaging;
+using L3.TestSupport;
 using SkiaSharp;
 
 namespace L3.Bench.Cpu;
@@ -9,19 +11,7 @@ public static class BenchImages
     public static string Directory()
     {
         string? configured = Environment.GetEnvironmentVariable("L3_BENCH_IMAGES");
-        if (!string.IsNullOrEmpty(configured)) return configured;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "tests", "data");
-            if (File.Exists(Path.Combine(dir.FullName, "L3.Gen.sln")) && System.IO.Directory.Exists(candidate)) return candidate;
-        }
-        // BenchmarkDotNet runs the benchmarks from a generated project under bin/: look from the working directory too
-        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "tests", "data");
-            if (File.Exists(Path.Combine(dir.FullName, "L3.Gen.sln")) && System.IO.Directory.Exists(candidate)) return candidate;
-        }
-        throw new DirectoryNotFoundException("tests/data not found; set L3_BENCH_IMAGES");
+        return string.IsNullOrEmpty(configured) ? TestData.Directory : configured;
     }
 
     /// <summary>File names (without extension) of the RGB/RGBA images: QOI has no gray mode.</summary>
@@ -30,9 +20,9 @@ public static class BenchImages
             .Where(p => !Path.GetFileName(p).StartsWith("gray", StringComparison.Ordinal))
             .Select(Path.GetFileNameWithoutExtension)!;
 
-    public static L3Image Load(string name) => L3.Imaging.ImageFiles.Read(Path.Combine(Directory(), name + ".png"));
+    public static L3Image Load(string name) => ImageFiles.Read(Path.Combine(Directory(), name + ".png"));
 
-    /// <summary>PNG bytes of the image at zlib level 6, all filters (as cli/ImageFiles.EncodePng).</summary>
+    /// <summary>PNG bytes of the image at zlib level 6, all filters (as ImageFiles.EncodePng, into a reused buffer).</summary>
     public static unsafe byte[] EncodePng(L3Image image, byte[] rgbaScratch)
     {
         var info = PngInfo(image);
@@ -46,7 +36,7 @@ public static class BenchImages
         }
     }
 
-    /// <summary>Decodes a PNG with SkiaSharp into 8888 (or gray) pixels, as cli/ImageFiles reads it.</summary>
+    /// <summary>Decodes a PNG with SkiaSharp into 8888 (or gray) pixels, as ImageFiles reads it.</summary>
     public static unsafe void DecodePng(byte[] png, byte[] target)
     {
         using var data = SKData.CreateCopy(png);
