@@ -154,7 +154,7 @@ public static partial class GpuDecodeKernel
     /// (planes <paramref name="planeStride"/> apart when <paramref name="planar"/>). Every lane of the
     /// warp calls it (the rows are scanned across lanes); an inactive patch has width and height 0.
     /// </summary>
-    public static void DecodePatch(
+    internal static void DecodePatch(
         ArrayView<ulong> data,
         ArrayView<uint> dataWords,
         ArrayView<ulong> outLongs,

@@ -166,7 +166,7 @@ public sealed class ShardIndex
             if (!InsideTar(entry.DataOffset, entry.Length, tarLength) || !InsideTar(entry.MetadataOffset, entry.MetadataLength, tarLength))
                 throw Bad(name, $"record {i}: member data lies outside the {tarLength}-byte tar or off a 512-byte block", at + 8);
             if (r[30] != 0 || r[31] != 0 || entry.Label < -1 || entry.SourceBytes < 0
-                || !L3Header.IsValidChannelCount(entry.Channels) || !L3Header.IsValidPatchSize(entry.PatchSize)
+                || !L3.Kernels.FileLayout.IsValidChannelCount(entry.Channels) || !L3Header.IsValidPatchSize(entry.PatchSize)
                 || entry.Width < 1 || entry.Height < 1 || entry.Width > L3.Kernels.FileLayout.MaxDimension || entry.Height > L3.Kernels.FileLayout.MaxDimension)
                 throw Bad(name, $"record {i}: shape, label or reserved bytes are invalid", at + 20);
             previous = entry.Ordinal;
