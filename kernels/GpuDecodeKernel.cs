@@ -48,7 +48,7 @@ public struct GpuDecodeShape
 /// <para>The logic pipe is what bounds it on an H100 (bench/RESULTS.md): the code counts its
 /// shifts and masks. Nothing here checks the file: the host validated every patch before the launch.</para>
 /// </remarks>
-public static class GpuDecodeKernel
+public static partial class GpuDecodeKernel
 {
     /// <summary>Threads per group the host launches with on a GPU.</summary>
     public const int ThreadsPerGroup = 128;
@@ -144,16 +144,50 @@ public static class GpuDecodeKernel
         var where = PatchSlot.Locate(globalWarp * patchesPerWarp + seg, shape.Images, patchCount, patchesX,
             imageWidth, imageHeight, n);
         bool active = where.Active;
-        int image = where.Image, index = where.Index, px = where.Px, py = where.Py, w = where.Width;
-        patch.H = where.Height;
-        patch.Groups = RowCoding.GroupsPerRow(w);
-        int valid = Max(0, Min(RowCoding.GroupSize, w - patch.G * RowCoding.GroupSize));
-        bool lastLane = (patch.G + 1) * RowCoding.GroupSize >= w;
+        int image = where.Image, index = where.Index, px = where.Px, py = where.Py;
 
         // the table's entries are 4-byte words, so entry i is word FixedSize / 4 + i of the file
         int payloadStart = PatchShape.FixesPatchCount<TShape>() ? FileLayout.PayloadStart(patchCount) : shape.PayloadStart;
         int patchStart = fileWords[image] * 4 + payloadStart
             + (int)dataWords[fileWords[image] + FileLayout.FixedSize / FileLayout.TableEntrySize + index];
+
+        // where the patch's pixels go: C bytes each (interleaved), or 1 byte each in C planes W × H
+        // apart (planar)
+        int pixelBytes = planar ? 1 : channels;
+        int patchOut = image * imageBytes + (py * n * imageWidth + px * n) * pixelBytes;
+        DecodePatch(data, dataWords, outLongs, outBytes, patch, active, where.Width, where.Height, patchStart,
+            patchOut, imageWidth * pixelBytes, imageWidth * imageHeight, n, channels, planar);
+    }
+
+    /// <summary>
+    /// Decodes one patch, the lanes of <paramref name="patch"/> together: the patch's bytes start at
+    /// byte <paramref name="patchStart"/> of the data, its pixel (0, 0) goes to byte
+    /// <paramref name="patchOut"/> of the output, rows <paramref name="rowStride"/> bytes apart
+    /// (planes <paramref name="planeStride"/> apart when <paramref name="planar"/>). Every lane of the
+    /// warp calls it (the rows are scanned across lanes); an inactive patch has width and height 0.
+    /// </summary>
+    internal static void DecodePatch(
+        ArrayView<ulong> data,
+        ArrayView<uint> dataWords,
+        ArrayView<ulong> outLongs,
+        ArrayView<byte> outBytes,
+        PatchLane patch,
+        bool active,
+        int w,
+        int h,
+        int patchStart,
+        int patchOut,
+        int rowStride,
+        int planeStride,
+        int n,
+        int channels,
+        bool planar)
+    {
+        patch.H = h;
+        patch.Groups = RowCoding.GroupsPerRow(w);
+        int valid = Max(0, Min(RowCoding.GroupSize, w - patch.G * RowCoding.GroupSize));
+        bool lastLane = (patch.G + 1) * RowCoding.GroupSize >= w;
+
         uint transform = active && channels >= 3
             && PatchLayout.HasColorTransform((int)ByteAt(dataWords, patchStart + PatchLayout.FlagsOffset)) ? SwarRowCoding.RestorePlanes : 0u;
 
@@ -171,12 +205,8 @@ public static class GpuDecodeKernel
             at = plane.End;
         }
 
-        // where the lane's 8 pixels of a row go: C bytes each (interleaved), or 1 byte each in C
-        // planes W × H apart (planar)
         int pixelBytes = planar ? 1 : channels;
-        int rowStride = imageWidth * pixelBytes;
-        int planeStride = imageWidth * imageHeight;
-        int rowOut = image * imageBytes + (py * n * imageWidth + px * n + patch.G * RowCoding.GroupSize) * pixelBytes;
+        int rowOut = patchOut + patch.G * RowCoding.GroupSize * pixelBytes;
 
         // the pipeline: row 0's groups and row 1's nibbles before the loop
         planes = ReadRowHeaders(dataWords, planes, 0, patch, channels);
