@@ -33,6 +33,7 @@ device)
   mkdir -p /tmp/l3s "$OUT"
   [ -n "${L3_APP:-}" ] || tar xJf .device/sanitize/hostile.tar.xz -C /tmp/l3s
   app=${L3_APP:-/tmp/l3s/sanitize-app}/L3.Hostile
+  args=(--mutants "${L3_MUTANTS:-100}")   # 48 valid extremes + 30 crafted + the mutants
   nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>&1 | tee "$OUT/gpu.txt" || true
   SAN=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer /opt/nvidia/*/compute-sanitizer/compute-sanitizer 2>/dev/null | head -1 || true)
   status=0
@@ -46,7 +47,7 @@ device)
       extra=()
       [ "$tool" = memcheck ] && extra=(--leak-check no --report-api-errors no)
       set +e
-      timeout 540 "$SAN" --tool "$tool" --error-exitcode 99 --print-limit 20 "${extra[@]}" "$app" > "$OUT/$tool.log" 2>&1
+      timeout 420 "$SAN" --tool "$tool" --error-exitcode 99 --print-limit 20 "${extra[@]}" "$app" "${args[@]}" > "$OUT/$tool.log" 2>&1
       rc=$?
       set -e
       tail -5 "$OUT/$tool.log"
@@ -56,7 +57,7 @@ device)
     done
   fi
   set +e
-  "$app" > "$OUT/plain.log" 2>&1
+  timeout 120 "$app" "${args[@]}" > "$OUT/plain.log" 2>&1
   rc=$?
   set -e
   [ "$rc" = 0 ] || status=1

@@ -229,6 +229,7 @@ public sealed class CliFileSafetyTests : IDisposable
         {
             AssertOneLineFailure(L3(["decode", input, PathOf("out.png")], timeoutSeconds: 30), input);
             AssertOneLineFailure(L3(["info", input], timeoutSeconds: 30), input);
+            if (input == PathOf("in.dir")) continue; // encode and verify take a folder as a folder of inputs
             AssertOneLineFailure(L3(["verify", input], timeoutSeconds: 30), input);
             AssertOneLineFailure(L3(["encode", input, PathOf("out.l3")], timeoutSeconds: 30), input);
         }
