@@ -56,7 +56,8 @@ internal static class BatchCommands
                 byte[] bytes = source.Read(i);
                 byte[] file = L3Codec.Encode(ImageFiles.Read(bytes, readOptions), encodeOptions);
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(targets[i]))!);
-                OutputFile.Write(targets[i], file, force);
+                // the item's own file, where the source is a folder: --force never replaces an input
+                OutputFile.Write(targets[i], file, force, Path.Combine(input, items[i].Name));
                 Interlocked.Add(ref bytesIn, bytes.Length);
                 Interlocked.Add(ref bytesOut, file.Length);
             }
