@@ -294,5 +294,4 @@ public static class L3Codec
     /// it decodes it (the same decoder, its shape's facts folded in), else the generic instantiation.</summary>
     private static void DecodeValidated(ReadOnlySpan<byte> file, L3Header header, Span<byte> pixels, L3DecodeOptions options) =>
         DecoderChoice.Resolve(header, options).Decode(file, header, pixels, options.MaxDegreeOfParallelism);
-    }
 }
