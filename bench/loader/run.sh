@@ -33,10 +33,10 @@ device)
   OUT=${OUT:-/tmp/l3-out}
   WORK=${L3_WORK:-/tmp/l3-loader}
   mkdir -p /tmp/l3 "$OUT" "$WORK"
-  tar xJf .device/loader/loaderbench.tar.xz -C /tmp/l3
+  [ -n "${L3_APP:-}" ] || tar xJf .device/loader/loaderbench.tar.xz -C /tmp/l3
   nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,memory.total,power.limit --format=csv | tee "$OUT/gpu.txt"
   nproc | sed 's/^/cores: /'
-  /tmp/l3/loader-app/L3.LoaderBench .device/loader/images "$WORK" "${2:-512}" "${3:-64}" "${4:-50}" 2>&1 | tee "$OUT/loader.log"
+  "${L3_APP:-/tmp/l3/loader-app}"/L3.LoaderBench .device/loader/images "$WORK" "${2:-512}" "${3:-64}" "${4:-50}" 2>&1 | tee "$OUT/loader.log"
   if [ "${L3_ANCHORS:-1}" = 1 ] && python3 -c "import torch, torchvision" 2>/dev/null; then
     python3 .device/loader/anchors.py .device/loader/images "$WORK" "${2:-512}" 20 2>&1 | tee "$OUT/anchors.log"
   fi

@@ -119,13 +119,6 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public void Inputs_that_are_not_regular_files_exit_1_at_once()
-    {
-        Assert.Contains("is a directory", L3("encode", _dir, PathOf("d.l3")).Err);
-        if (OperatingSystem.IsLinux()) Assert.Contains("character device", L3("encode", "/dev/zero", PathOf("z.l3")).Err);
-    }
-
-    [Fact]
     public void Wrong_usage_exits_2()
     {
         Assert.Equal(2, L3("encode").Exit);
