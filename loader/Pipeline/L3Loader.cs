@@ -130,6 +130,9 @@ public sealed class L3Loader : IDisposable
     /// (PrefetchDepth + 2 buffers: the prepared ones, one uploading, one being filled).</summary>
     private PageLockedArray1D<uint> RentPinned(long words)
     {
+        // the readers run on threads of their own: pinning and unpinning need the accelerator's
+        // CUDA context current on the calling thread
+        Accelerator.Bind();
         PageLockedArray1D<uint>? buffer = null;
         lock (_pinnedGate)
         {
@@ -147,7 +150,7 @@ public sealed class L3Loader : IDisposable
 
     private void ReturnPinned(PageLockedArray1D<uint> buffer)
     {
-        if (_disposed) buffer.Dispose();
+        if (_disposed) { Accelerator.Bind(); buffer.Dispose(); }
         else _free.Add(buffer);
     }
 
@@ -240,7 +243,8 @@ public sealed class L3Loader : IDisposable
 
     internal void ReturnOutput(MemoryBuffer1D<ulong, Stride1D.Dense> buffer)
     {
-        if (_disposed || _outputs.Count >= 4) buffer.Dispose();
+        // a batch may be disposed on any thread
+        if (_disposed || _outputs.Count >= 4) { Accelerator.Bind(); buffer.Dispose(); }
         else _outputs.Add(buffer);
     }
 
