@@ -125,7 +125,12 @@ verify.SetAction(r =>
     foreach (string path in r.GetValue(verifyIn)!)
     {
         if (L3Dataset.IsDataset(path)) exit = Math.Max(exit, DatasetCommands.Verify(path, r.GetValue(verifyJobs), quiet: false));
-        else if (Directory.Exists(path)) files.AddRange(BatchCommands.Expand([path], BatchCommands.L3Extensions)); // every .l3 below it
+        else if (Directory.Exists(path))
+        {
+            var below = BatchCommands.Expand([path], BatchCommands.L3Extensions); // every .l3 below it
+            if (below.Count == 0) exit = Math.Max(exit, Run(() => throw new IOException("is a directory with no .l3 file below it"), path));
+            files.AddRange(below);
+        }
         else exit = Math.Max(exit, Run(() =>
         {
             var header = L3Codec.Verify(InputFile.ReadL3(path));

@@ -4,17 +4,20 @@ using Microsoft.CodeAnalysis;
 namespace L3.Generator;
 
 /// <summary>
-/// The [L3Profile] generator. Pipeline (each step named, so tests can check what is cached):
+/// The [L3Profile] generator. Pipeline, one file a stage (each step named, so tests can check what
+/// is cached):
 /// <list type="number">
-/// <item><see cref="ParseStep"/>: ForAttributeWithMetadataName("L3.L3ProfileAttribute") → one
-/// <see cref="ParsedProfile"/> per attributed class (plain values only).</item>
+/// <item><see cref="AttributeSource"/>: the attribute, added before anything is read.</item>
+/// <item><see cref="ParseStep"/> (<see cref="Parser"/>): ForAttributeWithMetadataName("L3.L3ProfileAttribute")
+/// → one <see cref="ParsedProfile"/> per attributed class (plain values only).</item>
+/// <item><see cref="DuplicatesStep"/> (<see cref="DuplicateCheck"/>): every parsed profile together, for
+/// the name and configuration clashes.</item>
 /// <item><see cref="ProfileStep"/>: the valid profiles alone, without their locations, so an edit that
-/// only moves a class leaves the emitted source cached.</item>
-/// <item><see cref="GpuStep"/>: whether the compilation references ILGPU (the kernels are emitted only
-/// then).</item>
-/// <item><see cref="DuplicatesStep"/>: every parsed profile together, for the name and configuration
-/// clashes.</item>
+/// only moves a class leaves the emitted source cached; <see cref="GpuStep"/>: whether the compilation
+/// references ILGPU (the GPU entry points are emitted only then).</item>
+/// <item><see cref="Emitter"/>: the C# of one profile, with <see cref="Explanation"/>'s comments.</item>
 /// </list>
+/// Models are in Model.cs, diagnostics in Diagnostics.cs.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed class L3ProfileGenerator : IIncrementalGenerator
@@ -30,7 +33,7 @@ public sealed class L3ProfileGenerator : IIncrementalGenerator
         context.RegisterPostInitializationOutput(static post =>
         {
             post.AddEmbeddedAttributeDefinition();
-            post.AddSource(Emitter.AttributeHintName, Emitter.AttributeSource);
+            post.AddSource(AttributeSource.HintName, AttributeSource.Text);
         });
 
         var parsed = context.SyntaxProvider
@@ -48,7 +51,7 @@ public sealed class L3ProfileGenerator : IIncrementalGenerator
 
         // Clashes between profiles.
         var duplicates = parsed.Collect()
-            .Select(static (all, _) => Parser.CheckDuplicates(all).ToEquatableArray())
+            .Select(static (all, _) => DuplicateCheck.Check(all).ToEquatableArray())
             .WithTrackingName(DuplicatesStep);
         context.RegisterSourceOutput(duplicates, static (spc, diagnostics) =>
         {

@@ -28,12 +28,21 @@ internal sealed record ProfileModel(
     public string ConfigurationText =>
         $"N = {N}, Width = {Width}" + (Height is { } h ? $", Height = {h}" : "") + (Channels is { } c ? $", Channels = {c}" : "");
 
-    // The derived constants, computed once here so that the emitter only prints them.
+    // The derived facts, computed here so that the emitter only prints them (the same arithmetic
+    // as L3.Kernels.PatchShape, which the decoders fold from the emitted shape).
     public int PatchesX => (Width + N - 1) / N;
     public int GroupsPerRow => N / 8;
     public int EdgePatchWidth => Width - (PatchesX - 1) * N;
     public int EdgeGroupsPerRow => (EdgePatchWidth + 7) / 8;
     public bool HasEdgeColumn => EdgePatchWidth != N;
+    public int? PatchesY => Height is { } h ? (h + N - 1) / N : null;
+    public int? BottomPatchHeight => Height is { } h ? h - (PatchesY!.Value - 1) * N : null;
+
+    // The GPU launch (L3.Kernels.GpuDecodeKernel): N / 8 lanes a patch, a warp of 32 lanes, groups
+    // of 128 threads on a CUDA device.
+    public int LanesPerPatch => N / 8;
+    public int PatchesPerWarp => 32 / LanesPerPatch;
+    public int PatchesPerGroup => 4 * PatchesPerWarp;
 }
 
 /// <summary>What the transform of one attributed class yields: the profile (null when an error

@@ -27,8 +27,8 @@ public static class ImageFiles
     {
         options ??= ImageReadOptions.Default;
         long length = InputFile.CheckRegular(path);
-        if (length > options.MaxFileBytes)
-            throw new ImageFileException($"{path} has {length:N0} bytes, more than the {options.MaxFileBytes:N0} read from an image file");
+        long limit = Math.Min(options.MaxFileBytes, Array.MaxLength);
+        if (length > limit) throw new ImageFileException($"{path} has {length:N0} bytes, more than the {limit:N0} read from an image file");
         using var stream = InputFile.Open(path);
         // what the first bytes prove comes first: a file of zeros is refused after 33 bytes, not after reading it all
         Span<byte> head = stackalloc byte[Png.HeaderBytes];

@@ -12,7 +12,7 @@ internal readonly record struct Jpeg(int Width, int Height, int Precision, int C
         int adobeTransform = -1;
         for (int at = 2; at + 4 <= bytes.Length;)
         {
-            if (bytes[at] != 0xFF) throw new ImageFileException($"JPEG marker expected at byte {at}");
+            if (bytes[at] != 0xFF) { at++; continue; } // stray bytes before a marker: skipped, as libjpeg does
             byte marker = bytes[at + 1];
             if (marker == 0xFF) { at++; continue; } // fill byte
             if (marker is 0x01 or (>= 0xD0 and <= 0xD7)) { at += 2; continue; } // markers without a length

@@ -48,7 +48,7 @@ public struct GpuDecodeShape
 /// <para>The logic pipe is what bounds it on an H100 (bench/RESULTS.md): the code counts its
 /// shifts and masks. Nothing here checks the file: the host validated every patch before the launch.</para>
 /// </remarks>
-public static class GpuDecodeKernel
+public static partial class GpuDecodeKernel
 {
     /// <summary>Threads per group the host launches with on a GPU.</summary>
     public const int ThreadsPerGroup = 128;
@@ -71,7 +71,12 @@ public static class GpuDecodeKernel
     public const int Interleaved = 0, Planar = 1;
 
     /// <summary>
-    /// The kernel. <paramref name="data"/> and <paramref name="dataWords"/> are the same memory (as
+    /// The kernel, generic over the files' shape (<see cref="IPatchShape"/>): the library launches
+    /// <c>Decode&lt;AnyShape&gt;</c>, with N, the channel count and the layout fixed per launch by
+    /// <see cref="SpecializedValue{T}"/>; a generated profile launches it with its own shape, whose
+    /// N, width (so the columns of patches and the edge column) and, when fixed, height and channel
+    /// count are constants ILGPU folds at compile time (a value the shape fixes wins over the
+    /// argument). <paramref name="data"/> and <paramref name="dataWords"/> are the same memory (as
     /// 8-byte and 4-byte words): the files, file i starting at 4-byte word
     /// <paramref name="fileWords"/>[i], and at least 16 zero bytes after the last.
     /// <paramref name="outLongs"/> and <paramref name="outBytes"/> are the same 8-byte-aligned output:
@@ -92,7 +97,7 @@ public static class GpuDecodeKernel
     /// <c>image</c> &lt; Images, whose ImageBytes the output holds (8-byte stores only when whole and
     /// aligned). tests/L3.Gpu.Tests/HostileGpuTests.cs and bench/gpu/sanitize.sh check this.
     /// </remarks>
-    public static void Decode(
+    public static void Decode<TShape>(
         ArrayView<ulong> data,
         ArrayView<uint> dataWords,
         ArrayView<int> fileWords,
@@ -101,16 +106,14 @@ public static class GpuDecodeKernel
         GpuDecodeShape shape,
         SpecializedValue<int> patchSizeValue,
         SpecializedValue<int> channelsValue,
-        SpecializedValue<int> layoutValue) =>
-        DecodePatches(data, dataWords, fileWords, outLongs, outBytes, shape, patchSizeValue.Value, channelsValue.Value,
+        SpecializedValue<int> layoutValue)
+        where TShape : struct, IPatchShape =>
+        DecodePatches<TShape>(data, dataWords, fileWords, outLongs, outBytes, shape, patchSizeValue.Value, channelsValue.Value,
             layoutValue.Value);
 
-    /// <summary>
-    /// The kernel's body, for kernels that fix the patch size (and maybe the channel count and
-    /// layout) as constants of their own, as the profiles the generator emits do: called with
-    /// literal arguments, the compiler folds them exactly as <see cref="SpecializedValue{T}"/> does.
-    /// </summary>
-    public static void DecodePatches(
+    /// <summary>The kernel's body: <paramref name="n"/>, <paramref name="channels"/> and the
+    /// image's geometry in <paramref name="shape"/> are read through <typeparamref name="TShape"/>.</summary>
+    private static void DecodePatches<TShape>(
         ArrayView<ulong> data,
         ArrayView<uint> dataWords,
         ArrayView<int> fileWords,
@@ -120,7 +123,15 @@ public static class GpuDecodeKernel
         int n,
         int channels,
         int layout)
+        where TShape : struct, IPatchShape
     {
+        n = PatchShape.N<TShape>(n);
+        channels = PatchShape.Channels<TShape>(channels);
+        int imageWidth = PatchShape.Width<TShape>(shape.Width), imageHeight = PatchShape.Height<TShape>(shape.Height);
+        int patchesX = PatchShape.FixesColumns<TShape>() ? PatchShape.PatchesX<TShape>(imageWidth, n) : shape.PatchesX;
+        int patchCount = PatchShape.FixesPatchCount<TShape>() ? patchesX * PatchShape.PatchesY<TShape>(imageHeight, n) : shape.PatchCount;
+        int imageBytes = PatchShape.FixesPatchCount<TShape>() && default(TShape).Channels != 0
+            ? imageWidth * imageHeight * channels : shape.ImageBytes;
         bool planar = layout == Planar;
         int lanes = n / RowCoding.GroupSize;
         int patchesPerWarp = 32 / lanes;
@@ -130,18 +141,53 @@ public static class GpuDecodeKernel
         int seg = lane / lanes;
         var patch = new PatchLane { G = lane - seg * lanes, Lanes = lanes, SegFirst = seg * lanes, ZeroWord = shape.ZeroWord };
 
-        var where = PatchSlot.Locate(globalWarp * patchesPerWarp + seg, shape.Images, shape.PatchCount, shape.PatchesX,
-            shape.Width, shape.Height, n);
+        var where = PatchSlot.Locate(globalWarp * patchesPerWarp + seg, shape.Images, patchCount, patchesX,
+            imageWidth, imageHeight, n);
         bool active = where.Active;
-        int image = where.Image, index = where.Index, px = where.Px, py = where.Py, w = where.Width;
-        patch.H = where.Height;
+        int image = where.Image, index = where.Index, px = where.Px, py = where.Py;
+
+        // the table's entries are 4-byte words, so entry i is word FixedSize / 4 + i of the file
+        int payloadStart = PatchShape.FixesPatchCount<TShape>() ? FileLayout.PayloadStart(patchCount) : shape.PayloadStart;
+        int patchStart = fileWords[image] * 4 + payloadStart
+            + (int)dataWords[fileWords[image] + FileLayout.FixedSize / FileLayout.TableEntrySize + index];
+
+        // where the patch's pixels go: C bytes each (interleaved), or 1 byte each in C planes W × H
+        // apart (planar)
+        int pixelBytes = planar ? 1 : channels;
+        int patchOut = image * imageBytes + (py * n * imageWidth + px * n) * pixelBytes;
+        DecodePatch(data, dataWords, outLongs, outBytes, patch, active, where.Width, where.Height, patchStart,
+            patchOut, imageWidth * pixelBytes, imageWidth * imageHeight, n, channels, planar);
+    }
+
+    /// <summary>
+    /// Decodes one patch, the lanes of <paramref name="patch"/> together: the patch's bytes start at
+    /// byte <paramref name="patchStart"/> of the data, its pixel (0, 0) goes to byte
+    /// <paramref name="patchOut"/> of the output, rows <paramref name="rowStride"/> bytes apart
+    /// (planes <paramref name="planeStride"/> apart when <paramref name="planar"/>). Every lane of the
+    /// warp calls it (the rows are scanned across lanes); an inactive patch has width and height 0.
+    /// </summary>
+    internal static void DecodePatch(
+        ArrayView<ulong> data,
+        ArrayView<uint> dataWords,
+        ArrayView<ulong> outLongs,
+        ArrayView<byte> outBytes,
+        PatchLane patch,
+        bool active,
+        int w,
+        int h,
+        int patchStart,
+        int patchOut,
+        int rowStride,
+        int planeStride,
+        int n,
+        int channels,
+        bool planar)
+    {
+        patch.H = h;
         patch.Groups = RowCoding.GroupsPerRow(w);
         int valid = Max(0, Min(RowCoding.GroupSize, w - patch.G * RowCoding.GroupSize));
         bool lastLane = (patch.G + 1) * RowCoding.GroupSize >= w;
 
-        // the table's entries are 4-byte words, so entry i is word FixedSize / 4 + i of the file
-        int patchStart = fileWords[image] * 4 + shape.PayloadStart
-            + (int)dataWords[fileWords[image] + FileLayout.FixedSize / FileLayout.TableEntrySize + index];
         uint transform = active && channels >= 3
             && PatchLayout.HasColorTransform((int)ByteAt(dataWords, patchStart + PatchLayout.FlagsOffset)) ? SwarRowCoding.RestorePlanes : 0u;
 
@@ -159,12 +205,8 @@ public static class GpuDecodeKernel
             at = plane.End;
         }
 
-        // where the lane's 8 pixels of a row go: C bytes each (interleaved), or 1 byte each in C
-        // planes W × H apart (planar)
         int pixelBytes = planar ? 1 : channels;
-        int rowStride = shape.Width * pixelBytes;
-        int planeStride = shape.Width * shape.Height;
-        int rowOut = image * shape.ImageBytes + (py * n * shape.Width + px * n + patch.G * RowCoding.GroupSize) * pixelBytes;
+        int rowOut = patchOut + patch.G * RowCoding.GroupSize * pixelBytes;
 
         // the pipeline: row 0's groups and row 1's nibbles before the loop
         planes = ReadRowHeaders(dataWords, planes, 0, patch, channels);

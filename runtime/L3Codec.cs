@@ -207,6 +207,82 @@ public static class L3Codec
         return header;
     }
 
+    /// <summary>
+    /// Which decoder <see cref="Decode(ReadOnlySpan{byte}, Span{byte}, L3DecodeOptions?)"/> runs on a
+    /// file with this header: "profile NAME (PATH)" when a registered profile matches it, else
+    /// "generic PATH", PATH the CPU instruction set (e.g. "Vector512 (AVX-512)"). It is the very
+    /// choice Decode makes (both resolve it in one place), not a separate lookup.
+    /// </summary>
+    public static string DescribeDecoder(L3Header header, L3DecodeOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        return DecoderChoice.Resolve(header, options ?? L3DecodeOptions.Default).ToString();
+    }
+
+    /// <summary>Which decoder serves <paramref name="file"/> (see <see cref="DescribeDecoder(L3Header, L3DecodeOptions?)"/>);
+    /// reads and checks its header.</summary>
+    public static string DescribeDecoder(ReadOnlySpan<byte> file, L3DecodeOptions? options = null) =>
+        DescribeDecoder(L3Header.Read(file), options);
+
+    /// <summary>
+    /// Decodes a file of the shape <typeparamref name="TShape"/> with the library's decoder
+    /// instantiated with that shape (what a generated profile's <c>Decode</c> calls): the same
+    /// checks first as <see cref="Decode(ReadOnlySpan{byte}, Span{byte}, L3DecodeOptions?)"/>; nothing
+    /// is written unless the whole file is valid.
+    /// </summary>
+    /// <exception cref="L3FormatException">the file is not a valid L3 file</exception>
+    /// <exception cref="ArgumentException">the file is not of the shape, or <paramref name="pixels"/> is too small</exception>
+    public static L3Header Decode<TShape>(ReadOnlySpan<byte> file, Span<byte> pixels, L3DecodeOptions? options = null)
+        where TShape : struct, IPatchShape
+    {
+        options ??= L3DecodeOptions.Default;
+        var header = ReadAndValidate<TShape>(file, options.MaxDegreeOfParallelism);
+        if (pixels.Length < header.DecodedBytes)
+            throw new ArgumentException($"the destination holds {pixels.Length} bytes; the image needs {header.DecodedBytes}", nameof(pixels));
+        FileDecoder.For<TShape>().Decode(file, header, pixels, CpuPaths.Resolve(options.Path), options.MaxDegreeOfParallelism);
+        return header;
+    }
+
+    /// <summary>Decodes a file of the shape <typeparamref name="TShape"/> into a new image (see
+    /// <see cref="Decode{TShape}(ReadOnlySpan{byte}, Span{byte}, L3DecodeOptions?)"/>).</summary>
+    public static L3Image Decode<TShape>(ReadOnlySpan<byte> file, L3DecodeOptions? options = null) where TShape : struct, IPatchShape
+    {
+        options ??= L3DecodeOptions.Default;
+        var header = ReadAndValidate<TShape>(file, options.MaxDegreeOfParallelism);
+        var pixels = GC.AllocateUninitializedArray<byte>(checked((int)header.DecodedBytes));
+        FileDecoder.For<TShape>().Decode(file, header, pixels, CpuPaths.Resolve(options.Path), options.MaxDegreeOfParallelism);
+        return new L3Image(header.Width, header.Height, header.Channels, pixels);
+    }
+
+    /// <summary>Whether a file with this header is of the shape <typeparamref name="TShape"/>.</summary>
+    public static bool IsOfShape<TShape>(L3Header header) where TShape : struct, IPatchShape
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        var shape = default(TShape);
+        return (shape.N == 0 || header.PatchSize == shape.N) && (shape.Width == 0 || header.Width == shape.Width)
+            && (shape.Height == 0 || header.Height == shape.Height) && (shape.Channels == 0 || header.Channels == shape.Channels);
+    }
+
+    /// <summary>The checks every decode makes, in order: header and table, the shape, the payload
+    /// checksum, then every patch's structure. Used by the CPU and the GPU entry points of a shape.</summary>
+    internal static L3Header ReadAndValidate<TShape>(ReadOnlySpan<byte> file, int maxDegreeOfParallelism) where TShape : struct, IPatchShape
+    {
+        var header = L3Header.Read(file);
+        if (!IsOfShape<TShape>(header))
+            throw new ArgumentException(
+                $"the file is N = {header.PatchSize}, {header.Width}x{header.Height}x{header.Channels}; this decoder is specialized to {ShapeText<TShape>()} (use L3Codec.Decode)",
+                nameof(file));
+        Validate(file, header, maxDegreeOfParallelism);
+        return header;
+    }
+
+    /// <summary>"N = 16, Width = 2048" (with Height and Channels when the shape fixes them).</summary>
+    private static string ShapeText<TShape>() where TShape : struct, IPatchShape
+    {
+        var s = default(TShape);
+        return $"N = {s.N}, Width = {s.Width}" + (s.Height != 0 ? $", Height = {s.Height}" : "") + (s.Channels != 0 ? $", Channels = {s.Channels}" : "");
+    }
+
     /// <summary>The checks after the header: the payload checksum, then every patch.</summary>
     private static void Validate(ReadOnlySpan<byte> file, L3Header header, int maxDegreeOfParallelism)
     {
@@ -214,20 +290,8 @@ public static class L3Codec
         PatchFormat.ValidatePatches(file, header, maxDegreeOfParallelism);
     }
 
-    /// <summary>Decodes a file that <see cref="Validate"/> accepted.</summary>
-    private static void DecodeValidated(ReadOnlySpan<byte> file, L3Header header, Span<byte> pixels, L3DecodeOptions options)
-    {
-
-        // A generated [L3Profile] that matches this file decodes it with its constants folded in,
-        // unless a test or benchmark forced a CPU path, or the profile's decoder is scalar and the
-        // generic path has vectors (measured faster: bench/Generated/README.md).
-        if (options.Path == CpuPath.Auto && L3Profiles.Find(header) is { } profile
-            && (profile.IsVectorized || CpuPaths.Best == CpuPath.Scalar))
-        {
-            profile.Decode(file, header, pixels);
-            return;
-        }
-
-        CpuDecoder.DecodeAll(file, header, pixels, options.Path, options.MaxDegreeOfParallelism);
-    }
+    /// <summary>Decodes a file that <see cref="Validate"/> accepted: a registered profile that matches
+    /// it decodes it (the same decoder, its shape's facts folded in), else the generic instantiation.</summary>
+    private static void DecodeValidated(ReadOnlySpan<byte> file, L3Header header, Span<byte> pixels, L3DecodeOptions options) =>
+        DecoderChoice.Resolve(header, options).Decode(file, header, pixels, options.MaxDegreeOfParallelism);
 }

@@ -10,6 +10,11 @@ public sealed record L3DecodeOptions
     /// output is the same bytes whatever the value).</summary>
     public int MaxDegreeOfParallelism { get; init; } = 1;
 
+    /// <summary>Whether a file that matches a registered <c>[L3Profile]</c> is decoded by the profile's
+    /// specialization (the default); false takes the generic decoder, e.g. to compare the two. The
+    /// output is the same bytes either way.</summary>
+    public bool UseProfiles { get; init; } = true;
+
     /// <summary>The CPU code path (tests force each one; Auto = widest supported).</summary>
     internal CpuPath Path { get; init; } = CpuPath.Auto;
 

@@ -35,7 +35,9 @@ pack)
 device)
   OUT=${OUT:-/tmp/l3-out}
   mkdir -p /tmp/l3 "$OUT"
-  tar xJf .device/gpu/gpubench.tar.xz -C /tmp/l3
+  # L3_APP: an app folder already unpacked (bench/device/run.sh unpacks every suite's apps once)
+  [ -n "${L3_APP:-}" ] || tar xJf .device/gpu/gpubench.tar.xz -C /tmp/l3
+  APP=${L3_APP:-/tmp/l3/app}
   nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,memory.total,power.limit --format=csv | tee "$OUT/gpu.txt"
   NCU=$(command -v ncu || ls /usr/local/cuda*/bin/ncu 2>/dev/null | head -1 || true)
   if [ -n "$NCU" ] && [ "${L3_PROFILE:-1}" = 1 ]; then
@@ -43,19 +45,19 @@ device)
     timeout 240 "$NCU" --launch-skip 1 --launch-count 1 --section SpeedOfLight --section Occupancy \
       --section LaunchStats --section ComputeWorkloadAnalysis --section InstructionStats \
       --section MemoryWorkloadAnalysis --section SchedulerStats --section WarpStateStats \
-      /tmp/l3/app/L3.GpuBench .device/gpu/images 64 > "$OUT/ncu.txt" 2>&1 || echo "ncu failed: $?"
+      "$APP"/L3.GpuBench .device/gpu/images 64 > "$OUT/ncu.txt" 2>&1 || echo "ncu failed: $?"
     grep -E "Duration|Registers Per|Achieved Occupancy|Theoretical Occupancy|Memory Throughput|DRAM Throughput|Compute \(SM\)|Executed Ipc A|Issue Slots Busy|Block Limit|Warp Cycles Per Issued|Stall|Bytes|Shared Memory Configuration Size|Dynamic Shared|Static Shared|L1/TEX Hit|L2 Hit" "$OUT/ncu.txt" | head -60 || true
   fi
   if [ -n "$NCU" ] && [ "${L3_SASS:-0}" = 1 ]; then
     # the decode kernel's SASS with per-instruction counts, and the instruction mix
     timeout 240 "$NCU" --launch-skip 1 --launch-count 1 --section SourceCounters --page source --print-source sass --csv \
-      /tmp/l3/app/L3.GpuBench .device/gpu/images 64 > "$OUT/sass.csv" 2>&1 || echo "ncu sass failed: $?"
+      "$APP"/L3.GpuBench .device/gpu/images 64 > "$OUT/sass.csv" 2>&1 || echo "ncu sass failed: $?"
     timeout 240 "$NCU" --launch-skip 1 --launch-count 1 --section InstructionStats --print-details all \
-      /tmp/l3/app/L3.GpuBench .device/gpu/images 64 > "$OUT/mix.txt" 2>&1 || echo "ncu mix failed: $?"
+      "$APP"/L3.GpuBench .device/gpu/images 64 > "$OUT/mix.txt" 2>&1 || echo "ncu mix failed: $?"
     gzip -f "$OUT/sass.csv" || true
   fi
-  /tmp/l3/app/L3.Samples --gpu 2>&1 | tee "$OUT/samples.log"
-  L3_VARIANTS=${L3_VARIANTS:-1} /tmp/l3/app/L3.GpuBench .device/gpu/images "${2:-1,2,4,8,16,32,64,128,256}" \
+  "$APP"/L3.Samples --gpu 2>&1 | tee "$OUT/samples.log"
+  L3_VARIANTS=${L3_VARIANTS:-1} "$APP"/L3.GpuBench .device/gpu/images "${2:-1,2,4,8,16,32,64,128,256}" \
     .device/gpu/corpus 2>&1 | tee "$OUT/bench.log"
   ;;
 esac

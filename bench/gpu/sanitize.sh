@@ -31,8 +31,8 @@ device)
   shift
   OUT=${OUT:-/tmp/l3-out}
   mkdir -p /tmp/l3s "$OUT"
-  tar xJf .device/sanitize/hostile.tar.xz -C /tmp/l3s
-  app=/tmp/l3s/sanitize-app/L3.Hostile
+  [ -n "${L3_APP:-}" ] || tar xJf .device/sanitize/hostile.tar.xz -C /tmp/l3s
+  app=${L3_APP:-/tmp/l3s/sanitize-app}/L3.Hostile
   args=(--mutants "${L3_MUTANTS:-100}")   # 48 valid extremes + 30 crafted + the mutants
   nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>&1 | tee "$OUT/gpu.txt" || true
   SAN=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer /opt/nvidia/*/compute-sanitizer/compute-sanitizer 2>/dev/null | head -1 || true)

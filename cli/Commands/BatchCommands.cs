@@ -38,7 +38,8 @@ internal static class BatchCommands
     public static int EncodeTree(string input, string output, int patchSize, bool force, int jobs, ImageReadOptions readOptions)
     {
         if (!L3Header.IsValidPatchSize(patchSize)) throw new UsageException($"--patch {patchSize} is not 8, 16, 32 or 64");
-        if (File.Exists(output)) throw new UsageException($"'{output}' is a file; encoding a folder needs an output folder");
+        if (File.Exists(output) || output.EndsWith(".l3", StringComparison.OrdinalIgnoreCase))
+            throw new IOException($"'{input}' is a directory: to encode every image below it, give an output folder, not the file '{output}'");
         using var source = ImageSource.Open(input);
         var items = source.Items;
         var targets = items.Select(i => Path.Combine(output, Path.ChangeExtension(i.Name, ".l3").Replace('/', Path.DirectorySeparatorChar))).ToList();

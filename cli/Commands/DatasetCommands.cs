@@ -39,11 +39,19 @@ internal static class DatasetCommands
         var strict = new Option<bool>("--strict") { Description = "stop at the first bad image instead of reporting it and going on" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "no progress output" };
         var finalize = new Option<bool>("--finalize") { Description = "only write the manifest of DESTINATION once all its parts are done" };
+        var firstFrame = new Option<bool>("--first-frame") { Description = "of an animated GIF, WebP or PNG, convert the first frame (else: a failure)" };
+        var convertCmyk = new Option<bool>("--convert-cmyk") { Description = "convert CMYK JPEGs to RGB (else: a failure)" };
+        var orientation = new Option<string>("--orientation")
+        {
+            Description = "an EXIF orientation other than top-left: refuse (a failure), apply (rotate the pixels) or ignore (keep them as stored)",
+            DefaultValueFactory = _ => "refuse",
+        };
+        orientation.AcceptOnlyFromAmong("refuse", "apply", "ignore");
         var baseline = new Option<bool>("--baseline") { Description = "first decode the source images alone on the same cores, and compare the conversion rate to it" };
 
         var command = new Command("convert", "convert images into a sharded L3 dataset (resumable; --part for several machines)")
         {
-            source, destination, jobs, shardSize, patch, part, strict, quiet, finalize, baseline,
+            source, destination, jobs, shardSize, patch, part, strict, quiet, finalize, baseline, firstFrame, convertCmyk, orientation,
         };
         command.SetAction(r => Guard(() =>
         {
@@ -68,6 +76,12 @@ internal static class DatasetCommands
 
             var options = new ConvertOptions
             {
+                ReadOptions = new ImageReadOptions
+                {
+                    FirstFrame = r.GetValue(firstFrame),
+                    ConvertCmyk = r.GetValue(convertCmyk),
+                    Orientation = Enum.Parse<OrientationHandling>(r.GetValue(orientation)!, ignoreCase: true),
+                },
                 PatchSize = n, ShardSize = size, Jobs = r.GetValue(jobs), Part = partIndex, Parts = parts, Strict = r.GetValue(strict),
             };
             using var images = ImageSource.Open(src);
@@ -107,7 +121,7 @@ internal static class DatasetCommands
     {
         var ordinals = DatasetConverter.OrdinalsOfPart(images, options.ShardSize, options.Part, options.Parts);
         var cpuBefore = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
-        var (count, bytes, elapsed) = DatasetConverter.MeasureDecodeOnly(images, ordinals, options.DecodeImage, options.Jobs);
+        var (count, bytes, elapsed) = DatasetConverter.MeasureDecodeOnly(images, ordinals, bytes => ImageFiles.Read(bytes, options.ReadOptions), options.Jobs);
         double cpu = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
         double rate = count / elapsed.TotalSeconds;
         if (!quiet)

@@ -9,9 +9,24 @@ namespace L3.Datasets;
 /// <summary>What `l3 convert` is asked to do, beyond the source and the destination.</summary>
 public sealed record ConvertOptions
 {
-    /// <summary>Reads an image file's bytes into pixels, throwing for a bad image; by default
-    /// <see cref="ImageFiles.Read(ReadOnlySpan{byte}, ImageReadOptions?)"/> (PNG, JPEG, BMP, GIF, WebP, netpbm).</summary>
-    public Func<byte[], L3Image> DecodeImage { get; init; } = bytes => ImageFiles.Read(bytes);
+    /// <summary>What reading a source image may convert (first frame, CMYK, EXIF orientation);
+    /// recorded in the plan and the manifest, since it changes the pixels.</summary>
+    public ImageReadOptions ReadOptions { get; init; } = ImageReadOptions.Default;
+
+    /// <summary>Reads an image file's bytes into pixels, throwing for a bad image; by default (null)
+    /// <see cref="ImageFiles.Read(ReadOnlySpan{byte}, ImageReadOptions?)"/> with <see cref="ReadOptions"/>
+    /// (PNG, JPEG, BMP, GIF, WebP, netpbm). Tests give their own.</summary>
+    public Func<byte[], L3Image>? DecodeImage { get; init; }
+
+    internal Func<byte[], L3Image> Decoder => DecodeImage ?? (bytes => ImageFiles.Read(bytes, ReadOptions));
+
+    /// <summary>The read options as the plan records them: "" when nothing may be converted.</summary>
+    internal string ReadOptionsText => string.Join(" ", new[]
+    {
+        ReadOptions.FirstFrame ? "first-frame" : null,
+        ReadOptions.ConvertCmyk ? "convert-cmyk" : null,
+        ReadOptions.Orientation != OrientationHandling.Refuse ? "orientation=" + ReadOptions.Orientation.ToString().ToLowerInvariant() : null,
+    }.OfType<string>());
 
     public int PatchSize { get; init; } = L3EncodeOptions.Default.PatchSize;
     public ShardSize ShardSize { get; init; } = ShardSize.Default;
@@ -71,7 +86,7 @@ public static class DatasetConverter
         if (options.Jobs < 1) throw new ArgumentException("jobs must be at least 1");
 
         var clock = Stopwatch.StartNew();
-        var plan = ConvertPlan.Create(source, options.PatchSize, options.ShardSize);
+        var plan = ConvertPlan.Create(source, options.PatchSize, options.ShardSize, options.ReadOptionsText);
         Directory.CreateDirectory(Path.Combine(destination, DatasetLayout.ShardFolder));
         EnsurePlan(destination, plan);
 
@@ -426,6 +441,8 @@ public static class DatasetConverter
             }
         }
 
+        private readonly Func<byte[], L3Image> decode = options.Decoder;
+
         private Converted Convert(int ordinal, L3EncodeOptions encodeOptions)
         {
             var item = source.Items[ordinal];
@@ -442,7 +459,7 @@ public static class DatasetConverter
             }
             try
             {
-                var image = options.DecodeImage(bytes);
+                var image = decode(bytes);
                 byte[] file = L3Codec.Encode(image, encodeOptions);
                 return new Converted(new SampleToWrite(ordinal, file, image.Width, image.Height, image.Channels, options.PatchSize,
                     plan.LabelOf(item.ClassName), item.ClassName, item.Name, item.Size), null, null);

@@ -43,6 +43,16 @@ internal static class CpuPaths
     public static IReadOnlyList<CpuPath> Supported { get; } =
         new[] { CpuPath.Scalar, CpuPath.Vector128, CpuPath.Vector256, CpuPath.Vector512 }.Where(IsSupported).ToArray();
 
+    /// <summary>The path and the instruction set it runs on, e.g. "Vector512 (AVX-512)".</summary>
+    public static string Describe(CpuPath path) => path switch
+    {
+        CpuPath.Scalar => "Scalar",
+        CpuPath.Vector128 => Ssse3.IsSupported ? "Vector128 (SSSE3)" : "Vector128 (AdvSimd)",
+        CpuPath.Vector256 => "Vector256 (AVX2)",
+        CpuPath.Vector512 => "Vector512 (AVX-512)",
+        _ => Describe(Resolve(path)),
+    };
+
     public static CpuPath Resolve(CpuPath path) =>
         path == CpuPath.Auto ? Best
         : IsSupported(path) ? path

@@ -1,11 +1,14 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using L3.Kernels;
 
 namespace L3.Cpu;
 
 /// <summary>
 /// The plain scalar decoder of one patch: the reference every fast path (SIMD, GPU, generated)
-/// is checked against. It applies the rules of <see cref="RowCoding"/> pixel by pixel.
+/// is checked against. It applies the rules of <see cref="RowCoding"/> pixel by pixel. Generic over
+/// the file's shape (<see cref="IPatchShape"/>): a profile's shape makes a whole patch's width,
+/// height and the channel count constants; <see cref="AnyShape"/> is the plain decoder.
 /// </summary>
 internal static class PatchDecoder
 {
@@ -14,7 +17,18 @@ internal static class PatchDecoder
     /// pixel (x, y) of the patch, channel c, goes to <c>dest[y * destStride + x * channels + c]</c>.
     /// </summary>
     /// <param name="planes">scratch of at least channels × width × height bytes</param>
-    public static void Decode(ReadOnlySpan<byte> patch, int width, int height, int channels,
+    public static void Decode<TShape>(ReadOnlySpan<byte> patch, int width, int height, int channels,
+        Span<byte> dest, int destStride, Span<byte> planes) where TShape : struct, IPatchShape
+    {
+        channels = PatchShape.Channels<TShape>(channels);
+        if (PatchShape.IsWhole<TShape>(width) && PatchShape.IsWhole<TShape>(height))
+            Decode(patch, default(TShape).N, default(TShape).N, channels, dest, destStride, planes);
+        else
+            Decode(patch, width, height, channels, dest, destStride, planes);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Decode(ReadOnlySpan<byte> patch, int width, int height, int channels,
         Span<byte> dest, int destStride, Span<byte> planes)
     {
         int planeSize = width * height;
@@ -42,6 +56,7 @@ internal static class PatchDecoder
     }
 
     /// <summary>Decodes one channel block starting at <paramref name="at"/>; returns the offset after it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int DecodePlane(ReadOnlySpan<byte> patch, int at, int width, int height, Span<byte> plane)
     {
         int groups = RowCoding.GroupsPerRow(width);
@@ -51,8 +66,7 @@ internal static class PatchDecoder
         int codedRows = 0;
         for (int y = 0; y < height; y++) codedRows += RowCoding.IsZeroRow(zeroMask[y >> 3], y) ? 0 : 1;
         int payload = widths + RowCoding.WidthBytes(codedRows, groups);
-        Span<byte> zeroRow = stackalloc byte[width];
-        zeroRow.Clear();
+        ReadOnlySpan<byte> zeroRow = Zeros.AsSpan(0, width);
 
         int nibble = 0; // index of the next width in the width array
         for (int y = 0; y < height; y++)
@@ -87,6 +101,9 @@ internal static class PatchDecoder
         }
         return payload;
     }
+
+    /// <summary>The row above a patch's first row (a constant, so that the plane decoder can be inlined).</summary>
+    private static readonly byte[] Zeros = new byte[64];
 
     /// <summary>A group's bytes (0 to 8 of them) read as one little-endian integer.</summary>
     internal static ulong ReadGroup(ReadOnlySpan<byte> group)

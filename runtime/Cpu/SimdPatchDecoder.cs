@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
+using L3.Kernels;
 
 namespace L3.Cpu;
 
@@ -72,19 +73,37 @@ internal static unsafe class SimdPatchDecoder
     }
 
     /// <summary>Decodes a validated patch; <paramref name="patch"/> must have ReadPadding readable bytes after it.</summary>
-    public static void Decode(CpuPath path, byte* patch, int width, int height, int channels, byte* dest, int destStride, Scratch scratch)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Decode<TShape>(CpuPath path, byte* patch, int width, int height, int channels, byte* dest, int destStride,
+        Scratch scratch) where TShape : struct, IPatchShape
     {
         switch (path)
         {
-            case CpuPath.Vector512: Decode<V512>(patch, width, height, channels, dest, destStride, scratch); break;
-            case CpuPath.Vector256: Decode<V256>(patch, width, height, channels, dest, destStride, scratch); break;
-            case CpuPath.Vector128: Decode<V128>(patch, width, height, channels, dest, destStride, scratch); break;
+            case CpuPath.Vector512: Decode<V512, TShape>(patch, width, height, channels, dest, destStride, scratch); break;
+            case CpuPath.Vector256: Decode<V256, TShape>(patch, width, height, channels, dest, destStride, scratch); break;
+            case CpuPath.Vector128: Decode<V128, TShape>(patch, width, height, channels, dest, destStride, scratch); break;
             default: throw new ArgumentOutOfRangeException(nameof(path));
         }
     }
 
+    /// <summary>
+    /// Decodes a patch with the row kernel <typeparamref name="K"/>. When the shape fixes N, a whole
+    /// patch (N × N) takes a copy of the decoder in which its width, height, group count and mask
+    /// widths are constants; edge patches and every patch of <see cref="AnyShape"/> take the other.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Decode<K>(byte* patch, int width, int height, int channels, byte* dest, int destStride, Scratch scratch)
+    private static void Decode<K, TShape>(byte* patch, int width, int height, int channels, byte* dest, int destStride, Scratch scratch)
+        where K : struct, IRowKernel where TShape : struct, IPatchShape
+    {
+        channels = PatchShape.Channels<TShape>(channels);
+        if (PatchShape.IsWhole<TShape>(width) && PatchShape.IsWhole<TShape>(height))
+            DecodePatch<K>(patch, default(TShape).N, default(TShape).N, channels, dest, destStride, scratch);
+        else
+            DecodePatch<K>(patch, width, height, channels, dest, destStride, scratch);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DecodePatch<K>(byte* patch, int width, int height, int channels, byte* dest, int destStride, Scratch scratch)
         where K : struct, IRowKernel
     {
         byte* at = patch + 1;
@@ -111,7 +130,7 @@ internal static unsafe class SimdPatchDecoder
 
     /// <summary>Decodes one channel block ([zero-row mask][predictors][widths of the coded rows][groups]);
     /// returns the pointer after it.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static byte* DecodePlane<K>(byte* at, int width, int height, byte* plane, byte* codes) where K : struct, IRowKernel
     {
         int groups = (width + 7) >> 3;

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using ILGPU;
 using ILGPU.Runtime;
 using L3.Kernels;
 
@@ -5,7 +8,8 @@ namespace L3.Gpu;
 
 /// <summary>
 /// How files are laid out and launched for <see cref="GpuDecodeKernel"/>, in one place for
-/// <see cref="L3GpuCodec"/> and for the decoders the generator emits per profile.
+/// <see cref="L3GpuCodec"/> and for the profiles the generator emits: <see cref="Launch{TShape}"/> and
+/// <see cref="DecodeOnAccelerator{TShape}"/> run the kernel instantiated with a profile's shape.
 /// </summary>
 public static class GpuDecodeLaunch
 {
@@ -40,4 +44,75 @@ public static class GpuDecodeLaunch
     /// <summary>Groups to launch for <paramref name="shape"/>.</summary>
     public static int Groups(GpuDecodeShape shape, int patchSize, int threadsPerGroup) =>
         GpuDecodeKernel.GroupsFor((long)shape.Images * shape.PatchCount, patchSize, threadsPerGroup);
+
+    /// <summary>
+    /// Launches <c>GpuDecodeKernel.Decode&lt;TShape&gt;</c> on one file already on the accelerator:
+    /// <paramref name="file"/> holds the file from word 0, then zero bytes up to
+    /// <see cref="AlignedBytes"/>(file length) + <see cref="Padding"/>; <paramref name="pixels"/>
+    /// receives header.DecodedBytes bytes, interleaved; <paramref name="fileWords"/> holds one 0 (the
+    /// file's first word). <paramref name="header"/> must come from a file the host validated (as
+    /// <see cref="DecodeOnAccelerator{TShape}"/> does) and be of the shape. Returns at once;
+    /// synchronize the stream before reading the pixels. The kernel is compiled once per accelerator.
+    /// </summary>
+    public static void Launch<TShape>(AcceleratorStream stream, L3Header header, ArrayView<uint> file, ArrayView<ulong> pixels,
+        ArrayView<int> fileWords) where TShape : struct, IPatchShape
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(header);
+        if (!L3Codec.IsOfShape<TShape>(header))
+            throw new ArgumentException($"the header is not of the shape {typeof(TShape)}", nameof(header));
+        long fileBytes = AlignedBytes(header.FileLength);
+        if (pixels.Length * 8 < header.DecodedBytes || file.Length * 4 < fileBytes + Padding || fileWords.Length < 1)
+            throw new ArgumentException("the device buffers are smaller than the file with its padding, or its image");
+        var decode = ShapeKernel<TShape>.For(stream.Accelerator);
+        var shape = Shape(header, 1, fileBytes);
+        int threadsPerGroup = ThreadsPerGroup(stream.Accelerator);
+        decode(stream, new KernelConfig(Groups(shape, header.PatchSize, threadsPerGroup), threadsPerGroup),
+            file.Cast<ulong>(), file, fileWords, pixels, pixels.Cast<byte>(), shape,
+            SpecializedValue.New(header.PatchSize), SpecializedValue.New(header.Channels), SpecializedValue.New(GpuDecodeKernel.Interleaved));
+    }
+
+    /// <summary>
+    /// Decodes one file of the shape on <paramref name="accelerator"/>: the host makes every check
+    /// <see cref="L3Codec.Decode{TShape}(ReadOnlySpan{byte}, Span{byte}, L3DecodeOptions?)"/> makes
+    /// before any kernel runs, then the file is copied over, <see cref="Launch{TShape}"/> runs and
+    /// the pixels are copied back.
+    /// </summary>
+    /// <exception cref="L3FormatException">the file is not a valid L3 file</exception>
+    /// <exception cref="ArgumentException">the file is not of the shape, or <paramref name="pixels"/> is too small</exception>
+    public static L3Header DecodeOnAccelerator<TShape>(Accelerator accelerator, ReadOnlySpan<byte> file, Span<byte> pixels)
+        where TShape : struct, IPatchShape
+    {
+        ArgumentNullException.ThrowIfNull(accelerator);
+        var header = L3Codec.ReadAndValidate<TShape>(file, 1);
+        if (pixels.Length < header.DecodedBytes)
+            throw new ArgumentException($"the destination holds {pixels.Length} bytes; the image needs {header.DecodedBytes}", nameof(pixels));
+        long words = (AlignedBytes(file.Length) + Padding) / 4;
+        using var deviceFile = accelerator.Allocate1D<uint>(words + words % 2);
+        using var devicePixels = accelerator.Allocate1D<ulong>((header.DecodedBytes + 7) / 8);
+        using var fileWords = accelerator.Allocate1D<int>(1);
+        deviceFile.MemSetToZero();
+        fileWords.MemSetToZero();
+        deviceFile.View.AsContiguous().Cast<byte>().SubView(0, file.Length).CopyFromCPU(ref MemoryMarshal.GetReference(file), file.Length);
+        Launch<TShape>(accelerator.DefaultStream, header, deviceFile.View, devicePixels.View, fileWords.View);
+        accelerator.Synchronize();
+        devicePixels.View.AsContiguous().Cast<byte>().SubView(0, header.DecodedBytes)
+            .CopyToCPU(ref MemoryMarshal.GetReference(pixels), header.DecodedBytes);
+        return header;
+    }
+
+    /// <summary>The decode kernel instantiated with <typeparamref name="TShape"/>, loaded once per accelerator.</summary>
+    internal static class ShapeKernel<TShape> where TShape : struct, IPatchShape
+    {
+        private static readonly ConditionalWeakTable<Accelerator, Action<AcceleratorStream, KernelConfig, ArrayView<ulong>,
+            ArrayView<uint>, ArrayView<int>, ArrayView<ulong>, ArrayView<byte>, GpuDecodeShape,
+            SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>> Loaded = new();
+
+        public static Action<AcceleratorStream, KernelConfig, ArrayView<ulong>, ArrayView<uint>, ArrayView<int>, ArrayView<ulong>,
+            ArrayView<byte>, GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>> For(
+            Accelerator accelerator) =>
+            Loaded.GetValue(accelerator, a => a.LoadKernel<ArrayView<ulong>, ArrayView<uint>, ArrayView<int>, ArrayView<ulong>,
+                ArrayView<byte>, GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(
+                GpuDecodeKernel.Decode<TShape>));
+    }
 }

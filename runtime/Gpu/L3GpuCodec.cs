@@ -76,7 +76,7 @@ public sealed partial class L3GpuCodec : IDisposable
             ? new KernelSpecialization(_threadsPerGroup, options.DecodeGroupsPerSM) : KernelSpecialization.Empty;
         _decode = Accelerator.LoadKernel<ArrayView<ulong>, ArrayView<uint>, ArrayView<int>, ArrayView<ulong>,
             ArrayView<byte>, GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(
-            GpuDecodeKernel.Decode, bounds);
+            GpuDecodeKernel.Decode<AnyShape>, bounds);
         _encodeInit = LoadEncodeKernels();
     }
 
@@ -181,7 +181,26 @@ public sealed partial class L3GpuCodec : IDisposable
 
     /// <summary>Starts decoding the batch already uploaded to <paramref name="slot"/> on
     /// <see cref="ComputeStream"/>, each image in <paramref name="layout"/>; returns at once.</summary>
-    public void Launch(L3GpuBatch batch, int slot, L3PixelLayout layout = L3PixelLayout.Interleaved)
+    public void Launch(L3GpuBatch batch, int slot, L3PixelLayout layout = L3PixelLayout.Interleaved) =>
+        Launch(_decode, batch, slot, layout);
+
+    /// <summary>Starts decoding the batch in <paramref name="slot"/> with the kernel instantiated with
+    /// <typeparamref name="TShape"/> (a profile's shape: bench/gpu compares it with the generic one);
+    /// every image of the batch must be of the shape.</summary>
+    internal void Launch<TShape>(L3GpuBatch batch, int slot, L3PixelLayout layout = L3PixelLayout.Interleaved)
+        where TShape : struct, IPatchShape
+    {
+        var shape = default(TShape);
+        foreach (var launch in batch.Launches)
+            if (shape.N != 0 && launch.PatchSize != shape.N || shape.Width != 0 && launch.Shape.Width != shape.Width
+                || shape.Height != 0 && launch.Shape.Height != shape.Height || shape.Channels != 0 && launch.Channels != shape.Channels)
+                throw new ArgumentException($"the batch holds images that are not of the shape {typeof(TShape)}", nameof(batch));
+        Launch(GpuDecodeLaunch.ShapeKernel<TShape>.For(Accelerator), batch, slot, layout);
+    }
+
+    private void Launch(Action<AcceleratorStream, KernelConfig, ArrayView<ulong>, ArrayView<uint>, ArrayView<int>,
+        ArrayView<ulong>, ArrayView<byte>, GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>> decode,
+        L3GpuBatch batch, int slot, L3PixelLayout layout)
     {
         Accelerator.Bind();
         var s = _slots[slot];
@@ -192,7 +211,7 @@ public sealed partial class L3GpuCodec : IDisposable
             ArrayView<ulong> output = s.Output!.View.SubView(launch.OutputOffset / 4, s.Output.Length - launch.OutputOffset / 4)
                 .AsContiguous().Cast<ulong>();
             ArrayView<ulong> data = s.Data!.View.AsContiguous().Cast<ulong>();
-            _decode(ComputeStream, new KernelConfig(groups, _threadsPerGroup),
+            decode(ComputeStream, new KernelConfig(groups, _threadsPerGroup),
                 data, s.Data.View, s.FileWords!.View.SubView(launch.FirstFile, launch.Shape.Images),
                 output, output.Cast<byte>(), launch.Shape,
                 SpecializedValue.New(launch.PatchSize), SpecializedValue.New(launch.Channels),

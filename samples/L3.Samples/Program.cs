@@ -18,16 +18,16 @@ for (int y = 0; y < height; y++)
 byte[] file = L3Profile_N16.Encode(pixels, height, channels);
 Console.WriteLine($"encoded {L3Profile_N16.Width}x{height}x{channels} with N = {L3Profile_N16.N}: {file.Length} bytes ({L3Profile_N16.PatchesX} patch columns)");
 
-// Decode with the generated CPU decoder.
+// Decode through the profile's entry point: L3Codec.Decode<L3Profile_N16.Shape>.
 var decoded = new byte[pixels.Length];
 L3Profile_N16.Decode(file, decoded);
-Console.WriteLine($"generated CPU decoder: {(decoded.AsSpan().SequenceEqual(pixels) ? "lossless" : "MISMATCH")}");
+Console.WriteLine($"L3Profile_N16.Decode: {(decoded.AsSpan().SequenceEqual(pixels) ? "lossless" : "MISMATCH")}");
 
-// L3Codec.Decode dispatches to the registered profile for a matching file.
-var header = L3Codec.ReadHeader(file);
-Console.WriteLine($"L3Codec.Decode dispatches to: {L3Profiles.Find(header)?.Name ?? "(generic path)"}");
+// L3Codec.Decode dispatches a matching file to the registered profile: the library's decoder
+// instantiated with the profile's shape; DescribeDecoder names the decoder it runs.
 var viaCodec = L3Codec.Decode(file);
 Console.WriteLine($"L3Codec.Decode: {(viaCodec.Pixels.AsSpan().SequenceEqual(pixels) ? "lossless" : "MISMATCH")}");
+Console.WriteLine($"decoded by: {L3Codec.DescribeDecoder(file)}");
 
 // The profiles' ILGPU kernels (pass --gpu): on a CUDA GPU when there is one, the whole image and a
 // 1080 × 1920 frame of the Portrait profile; else on ILGPU's CPU accelerator emulating a CUDA
@@ -44,7 +44,7 @@ if (args.Contains("--gpu"))
     byte[] stripFile = L3Profile_N16.Encode(strip, rows, channels);
     var onDevice = new byte[strip.Length];
     L3Profile_N16.DecodeOnAccelerator(accelerator, stripFile, onDevice);
-    Console.WriteLine($"generated ILGPU kernel (N = 16) on {accelerator.Name}, {L3Profile_N16.Width}x{rows}: " +
+    Console.WriteLine($"profile kernel (GpuDecodeKernel.Decode<L3Profile_N16.Shape>) on {accelerator.Name}, {L3Profile_N16.Width}x{rows}: " +
         (onDevice.AsSpan().SequenceEqual(strip) ? "lossless" : "MISMATCH"));
     if (cuda)
     {
@@ -53,11 +53,13 @@ if (args.Contains("--gpu"))
         byte[] frameFile = L3Profile_Portrait.Encode(frame, L3Profile_Portrait.Height, L3Profile_Portrait.Channels);
         var frameOut = new byte[frame.Length];
         L3Profile_Portrait.DecodeOnAccelerator(accelerator, frameFile, frameOut);
-        Console.WriteLine($"generated ILGPU kernel (Portrait, N = 64) on {accelerator.Name}, 1080x1920: " +
+        Console.WriteLine($"profile kernel (GpuDecodeKernel.Decode<L3Profile_Portrait.Shape>) on {accelerator.Name}, 1080x1920: " +
             (frameOut.AsSpan().SequenceEqual(frame) ? "lossless" : "MISMATCH"));
     }
 }
 
-// A file of another width goes through the generic path.
+// A file of another width goes through the generic instantiation.
 byte[] other = L3Codec.Encode(pixels.AsSpan(0, 1000 * 10 * 3), 1000, 10, 3);
-Console.WriteLine($"a 1000-wide file dispatches to: {L3Profiles.Find(L3Codec.ReadHeader(other))?.Name ?? "(generic path)"}");
+var otherDecoded = L3Codec.Decode(other);
+Console.WriteLine($"a 1000-wide file: {(otherDecoded.Pixels.AsSpan().SequenceEqual(pixels.AsSpan(0, 1000 * 10 * 3)) ? "lossless" : "MISMATCH")}");
+Console.WriteLine($"decoded by: {L3Codec.DescribeDecoder(other)}");

@@ -34,7 +34,7 @@ public sealed class CompilationTests
     public void Kernels_are_emitted_only_when_ilgpu_is_referenced()
     {
         const string source = "[L3.L3Profile(N = 16, Width = 64)] public static partial class P { }";
-        Assert.Contains("DecodeKernel", GeneratorHarness.Run(source, withIlgpu: true).Source("P.g.cs"));
+        Assert.Contains("DecodeOnAccelerator", GeneratorHarness.Run(source, withIlgpu: true).Source("P.g.cs"));
         Assert.DoesNotContain("ILGPU", GeneratorHarness.Run(source, withIlgpu: false).Source("P.g.cs"));
     }
 

@@ -58,6 +58,21 @@ public sealed class GpuKernelTests(AcceleratorFixture gpu) : IClassFixture<Accel
         profile.Decode(gpu.Accelerator, file, decoded);
         Assert.Equal(RoundTripTests.GenericDecode(file), decoded);
         Assert.Equal(pixels, decoded);
+        // the library's generic instantiation of the same kernel
+        var generic = new byte[pixels.Length];
+        L3.Gpu.GpuDecodeLaunch.DecodeOnAccelerator<L3.Kernels.AnyShape>(gpu.Accelerator, file, generic);
+        Assert.Equal(generic, decoded);
+    }
+
+    [Fact]
+    public void Kernel_of_a_profile_that_fixes_height_and_channels()
+    {
+        // the shape fixes the patch count and the image's bytes too: the kernel folds them
+        var pixels = SyntheticImages.Make(Pattern.Bands, L3Profile_N8_W21_H19_C3.Width, L3Profile_N8_W21_H19_C3.Height, 3, seed: 21);
+        byte[] file = L3Profile_N8_W21_H19_C3.Encode(pixels, L3Profile_N8_W21_H19_C3.Height, 3);
+        var decoded = new byte[pixels.Length];
+        L3Profile_N8_W21_H19_C3.DecodeOnAccelerator(gpu.Accelerator, file, decoded);
+        Assert.Equal(pixels, decoded);
     }
 
     [Fact]

@@ -32,11 +32,35 @@ public sealed class RoundTripTests
         return data;
     }
 
-    internal static byte[] GenericDecode(byte[] file)
+    internal static byte[] GenericDecode(byte[] file, L3.Cpu.CpuPath path = L3.Cpu.CpuPath.Auto)
     {
-        using var _ = L3Profiles.UseGenericPath();
-        Assert.Null(L3Profiles.Find(L3Codec.ReadHeader(file)));
-        return L3Codec.Decode(file).Pixels;
+        var options = new L3DecodeOptions { UseProfiles = false, Path = path };
+        Assert.StartsWith("generic ", L3Codec.DescribeDecoder(file, options));
+        return L3Codec.Decode(file, options).Pixels;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Profile_matches_the_generic_decoder_on_every_cpu_path(string name, int channels)
+    {
+        var profile = All.Single(p => p.Name == name);
+        var random = new Random(name.GetHashCode(StringComparison.Ordinal) * 7 + channels);
+        foreach (int height in new[] { profile.N, 2 * profile.N + 5 })
+        {
+            var pixels = SyntheticImages.Make(Pattern.Bands, profile.Width, height, channels, seed: random.Next());
+            byte[] file = L3Codec.Encode(pixels, profile.Width, height, channels, new L3EncodeOptions { PatchSize = profile.N });
+            foreach (var path in L3.Cpu.CpuPaths.Supported)
+            {
+                var options = new L3DecodeOptions { Path = path };
+                Assert.Equal($"profile {typeof(RoundTripTests).Namespace}.Profiles.{name} ({L3.Cpu.CpuPaths.Describe(path)})",
+                    L3Codec.DescribeDecoder(file, options));
+                var viaProfile = L3Codec.Decode(file, options).Pixels;
+                Assert.Equal(GenericDecode(file, path), viaProfile);
+                Assert.Equal(pixels, viaProfile);
+                // patch-parallel too: rows of patches on several threads
+                Assert.Equal(pixels, L3Codec.Decode(file, options with { MaxDegreeOfParallelism = 3 }).Pixels);
+            }
+        }
     }
 
     [Theory]
@@ -88,11 +112,15 @@ public sealed class RoundTripTests
         var found = L3Profiles.Find(L3Codec.ReadHeader(file));
         Assert.NotNull(found);
         Assert.Equal(typeof(L3Profile_N16_W100).FullName, found.Name);
+        // what Decode runs, as the same resolution says it (the best path of this machine)
+        Assert.Equal($"profile {typeof(L3Profile_N16_W100).FullName} ({L3.Cpu.CpuPaths.Describe(L3.Cpu.CpuPaths.Best)})",
+            L3Codec.DescribeDecoder(file));
         Assert.Equal(pixels, L3Codec.Decode(file).Pixels);
 
         // same width, other N: no profile, the generic path
         byte[] other = L3Codec.Encode(pixels, L3Profile_N16_W100.Width, 33, 3, new L3EncodeOptions { PatchSize = 32 });
         Assert.Null(L3Profiles.Find(L3Codec.ReadHeader(other)));
+        Assert.Equal($"generic {L3.Cpu.CpuPaths.Describe(L3.Cpu.CpuPaths.Best)}", L3Codec.DescribeDecoder(other));
         Assert.Equal(pixels, L3Codec.Decode(other).Pixels);
     }
 
@@ -108,15 +136,34 @@ public sealed class RoundTripTests
     }
 
     [Fact]
-    public void L3Codec_Decode_really_calls_the_registered_decoder()
+    public void The_most_specific_profile_wins_and_registering_a_name_twice_keeps_the_first()
     {
-        // a hand-made registration for a shape no other test uses: its decoder leaves a mark
-        L3Profiles.Register(new L3ProfileRegistration("Tests.Marker", 8, 13, 7, 1,
-            (file, header, pixels) => pixels[..(int)header.DecodedBytes].Fill(0x5A)) { IsVectorized = true });
-        var pixels = SyntheticImages.Make(Pattern.Bands, 13, 7, 1, seed: 9);
-        byte[] file = L3Codec.Encode(pixels, 13, 7, 1, new L3EncodeOptions { PatchSize = 8 });
-        Assert.All(L3Codec.Decode(file).Pixels, b => Assert.Equal(0x5A, b));
-        Assert.Equal(pixels, GenericDecode(file));
+        // two shapes of a width no other test uses: any channel count, and gray only
+        var general = L3Profiles.Register<Width23>("Tests.Width23");
+        Assert.Same(general, L3Profiles.Register<Width23>("Tests.Width23"));
+        L3Profiles.Register<Width23Gray>("Tests.Width23Gray");
+        byte[] rgb = L3Codec.Encode(SyntheticImages.Make(Pattern.Bands, 23, 19, 3, seed: 12), 23, 19, 3, new L3EncodeOptions { PatchSize = 8 });
+        byte[] gray = L3Codec.Encode(SyntheticImages.Make(Pattern.Bands, 23, 19, 1, seed: 13), 23, 19, 1, new L3EncodeOptions { PatchSize = 8 });
+        Assert.StartsWith("profile Tests.Width23 (", L3Codec.DescribeDecoder(rgb));
+        Assert.StartsWith("profile Tests.Width23Gray (", L3Codec.DescribeDecoder(gray));
+        Assert.Equal(GenericDecode(rgb), L3Codec.Decode(rgb).Pixels);
+        Assert.Equal(GenericDecode(gray), L3Codec.Decode(gray).Pixels);
+    }
+
+    private readonly struct Width23 : L3.Kernels.IPatchShape
+    {
+        public int N => 8;
+        public int Width => 23;
+        public int Height => 0;
+        public int Channels => 0;
+    }
+
+    private readonly struct Width23Gray : L3.Kernels.IPatchShape
+    {
+        public int N => 8;
+        public int Width => 23;
+        public int Height => 0;
+        public int Channels => 1;
     }
 
     [Fact]

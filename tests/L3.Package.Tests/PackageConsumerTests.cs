@@ -91,6 +91,7 @@ public sealed class PackageConsumerTests(PackedFeed packed) : IClassFixture<Pack
             var viaCodec = L3Codec.Decode(file);
             bool lossless = decoded.AsSpan().SequenceEqual(pixels) && viaCodec.Pixels.AsSpan().SequenceEqual(pixels);
             Console.WriteLine($"profile N={ConsumerProfile.N} width={ConsumerProfile.Width}: {(lossless ? "lossless" : "MISMATCH")}");
+            Console.WriteLine($"decoded by: {L3Codec.DescribeDecoder(file)}");
             return lossless ? 0 : 1;
 
             [L3Profile(N = 16, Width = 100)]
@@ -99,6 +100,8 @@ public sealed class PackageConsumerTests(PackedFeed packed) : IClassFixture<Pack
         var (exit, output) = Dotnet(consumer, "run", "-c", "Release");
         Assert.True(exit == 0, $"the consumer failed:\n{output}");
         Assert.Contains("profile N=16 width=100: lossless", output);
+        // the registration the generator emitted reached the runtime's dispatch
+        Assert.Matches(@"decoded by: profile \S*ConsumerProfile", output);
     }
 }
 

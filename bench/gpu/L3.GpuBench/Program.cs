@@ -189,6 +189,18 @@ foreach (int batchSize in batchSizes.Where(b => b >= 64 || small))
     Console.WriteLine(planarRows[^1]);
 }
 
+// 3c. the kernel instantiated with the images' profile (every fact a constant) against the generic
+// instantiation, same batch, alternating launches; both outputs checked first
+var profileRows = new List<string>();
+foreach (int batchSize in batchSizes.Where(b => b >= 16 || small))
+{
+    var r = small ? L3.GpuBench.ProfileKernelBench.Run<L3.GpuBench.Bench136x72.Shape>(codec, raws, files, batchSize, small)
+        : L3.GpuBench.ProfileKernelBench.Run<L3.GpuBench.Bench2048x1024.Shape>(codec, raws, files, batchSize, small);
+    allExact &= r.Exact;
+    profileRows.Add(r.Row);
+    Console.WriteLine(r.Row);
+}
+
 // 4. encode on the GPU: byte-identical to the CPU encoder
 var encodeRows = new List<string>();
 foreach (int batchSize in batchSizes.Where(b => b >= 1))
@@ -211,6 +223,7 @@ Console.WriteLine("   /h2d = end-to-end input rate over the same batch's page-lo
 Console.WriteLine("   prep ms = host checks + packing, into a newly pinned buffer / into a pooled one)");
 foreach (var row in rows) Console.WriteLine(row);
 foreach (var row in planarRows) Console.WriteLine(row);
+foreach (var row in profileRows) Console.WriteLine(row);
 foreach (var row in encodeRows) Console.WriteLine(row);
 foreach (var v in variants) Console.WriteLine(v);
 allExact &= corpusExact;

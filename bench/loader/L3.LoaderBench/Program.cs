@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using L3;
+using L3.Datasets;
+using L3.Imaging;
+using L3.Loading;
+
+// L3 loader bench: see bench/loader/run.sh. Usage:
+//   L3.LoaderBench PNG_DIR WORK_DIR [images=512] [batch=64] [batches=50] [readers=cores]
+// L3_BENCH_SMALL=1: 256x128 images, to try it on ILGPU's CPU accelerator.
+string pngDir = args.Length > 0 ? args[0] : "images";
+string work = args.Length > 1 ? args[1] : Path.Combine(Path.GetTempPath(), "l3-loader-bench");
+int imageCount = args.Length > 2 ? int.Parse(args[2]) : 512;
+int batchSize = args.Length > 3 ? int.Parse(args[3]) : 64;
+int timedBatches = args.Length > 4 ? int.Parse(args[4]) : 50;
+int readers = args.Length > 5 ? int.Parse(args[5]) : Environment.ProcessorCount;
+bool small = Environment.GetEnvironmentVariable("L3_BENCH_SMALL") == "1";
+int width = small ? 256 : 2048, height = small ? 128 : 1024;
+int patchSize = int.Parse(Environment.GetEnvironmentVariable("L3_PATCH") ?? "16");
+Console.WriteLine($"L3 loader bench, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, readers {readers}, " +
+                  $"{imageCount} images of {width}x{height} RGB, N = {patchSize}, batch {batchSize}");
+
+// 1. the dataset: every PNG as RGB, tiled to width × height with a shift per copy, as PPM inputs, then converted
+string dataset = Path.Combine(work, $"dataset-{width}x{height}-n{patchSize}-{imageCount}");
+if (!File.Exists(Path.Combine(dataset, "dataset.json")))
+{
+    var clock = Stopwatch.StartNew();
+    string inputs = Path.Combine(work, "inputs");
+    if (Directory.Exists(inputs)) Directory.Delete(inputs, true);
+    var bases = Directory.GetFiles(pngDir, "*.png").Order(StringComparer.Ordinal).Select(p => ImageFiles.Read(p)).ToArray();
+    if (bases.Length == 0) throw new InvalidOperationException($"no PNG in {pngDir}");
+    Parallel.For(0, imageCount, i =>
+    {
+        var tile = Tile(bases[i % bases.Length], width, height, i * 131 % width, i * 71 % height);
+        string path = Path.Combine(inputs, $"class{i % 10}", $"{i:D5}.ppm");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        ImageFiles.Write(path, tile);
+    });
+    using (var source = ImageSource.Open(inputs))
+        DatasetConverter.Convert(source, dataset, new ConvertOptions
+        {
+            DecodeImage = bytes => ImageFiles.Read(bytes), PatchSize = patchSize, ShardSize = ShardSize.Parse("256MB"),
+        });
+    Directory.Delete(inputs, true);
+    Console.WriteLine($"dataset written in {clock.Elapsed.TotalSeconds:F1} s: {dataset}");
+}
+using var data = L3Dataset.Open(dataset);
+Console.WriteLine($"dataset: {data.Count} samples, {data.Manifest.L3Bytes / 1e6:F0} MB of L3 ({(double)data.Manifest.L3Bytes / data.Manifest.DecodedBytes:F3} of raw)");
+// warm the page cache: the target is a loader fed from files in memory
+foreach (var shard in data.Shards) File.ReadAllBytes(Path.Combine(dataset, shard.Tar));
+
+var rows = new List<string>();
+Run("RandomResizedCrop 224, flip, normalize, fp16 NCHW", new AugmentOptions { Width = 224, Height = 224, Type = OutputType.Float16 });
+Run("full images, normalize, fp16 NCHW", new AugmentOptions { Crop = CropMode.Full, RandomFlip = false, Type = OutputType.Float16 });
+Run("full images, uint8 NHWC", new AugmentOptions { Crop = CropMode.Full, RandomFlip = false, Type = OutputType.UInt8, Layout = TensorLayout.ChannelsLast });
+Console.WriteLine();
+Console.WriteLine($"| output | images/s | compressed GB/s read | source GB/s (decoded regions) | ms per batch | CPU cores busy | checked |");
+Console.WriteLine($"| --- | --- | --- | --- | --- | --- | --- |");
+foreach (var row in rows) Console.WriteLine(row);
+
+void Run(string name, AugmentOptions augment)
+{
+    using var source = SampleSource.FromDataset(data);
+    using var loader = new L3Loader(source, new LoaderOptions
+    {
+        Sampling = new SamplerOptions { BatchSize = batchSize, Seed = 1, LastBatch = LastBatchPolicy.Pad },
+        Augment = augment, Readers = readers, PrefetchDepth = 4,
+    });
+    Console.WriteLine($"\n{name} on {loader.Accelerator.Name} ({loader.Accelerator.AcceleratorType})");
+
+    // every entry of the first two batches against the CPU reference
+    int checkedEntries = 0;
+    for (int b = 0; b < 2; b++)
+    {
+        using var batch = loader.Next();
+        var host = batch.CopyToHost();
+        Parallel.For(0, batch.Count, k =>
+        {
+            var image = L3Codec.Decode(data.ReadSample(batch.Samples[k]));
+            var expected = AugmentReference.Apply(image, batch.Crops[k], augment);
+            if (!batch.Entry(host, k).SequenceEqual(expected))
+                throw new InvalidOperationException($"{name}: batch {b} entry {k} (sample {batch.Samples[k]}) differs from the CPU reference");
+            Interlocked.Increment(ref checkedEntries);
+        });
+    }
+    Console.WriteLine($"  checked: {checkedEntries} entries equal the CPU reference byte for byte");
+
+    for (int i = 0; i < 3; i++) loader.Next().Dispose();   // warm-up
+    var process = Process.GetCurrentProcess();
+    long compressed0 = loader.CompressedBytes, region0 = loader.RegionBytes;
+    var cpu0 = process.TotalProcessorTime;
+    var clock = Stopwatch.StartNew();
+    for (int i = 0; i < timedBatches; i++) loader.Next().Dispose();
+    double seconds = clock.Elapsed.TotalSeconds;
+    process.Refresh();
+    double cores = (process.TotalProcessorTime - cpu0).TotalSeconds / seconds;
+    double images = (double)timedBatches * batchSize / seconds;
+    double compressedGBs = (loader.CompressedBytes - compressed0) / seconds / 1e9, regionGBs = (loader.RegionBytes - region0) / seconds / 1e9;
+    Console.WriteLine($"  {images:F1} images/s, {compressedGBs:F2} GB/s compressed read, {regionGBs:F2} GB/s decoded, {cores:F1} cores busy");
+    rows.Add($"| {name} | {images:F1} | {compressedGBs:F2} | {regionGBs:F2} | {seconds * 1000 / timedBatches:F1} | {cores:F1} | {checkedEntries} entries exact |");
+}
+
+static L3Image Tile(L3Image image, int width, int height, int shiftX, int shiftY)
+{
+    var pixels = new byte[width * height * 3];
+    for (int y = 0; y < height; y++)
+        for (int x = 0; x < width; x++)
+        {
+            int sx = (x + shiftX) % image.Width, sy = (y + shiftY) % image.Height;
+            int from = (sy * image.Width + sx) * image.Channels, to = (y * width + x) * 3;
+            for (int c = 0; c < 3; c++) pixels[to + c] = image.Pixels[from + (image.Channels == 1 ? 0 : c)];
+        }
+    return new L3Image(width, height, 3, pixels);
+}

@@ -1,0 +1,72 @@
+using System.Collections.Generic;
+
+namespace L3.Generator;
+
+/// <summary>
+/// The comments the emitter writes above each block: what this profile fixes and what the
+/// library's decoders make of it, worked out for this profile's numbers (as the .NET Regex
+/// generator explains the pattern it compiled). Every line is derived from the model.
+/// </summary>
+internal static class Explanation
+{
+    /// <summary>The profile's facts, one line each.</summary>
+    public static IEnumerable<string> Fixes(ProfileModel p)
+    {
+        yield return $"○ Patches of {p.N} × {p.N} pixels: {Count(p.GroupsPerRow, "width group")} of 8 residuals a row.";
+        if (p.HasEdgeColumn)
+            yield return $"○ Images {p.Width} pixels wide: {Count(p.PatchesX, "column")} of patches, {p.PatchesX - 1} whole, then an edge column "
+                + $"{p.EdgePatchWidth} wide ({Count(p.EdgeGroupsPerRow, "group")} a row{(p.EdgePatchWidth % 8 != 0 ? ", the last one partial" : "")}).";
+        else
+            yield return $"○ Images {p.Width} pixels wide: {Count(p.PatchesX, "column")} of whole patches, no edge column.";
+        if (p.Height is { } h)
+            yield return p.BottomPatchHeight == p.N
+                ? $"○ Images {h} rows high: {Count(p.PatchesY!.Value, "row")} of whole patches, {p.PatchesX * p.PatchesY.Value} patches in all."
+                : $"○ Images {h} rows high: {Count(p.PatchesY!.Value, "row")} of patches, the last {p.BottomPatchHeight} high; {p.PatchesX * p.PatchesY.Value} patches in all.";
+        else
+            yield return $"○ Any height: the last row of patches is as high as the image leaves (1 to {p.N}).";
+        yield return p.Channels is { } c
+            ? $"○ {Count(c, "channel")}{(c == 1 ? " (gray)" : c == 3 ? " (RGB)" : " (RGBA)")}."
+            : "○ Any channel count (1, 3 or 4): the file's.";
+    }
+
+    /// <summary>What the CPU decoder does with the facts.</summary>
+    public static IEnumerable<string> Cpu(ProfileModel p)
+    {
+        yield return "The library's whole-file decoder instantiated with Shape (L3.Cpu.CpuDecoder.DecodeAll<Shape>), on the";
+        yield return "widest SIMD path of the machine (L3Codec.DescribeDecoder names it), after the runtime's checks:";
+        yield return "header and table, this shape, the payload checksum, every patch's structure.";
+        string whole = $"{p.N} × {p.N}";
+        yield return p.HasEdgeColumn
+            ? $"○ A row of patches: {p.PatchesX - 1} whole {whole} patches, then the {p.EdgePatchWidth}-wide edge patch."
+            : $"○ A row of patches: {p.PatchesX} whole {whole} patches, no edge patch.";
+        yield return $"○ A whole patch takes the copy of the patch decoder in which its width and height ({p.N}), its {Count(p.GroupsPerRow, "group")}";
+        yield return "  a row and its mask sizes are constants; edge patches take the general copy.";
+        if (p.Height is { } && p.BottomPatchHeight != p.N)
+            yield return $"○ The last row of patches is {p.BottomPatchHeight} high: the general copy.";
+        else if (p.Height is null)
+            yield return "○ The last row of patches, when shorter than N: the general copy.";
+        yield return p.Channels is { } c
+            ? $"○ {Count(c, "channel")}: the plane loop and the interleave fold to this count."
+            : "○ The channel count is the file's.";
+    }
+
+    /// <summary>What the GPU kernel does with the facts: the launch layout.</summary>
+    public static IEnumerable<string> Gpu(ProfileModel p)
+    {
+        yield return "The library's decode kernel instantiated with Shape (L3.Kernels.GpuDecodeKernel.Decode<Shape>), compiled by";
+        yield return "ILGPU once per accelerator, with N and the width (and what Shape fixes besides) as constants:";
+        yield return $"○ A warp decodes {Count(p.PatchesPerWarp, "patch", "patches")} side by side, {Count(p.LanesPerPatch, "lane")} a patch, each lane 8 columns of every row.";
+        yield return $"○ Groups of 128 threads (4 warps) on a CUDA device: {Count(p.PatchesPerGroup, "patch", "patches")} a group.";
+        if (p.Height is { } && p.PatchesY is { } rows)
+        {
+            int patches = p.PatchesX * rows;
+            yield return $"○ An image: {patches} patches, {(patches + p.PatchesPerGroup - 1) / p.PatchesPerGroup} groups of threads.";
+        }
+        else
+            yield return $"○ An image of H rows: {p.PatchesX} × ⌈H / {p.N}⌉ patches, ⌈that / {p.PatchesPerGroup}⌉ groups of threads.";
+        yield return "The host validates the file exactly as Decode does before any kernel runs; the kernel trusts every offset.";
+    }
+
+    private static string Count(int n, string singular, string? plural = null) =>
+        n == 1 ? $"1 {singular}" : $"{n} {plural ?? singular + "s"}";
+}

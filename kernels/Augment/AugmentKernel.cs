@@ -1,0 +1,85 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace L3.Kernels;
+
+/// <summary>
+/// One sample of an output-stage launch: its decoded pixels, an interleaved region of
+/// <see cref="SourceChannels"/> 8-bit channels at byte <see cref="Source"/> of the source buffer with
+/// rows <see cref="Stride"/> bytes apart, the crop inside that region, and whether to flip.
+/// </summary>
+public struct AugmentSample
+{
+    public int Source, Stride, SourceChannels;
+    public int CropX, CropY, CropWidth, CropHeight;
+    public int Flip;
+}
+
+/// <summary>The output tensor of a launch: samples × channels × height × width, channels first or
+/// last, and the per-channel normalization (<see cref="AugmentMath.Normalize"/>).</summary>
+public struct AugmentOutput
+{
+    public int Width, Height, Channels, Samples, ChannelsLast;
+    public float Mean0, Mean1, Mean2, Mean3, Scale0, Scale1, Scale2, Scale3;
+}
+
+/// <summary>
+/// The loader's fused output stage: one thread per output pixel reads its four neighbours in the
+/// decoded crop, interpolates every channel (<see cref="AugmentMath"/>), maps gray to 1 or 3
+/// channels and drops or keeps alpha, normalizes, converts and writes straight into the batch
+/// tensor. Nothing here checks: the host validated every crop against its region and every region
+/// against the source buffer before the launch.
+/// </summary>
+public static class AugmentKernel
+{
+    public static void Augment(
+        Index1D index,
+        ArrayView<byte> source,
+        ArrayView<AugmentSample> samples,
+        ArrayView<byte> outBytes,
+        ArrayView<ushort> outHalves,
+        ArrayView<float> outFloats,
+        AugmentOutput output,
+        SpecializedValue<int> typeValue)
+    {
+        int type = typeValue.Value;
+        int width = output.Width, height = output.Height;
+        int pixels = width * height;
+        int s = index / pixels;
+        if (s >= output.Samples) return;
+        int rest = index - s * pixels;
+        int oy = rest / width, ox = rest - oy * width;
+        var p = samples[s];
+
+        int sx = p.Flip != 0 ? width - 1 - ox : ox;
+        long fxs = AugmentMath.SourceCoordinate(sx, p.CropWidth, width);
+        long fys = AugmentMath.SourceCoordinate(oy, p.CropHeight, height);
+        int x0 = (int)(fxs >> AugmentMath.WeightBits), fx = (int)(fxs & (AugmentMath.WeightOne - 1));
+        int y0 = (int)(fys >> AugmentMath.WeightBits), fy = (int)(fys & (AugmentMath.WeightOne - 1));
+        int x1 = x0 + 1 < p.CropWidth ? x0 + 1 : p.CropWidth - 1;
+        int y1 = y0 + 1 < p.CropHeight ? y0 + 1 : p.CropHeight - 1;
+        int cs = p.SourceChannels;
+        int row0 = p.Source + (p.CropY + y0) * p.Stride, row1 = p.Source + (p.CropY + y1) * p.Stride;
+        int col0 = (p.CropX + x0) * cs, col1 = (p.CropX + x1) * cs;
+
+        int channels = output.Channels;
+        for (int c = 0; c < channels; c++)
+        {
+            int sc = cs == 1 ? 0 : c;
+            int v = AugmentMath.Interpolate(source[row0 + col0 + sc], source[row0 + col1 + sc],
+                source[row1 + col0 + sc], source[row1 + col1 + sc], fx, fy);
+            int at = output.ChannelsLast != 0 ? (s * pixels + rest) * channels + c : (s * channels + c) * pixels + rest;
+            if (type == AugmentMath.UInt8)
+            {
+                outBytes[at] = (byte)AugmentMath.ToByte(v);
+                continue;
+            }
+            float mean = c == 0 ? output.Mean0 : c == 1 ? output.Mean1 : c == 2 ? output.Mean2 : output.Mean3;
+            float scale = c == 0 ? output.Scale0 : c == 1 ? output.Scale1 : c == 2 ? output.Scale2 : output.Scale3;
+            float f = AugmentMath.Normalize(v, mean, scale);
+            if (type == AugmentMath.Float32) outFloats[at] = f;
+            else if (type == AugmentMath.Float16) outHalves[at] = (ushort)AugmentMath.ToHalfBits(f);
+            else outHalves[at] = (ushort)AugmentMath.ToBFloat16Bits(f);
+        }
+    }
+}

@@ -1,0 +1,143 @@
+using ILGPU;
+using ILGPU.Runtime;
+using L3.Gpu;
+using L3.Kernels;
+
+namespace L3.Loading;
+
+/// <summary>
+/// The device half of the loader: per slot, buffers for a batch's packed patches, decode tasks,
+/// decoded regions (staging) and output-stage parameters; uploads a <see cref="HostBatch"/> on a
+/// copy stream and runs the patch-list decode (<see cref="GpuDecodeKernel.DecodePatchList"/>) and
+/// the output stage (<see cref="AugmentKernel"/>) on a compute stream, writing the batch tensor.
+/// Every task and crop is checked against the buffers here, on the host, before a launch.
+/// </summary>
+internal sealed class FusedStage : IDisposable
+{
+    private readonly Accelerator _accelerator;
+    private readonly int _groupSize;
+    private readonly Slot[] _slots;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<ulong>, ArrayView<uint>, ArrayView<PatchTask>, ArrayView<ulong>,
+        ArrayView<byte>, int, int, SpecializedValue<int>, SpecializedValue<int>> _decode;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<byte>, ArrayView<AugmentSample>, ArrayView<byte>, ArrayView<ushort>,
+        ArrayView<float>, AugmentOutput, SpecializedValue<int>> _augment;
+
+    public FusedStage(Accelerator accelerator, int slots = 2)
+    {
+        _accelerator = accelerator;
+        _groupSize = GpuDecodeLaunch.GroupSize(accelerator);
+        _slots = Enumerable.Range(0, slots).Select(_ => new Slot()).ToArray();
+        _decode = accelerator.LoadKernel<ArrayView<ulong>, ArrayView<uint>, ArrayView<PatchTask>, ArrayView<ulong>, ArrayView<byte>,
+            int, int, SpecializedValue<int>, SpecializedValue<int>>(GpuDecodeKernel.DecodePatchList);
+        _augment = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<byte>, ArrayView<AugmentSample>, ArrayView<byte>, ArrayView<ushort>,
+            ArrayView<float>, AugmentOutput, SpecializedValue<int>>(AugmentKernel.Augment);
+    }
+
+    public int Slots => _slots.Length;
+
+    /// <summary>Starts copying the batch's packed patches, tasks and parameters into slot <paramref name="slot"/>.</summary>
+    public void Upload(HostBatch batch, int slot, AcceleratorStream stream)
+    {
+        Check(batch);
+        var s = _slots[slot];
+        s.Ensure(_accelerator, batch.PackedBytes / 4, batch.Tasks.Length, batch.Outputs.Length, (batch.StagingBytes + 7) / 8 + 1);
+        ArrayView<uint> target = s.Data!.View.SubView(0, batch.PackedBytes / 4);
+        target.CopyFrom(stream, batch.Packed.ArrayView.SubView(0, batch.PackedBytes / 4));
+        if (batch.Tasks.Length > 0) s.Tasks!.View.SubView(0, batch.Tasks.Length).CopyFromCPU(stream, batch.Tasks);
+        s.Samples!.View.SubView(0, batch.Outputs.Length).CopyFromCPU(stream, batch.Outputs);
+    }
+
+    /// <summary>Bytes of the batch's output tensor.</summary>
+    public static long OutputBytes(HostBatch batch, AugmentOptions options) =>
+        (long)batch.Outputs.Length * batch.OutputWidth * batch.OutputHeight * options.Channels * options.ElementBytes;
+
+    /// <summary>Starts decoding slot <paramref name="slot"/>'s batch and writing its tensor into
+    /// <paramref name="output"/> (8-byte aligned, at least <see cref="OutputBytes"/> long).</summary>
+    public void Run(HostBatch batch, int slot, AugmentOptions options, ArrayView<ulong> output, AcceleratorStream stream)
+    {
+        var s = _slots[slot];
+        if (output.Length * 8 < OutputBytes(batch, options)) throw new ArgumentException("the output buffer is too small", nameof(output));
+        ArrayView<ulong> data = s.Data!.View.AsContiguous().Cast<ulong>();
+        ArrayView<ulong> staging = s.Staging!.View;
+        foreach (var launch in batch.Launches)
+        {
+            int groups = GpuDecodeKernel.GroupsFor(launch.Count, launch.PatchSize, _groupSize);
+            _decode(stream, new KernelConfig(groups, _groupSize), data, s.Data.View, s.Tasks!.View.SubView(launch.First, launch.Count),
+                staging, staging.Cast<byte>(), launch.Count, batch.ZeroWord,
+                SpecializedValue.New(launch.PatchSize), SpecializedValue.New(launch.Channels));
+        }
+        var shape = new AugmentOutput
+        {
+            Width = batch.OutputWidth, Height = batch.OutputHeight, Channels = options.Channels, Samples = batch.Outputs.Length,
+            ChannelsLast = options.Layout == TensorLayout.ChannelsLast ? 1 : 0,
+        };
+        var n = new (float Mean, float Scale)[4];
+        for (int c = 0; c < options.Channels; c++) n[c] = options.Normalization(c);
+        (shape.Mean0, shape.Mean1, shape.Mean2, shape.Mean3) = (n[0].Mean, n[1].Mean, n[2].Mean, n[3].Mean);
+        (shape.Scale0, shape.Scale1, shape.Scale2, shape.Scale3) = (n[0].Scale, n[1].Scale, n[2].Scale, n[3].Scale);
+        int threads = checked(batch.Outputs.Length * batch.OutputWidth * batch.OutputHeight);
+        _augment(stream, threads, staging.Cast<byte>(), s.Samples!.View.SubView(0, batch.Outputs.Length),
+            output.Cast<byte>(), output.Cast<ushort>(), output.Cast<float>(), shape, SpecializedValue.New((int)options.Type));
+    }
+
+    /// <summary>The kernels read without bounds checks: every task's bytes and pixels, and every
+    /// crop's pixels, must lie inside their buffers.</summary>
+    private static void Check(HostBatch batch)
+    {
+        long dataEnd = (long)batch.ZeroWord * 4;
+        if (dataEnd + 16 > batch.PackedBytes || batch.PackedBytes % 8 != 0 || batch.Packed.Length * 4 < batch.PackedBytes)
+            throw new InvalidOperationException("packed buffer without its zero padding");
+        foreach (var launch in batch.Launches)
+            for (int i = launch.First; i < launch.First + launch.Count; i++)
+            {
+                var t = batch.Tasks[i];
+                long lastPixel = t.Out + (long)(t.Height - 1) * t.RowStride + (long)t.Width * launch.Channels;
+                if (t.Start < 0 || t.Start >= dataEnd || t.Width < 1 || t.Width > launch.PatchSize || t.Height < 1 || t.Height > launch.PatchSize
+                    || t.Out < 0 || t.RowStride < t.Width * launch.Channels || lastPixel > batch.StagingBytes)
+                    throw new InvalidOperationException($"decode task {i} lies outside its buffers");
+            }
+        foreach (var o in batch.Outputs)
+        {
+            long last = o.Source + (long)(o.CropY + o.CropHeight - 1) * o.Stride + (long)(o.CropX + o.CropWidth) * o.SourceChannels;
+            if (o.CropX < 0 || o.CropY < 0 || o.CropWidth < 1 || o.CropHeight < 1 || o.Source < 0
+                || (long)(o.CropX + o.CropWidth) * o.SourceChannels > o.Stride || last > batch.StagingBytes)
+                throw new InvalidOperationException("a crop lies outside its decoded region");
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var s in _slots) s.Dispose();
+    }
+
+    private sealed class Slot : IDisposable
+    {
+        public MemoryBuffer1D<uint, Stride1D.Dense>? Data;
+        public MemoryBuffer1D<PatchTask, Stride1D.Dense>? Tasks;
+        public MemoryBuffer1D<AugmentSample, Stride1D.Dense>? Samples;
+        public MemoryBuffer1D<ulong, Stride1D.Dense>? Staging;
+
+        public void Ensure(Accelerator accelerator, long dataWords, int tasks, int samples, long stagingLongs)
+        {
+            Grow(accelerator, ref Data, dataWords);
+            Grow(accelerator, ref Tasks, tasks);
+            Grow(accelerator, ref Samples, samples);
+            Grow(accelerator, ref Staging, stagingLongs);
+        }
+
+        internal static void Grow<T>(Accelerator accelerator, ref MemoryBuffer1D<T, Stride1D.Dense>? buffer, long length) where T : unmanaged
+        {
+            if (buffer is not null && buffer.Length >= length) return;
+            buffer?.Dispose();
+            buffer = accelerator.Allocate1D<T>(Math.Max(16, length + length / 8));
+        }
+
+        public void Dispose()
+        {
+            Data?.Dispose();
+            Tasks?.Dispose();
+            Samples?.Dispose();
+            Staging?.Dispose();
+        }
+    }
+}
