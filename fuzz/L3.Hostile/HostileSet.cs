@@ -1,3 +1,4 @@
+using L3.TestSupport;
 using System.Buffers.Binary;
 using System.IO.Hashing;
 
@@ -54,8 +55,8 @@ public static class HostileSet
         // from the fuzzing campaign of issue 12: 9×1 gray, N = 8, its second patch's flags 0x02
         yield return new("issue12-58-bytes", Convert.FromHexString(
             "4c33494601000108090000000100000000000000060000000d0c1b6e795507c40000000003000000060000000eb2240dceef8b46000100020100"));
-        yield return new("claims-1GiB-empty-patches", HugeClaim(0, seal: true));
-        yield return new("claims-1GiB-bad-payload-checksum", HugeClaim(1000, seal: false));
+        yield return new("claims-1GiB-empty-patches", CraftedFiles.L3ClaimingHugeImage(0, sealPayload: true));
+        yield return new("claims-1GiB-bad-payload-checksum", CraftedFiles.L3ClaimingHugeImage(1000, sealPayload: false));
 
         var file = valid.First(v => v.Name.StartsWith("valid-n8-c3-noise")).File;
         var header = L3Codec.ReadHeader(file);
@@ -88,23 +89,6 @@ public static class HostileSet
         yield return new("patch-one-byte-longer", Resized(file, 0, +1));
         yield return new("patch-one-byte-shorter", Resized(file, 0, -1));
         yield return new("last-patch-one-byte-shorter", Resized(file, header.PatchCount - 1, -1));
-    }
-
-    /// <summary>A header claiming 16384×16384 RGBA at N = 64, every table offset 0 but the last.</summary>
-    private static byte[] HugeClaim(int payloadLength, bool seal)
-    {
-        const int side = 16384, n = 64, patches = side / n * (side / n);
-        int tableEnd = 32 + 4 * (patches + 1);
-        var file = new byte[tableEnd + 8 + payloadLength];
-        "L3IF"u8.CopyTo(file);
-        file[4] = 1; file[6] = 4; file[7] = n;
-        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(8), side);
-        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(12), side);
-        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(20), (uint)payloadLength);
-        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(32 + 4 * patches), (uint)payloadLength);
-        Reseal(file);
-        if (!seal) file[24] ^= 1;
-        return file;
     }
 
     /// <summary>Patch <paramref name="patch"/> made <paramref name="delta"/> bytes longer or shorter

@@ -1,13 +1,41 @@
+using L3.Kernels;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.IO.Hashing;
 
 namespace L3.TestSupport;
 
-/// <summary>Small image files built byte by byte, for what no encoder at hand writes: 16-bit PNGs,
-/// truncated PNGs, PNGs with extra chunks, animated GIFs, CMYK JPEGs, EXIF orientation.</summary>
+/// <summary>Small files built byte by byte, for what no encoder at hand writes: 16-bit PNGs,
+/// truncated PNGs, PNGs with extra chunks, animated GIFs, CMYK JPEGs, EXIF orientation, and an L3
+/// header that claims far more than its file holds.</summary>
 public static class CraftedFiles
 {
+    /// <summary>An L3 file whose header claims 16384×16384 RGBA at N = 64 (1 GiB decoded) with a
+    /// table of 65,536 offsets that are all 0 and a payload of <paramref name="payloadLength"/>
+    /// bytes (0x55): the header checksum is valid, the payload's too unless
+    /// <paramref name="sealPayload"/> is false. With an empty payload: 262,188 bytes.</summary>
+    public static byte[] L3ClaimingHugeImage(int payloadLength = 0, bool sealPayload = true)
+    {
+        const int side = 16384, n = 64, patches = side / n * (side / n);
+        int tableEnd = FileLayout.TableEnd(patches);
+        var file = new byte[tableEnd + FileLayout.ChecksumSize + payloadLength];
+        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(FileLayout.MagicOffset), FileLayout.Magic);
+        file[FileLayout.VersionOffset] = FileLayout.CurrentVersion;
+        file[FileLayout.ChannelsOffset] = 4;
+        file[FileLayout.PatchSizeOffset] = n;
+        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(FileLayout.WidthOffset), side);
+        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(FileLayout.HeightOffset), side);
+        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(FileLayout.PayloadLengthOffset), (uint)payloadLength);
+        // every patch starts at 0; the table's last entry is the payload's end
+        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(FileLayout.TableEntryOffset(patches)), (uint)payloadLength);
+        var payload = file.AsSpan(tableEnd + FileLayout.ChecksumSize);
+        payload.Fill(0x55);
+        ulong payloadChecksum = XxHash64.HashToUInt64(payload);
+        BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(FileLayout.PayloadChecksumOffset), sealPayload ? payloadChecksum : payloadChecksum ^ 1);
+        BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(tableEnd), XxHash64.HashToUInt64(file.AsSpan(0, tableEnd)));
+        return file;
+    }
+
     /// <summary>A PNG of the given colour type and bit depth; <paramref name="samples"/> holds the rows
     /// unfiltered (big-endian for 16 bits). <paramref name="extraChunks"/> go before IDAT.</summary>
     public static byte[] Png(int width, int height, int colorType, int bitDepth, byte[] samples, params (string Type, byte[] Data)[] extraChunks)

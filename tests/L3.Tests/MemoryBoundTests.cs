@@ -1,3 +1,4 @@
+using L3.TestSupport;
 using System.Buffers.Binary;
 using System.IO.Hashing;
 
@@ -17,26 +18,6 @@ public class MemoryBoundTests
 {
     /// <summary>What "a small multiple of the input" means here.</summary>
     private static long Bound(byte[] file) => 2L * file.Length + (64 << 10);
-
-    /// <summary>A header claiming 16384×16384 RGBA at N = 64 (1 GiB decoded), a table of 65,536
-    /// offsets that are all 0, an empty payload and both checksums valid: 262,188 bytes.</summary>
-    private static byte[] HugeClaimEmptyPayload(int payloadLength = 0, bool sealPayload = true)
-    {
-        const int side = 16384, n = 64, patches = side / n * (side / n);
-        int tableEnd = 32 + 4 * (patches + 1);
-        var file = new byte[tableEnd + 8 + payloadLength];
-        "L3IF"u8.CopyTo(file);
-        file[4] = 1; file[6] = 4; file[7] = n;
-        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(8), side);
-        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(12), side);
-        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(20), (uint)payloadLength);
-        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(32 + 4 * patches), (uint)payloadLength); // the table's end
-        file.AsSpan(tableEnd + 8).Fill(0x55);
-        ulong payloadChecksum = XxHash64.HashToUInt64(file.AsSpan(tableEnd + 8));
-        BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(24), sealPayload ? payloadChecksum : payloadChecksum ^ 1);
-        BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(tableEnd), XxHash64.HashToUInt64(file.AsSpan(0, tableEnd)));
-        return file;
-    }
 
     private static long AllocatedOnThisThread(Action action)
     {
@@ -59,7 +40,7 @@ public class MemoryBoundTests
     [Fact]
     public void The_crafted_file_is_what_the_issue_describes()
     {
-        var file = HugeClaimEmptyPayload();
+        var file = CraftedFiles.L3ClaimingHugeImage();
         Assert.Equal(262_188, file.Length);
         var header = L3Codec.ReadHeader(file); // the header and table are valid: only the patches are not
         Assert.Equal(1L << 30, header.DecodedBytes);
@@ -69,7 +50,7 @@ public class MemoryBoundTests
     [Fact]
     public void Decode_and_verify_allocate_a_small_multiple_of_a_file_whose_patches_are_empty()
     {
-        var file = HugeClaimEmptyPayload();
+        var file = CraftedFiles.L3ClaimingHugeImage();
         Assert.InRange(AllocatedOnThisThread(Rejects(() => L3Codec.Decode(file))), 0, Bound(file));
         Assert.InRange(AllocatedOnThisThread(Rejects(() => L3Codec.Verify(file))), 0, Bound(file));
         var pixels = new byte[16];
@@ -79,7 +60,7 @@ public class MemoryBoundTests
     [Fact]
     public void A_bad_payload_checksum_allocates_no_more()
     {
-        var file = HugeClaimEmptyPayload(payloadLength: 1000, sealPayload: false);
+        var file = CraftedFiles.L3ClaimingHugeImage(payloadLength: 1000, sealPayload: false);
         Assert.Contains("payload checksum", Assert.Throws<L3FormatException>(() => L3Codec.Decode(file)).Message);
         Assert.InRange(AllocatedOnThisThread(Rejects(() => L3Codec.Decode(file))), 0, Bound(file));
         Assert.InRange(AllocatedOnThisThread(Rejects(() => L3Codec.Verify(file))), 0, Bound(file));
@@ -88,7 +69,7 @@ public class MemoryBoundTests
     [Fact]
     public void Parallel_decode_and_decode_many_allocate_a_small_multiple_of_their_inputs()
     {
-        var file = HugeClaimEmptyPayload();
+        var file = CraftedFiles.L3ClaimingHugeImage();
         Assert.InRange(AllocatedInProcess(Rejects(() => L3Codec.Decode(file, new L3DecodeOptions { MaxDegreeOfParallelism = 2 }))),
             0, Bound(file));
         var four = Enumerable.Repeat((ReadOnlyMemory<byte>)file, 4).ToArray();
