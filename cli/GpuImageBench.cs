@@ -20,7 +20,7 @@ public static class GpuImageBench
 {
     public static List<GpuBenchResult> Measure(IReadOnlyList<string> paths, int patchSize, int runs)
     {
-        using var codec = new L3GpuCodec();
+        using var codec = GpuCodecs.Open();
         var results = new List<GpuBenchResult>();
         foreach (string path in paths)
         {

@@ -51,7 +51,7 @@ encode.SetAction(r => Directory.Exists(r.GetValue(encodeIn)) ? EncodeFolder(r) :
     byte[] file;
     if (r.GetValue(gpu))
     {
-        using var codec = new L3.Gpu.L3GpuCodec();
+        using var codec = GpuCodecs.Open();
         file = codec.Encode([image], n)[0];
     }
     else file = L3Codec.Encode(image, new L3EncodeOptions { PatchSize = n });
@@ -89,7 +89,7 @@ decode.SetAction(r => Run(() =>
     L3Image image;
     if (r.GetValue(gpu))
     {
-        using var codec = new L3.Gpu.L3GpuCodec();
+        using var codec = GpuCodecs.Open();
         image = codec.Decode(bytes);
     }
     else image = L3Codec.Decode(bytes);

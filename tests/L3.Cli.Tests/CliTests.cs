@@ -127,6 +127,18 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void Gpu_without_a_cuda_gpu_says_so_in_one_line_and_still_decodes_exactly()
+    {
+        if (File.Exists("/dev/nvidia0")) return; // a machine with a GPU runs the real kernel: nothing to say
+        string source = TestData.Path("gray-page.png");
+        Assert.Equal(0, L3("encode", source, PathOf("g.l3")).Exit);
+        var (exit, _, err) = L3("decode", PathOf("g.l3"), PathOf("g.pgm"), "--gpu");
+        Assert.Equal(0, exit);
+        Assert.Equal(GpuCodecs.EmulatorNotice, Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+        Assert.Equal(ImageFiles.Read(source).Pixels, ImageFiles.Read(PathOf("g.pgm")).Pixels);
+    }
+
+    [Fact]
     public void Wrong_usage_exits_2()
     {
         Assert.Equal(2, L3("encode").Exit);
