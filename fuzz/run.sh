@@ -30,7 +30,8 @@ done
 command -v afl-fuzz >/dev/null && [ -f "$work/l3_mutator.so" ] || "$fuzz/install.sh"
 
 # build into .work/build, then copy into the output folder and instrument the copy (never instrument twice)
-dotnet build "$fuzz/L3.Fuzz/L3.Fuzz.csproj" -c Release -o "$work/build" -nologo -v quiet -clp:ErrorsOnly -clp:NoSummary
+# its output goes to stderr: stdout carries only what was asked for (--list is read by .ci/run)
+dotnet build "$fuzz/L3.Fuzz/L3.Fuzz.csproj" -c Release -o "$work/build" -nologo -v quiet -clp:ErrorsOnly -clp:NoSummary >&2
 if [ "$target" = "--list" ]; then dotnet "$work/build/L3.Fuzz.dll" --list; exit 0; fi
 line="$(dotnet "$work/build/L3.Fuzz.dll" --list | awk -F'\t' -v t="$target" '$1 == t')"
 if [ -z "$line" ]; then
