@@ -72,7 +72,7 @@ internal static class DatasetCommands
             ShardSize size;
             try { size = ShardSize.Parse(r.GetValue(shardSize)!); }
             catch (FormatException e) { throw new UsageException(e.Message); }
-            CheckDestination(dest);
+            DatasetConverter.CheckDestination(dest);
 
             var options = new ConvertOptions
             {
@@ -102,15 +102,6 @@ internal static class DatasetCommands
             && n >= 1 && i >= 0 && i < n)
             return (i, n);
         throw new UsageException($"--part {text}: expected i/n with 0 ≤ i < n (e.g. 0/4)");
-    }
-
-    /// <summary>A destination is new, empty, or a conversion (resumed); never an unrelated folder.</summary>
-    private static void CheckDestination(string destination)
-    {
-        if (File.Exists(destination)) throw new OutputFile.ExistsException(destination);
-        if (Directory.Exists(destination) && Directory.EnumerateFileSystemEntries(destination).Any()
-            && !File.Exists(Path.Combine(destination, DatasetLayout.PlanFile)))
-            throw new IOException($"'{destination}' is a folder that is not an L3 dataset conversion; give a new or empty folder");
     }
 
     /// <summary>The rate of reading and decoding the same sources alone, and its CPU time per image

@@ -87,8 +87,12 @@ public static class DatasetConverter
 
         var clock = Stopwatch.StartNew();
         var plan = ConvertPlan.Create(source, options.PatchSize, options.ShardSize, options.ReadOptionsText);
-        Directory.CreateDirectory(Path.Combine(destination, DatasetLayout.ShardFolder));
+        // the plan is published before anything else, so a part starting at the same time sees
+        // either a folder of conversion entries only, or the plan it must match
+        CheckDestination(destination);
+        Directory.CreateDirectory(destination);
         EnsurePlan(destination, plan);
+        Directory.CreateDirectory(Path.Combine(destination, DatasetLayout.ShardFolder));
 
         var owned = Enumerable.Range(0, plan.ShardCount).Where(s => ConvertPlan.IsOwnedBy(s, options.Part, options.Parts)).ToList();
         RemoveDeadTemporaries(destination, owned);
@@ -209,6 +213,17 @@ public static class DatasetConverter
     }
 
     private static string OneLine(string text) => text.ReplaceLineEndings(" ").Replace('\t', ' ');
+
+    /// <summary>A destination is new, empty, or a conversion (resumed, or started by a concurrent
+    /// part); never an unrelated folder. Convert checks it; a caller may check it earlier, before
+    /// the inputs are scanned.</summary>
+    public static void CheckDestination(string destination)
+    {
+        if (File.Exists(destination)) throw new DatasetException($"'{destination}' is a file; give a new or empty folder");
+        if (!Directory.Exists(destination) || File.Exists(Path.Combine(destination, DatasetLayout.PlanFile))) return;
+        if (Directory.EnumerateFileSystemEntries(destination).Any(entry => !DatasetLayout.IsConversionEntry(Path.GetFileName(entry))))
+            throw new DatasetException($"'{destination}' is a folder that is not an L3 dataset conversion; give a new or empty folder");
+    }
 
     private static void EnsurePlan(string destination, ConvertPlan plan)
     {

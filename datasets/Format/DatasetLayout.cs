@@ -32,6 +32,13 @@ public static class DatasetLayout
     /// <summary>Suffix of every temporary file; a file with it is never part of a dataset.</summary>
     public const string TemporarySuffix = ".tmp";
 
+    /// <summary>Whether a top-level entry of a folder can belong to a conversion in progress (its
+    /// own files and folders, or a temporary file being published): a folder holding anything
+    /// else is not converted into, since a conversion would mix with files that are not its own.</summary>
+    public static bool IsConversionEntry(string name) =>
+        name is ManifestFile or PlanFile or FailureReportFile or ShardFolder or PartFolder
+        || (name.StartsWith('.') && name.EndsWith(TemporarySuffix, StringComparison.Ordinal));
+
     public static string ShardName(int shard) => $"shard-{shard.ToString(CultureInfo.InvariantCulture).PadLeft(ShardDigits, '0')}";
 
     /// <summary>Path of a shard's tar, relative to the dataset (with '/').</summary>

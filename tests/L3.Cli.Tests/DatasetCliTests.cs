@@ -107,12 +107,14 @@ public sealed class DatasetCliTests : IDisposable
 
         var processes = Enumerable.Range(0, 3).Select(part =>
             Process.Start(StartInfo(["convert", PathOf("src"), PathOf("parts"), "--shard-size", "2", "--jobs", "1", "--part", $"{part}/3"]))!).ToList();
+        var errors = new List<string>();
         foreach (var p in processes)
         {
             p.StandardOutput.ReadToEnd();
-            p.StandardError.ReadToEnd();
+            errors.Add(p.StandardError.ReadToEnd());
             Assert.True(p.WaitForExit(300_000));
         }
+        Assert.True(File.Exists(PathOf("parts/dataset.json")), "no part finished the dataset:\n" + string.Join("\n", errors));
         TestTrees.AssertSameFiles(PathOf("one"), PathOf("parts"));
         Assert.Equal(0, L3("verify", PathOf("parts")).Exit);
     }

@@ -206,6 +206,27 @@ public sealed class ConvertTests : IDisposable
     }
 
     [Fact]
+    public void A_folder_left_by_a_part_starting_at_the_same_time_is_joined_and_an_unrelated_folder_refused()
+    {
+        TestTrees.MakeTree(PathOf("src"), 10);
+        Convert(PathOf("src"), PathOf("one"), Options());
+
+        // what a concurrent part may have made before its plan is published: its folders and the plan's temporary file
+        Directory.CreateDirectory(PathOf("joined/shards"));
+        Directory.CreateDirectory(PathOf("joined/parts"));
+        TestTrees.Write(PathOf("joined"), ".plan.json.host-1-0.tmp", [1, 2, 3]);
+        Convert(PathOf("src"), PathOf("joined"), Options());
+        File.Delete(PathOf("joined/.plan.json.host-1-0.tmp")); // another process's file: its owner removes it
+        TestTrees.AssertSameFiles(PathOf("one"), PathOf("joined"));
+
+        TestTrees.Write(PathOf("unrelated"), "notes.txt", [1]);
+        Directory.CreateDirectory(PathOf("unrelated/shards"));
+        var refused = Assert.Throws<DatasetException>(() => Convert(PathOf("src"), PathOf("unrelated"), Options()));
+        Assert.Contains("not an L3 dataset conversion", refused.Message);
+        Assert.Equal(["notes.txt", "shards"], Directory.EnumerateFileSystemEntries(PathOf("unrelated")).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
     public void A_tar_of_images_and_a_list_give_the_same_samples_as_the_tree()
     {
         TestTrees.MakeTree(PathOf("src"), 15);
