@@ -6,6 +6,8 @@ using L3;
 using L3.Imaging;
 using L3.Kernels;
 
+if (args.Length > 0 && args[0] == "--dense") { DenseModel.Run(args[1..]); return; }
+
 var variants = new Variant[]
 {
     new("prototype-like: top, min-base, one width per row, byte rows", Transform.Never, [RowCoding.Top], 64, Residuals.MinBase, 64, RowAligned: true),
