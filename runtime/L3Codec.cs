@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using L3.Cpu;
+using L3.Dense;
 using L3.Kernels;
 
 namespace L3;
@@ -19,6 +20,8 @@ public static class L3Codec
         long expected = (long)width * height * channels;
         if (pixels.Length != expected)
             throw new ArgumentException($"expected {expected} bytes of pixels for {width}x{height}x{channels}, got {pixels.Length}", nameof(pixels));
+        if (options.Mode == L3CodingMode.Dense) return DenseEncoder.Encode(pixels, width, height, channels, options);
+        if (options.Mode != L3CodingMode.Rows) throw new ArgumentOutOfRangeException(nameof(options), $"coding mode {options.Mode} is not known");
 
         int patchesX = (width + n - 1) / n, patchesY = (height + n - 1) / n;
         var patches = new ArraySegment<byte>[patchesX * patchesY];
@@ -155,6 +158,7 @@ public static class L3Codec
 
         int n = header.PatchSize, channels = header.Channels;
         int px0 = x / n, px1 = (x + width - 1) / n, py0 = y / n, py1 = (y + height - 1) / n;
+        var tables = header.Mode == L3CodingMode.Dense ? DenseFileDecoder.ReadTables(file, header) : null;
         for (int py = py0; py <= py1; py++)
             for (int px = px0; px <= px1; px++)
                 PatchFormat.ValidatePatch(file, header, py * header.PatchesX + px);
@@ -167,13 +171,16 @@ public static class L3Codec
                 int index = py * header.PatchesX + px;
                 var rect = header.PatchRect(index);
                 var (start, length) = header.PatchRange(index);
-                unsafe
-                {
-                    fixed (byte* f = file)
-                    fixed (byte* d = patchPixels)
-                        CpuDecoder.DecodePatchTo(f + header.PayloadStart + start, length, file.Length - header.PayloadStart - start,
-                            rect.Width, rect.Height, channels, d, rect.Width * channels, CpuPath.Auto);
-                }
+                if (tables is not null)
+                    DenseFileDecoder.DecodePatch(file, header, tables, index, patchPixels, rect.Width * channels);
+                else
+                    unsafe
+                    {
+                        fixed (byte* f = file)
+                        fixed (byte* d = patchPixels)
+                            CpuDecoder.DecodePatchTo(f + header.PayloadStart + start, length, file.Length - header.PayloadStart - start,
+                                rect.Width, rect.Height, channels, d, rect.Width * channels, CpuPath.Auto);
+                    }
                 // copy the part of the patch inside the region
                 int cx0 = Math.Max(x, rect.X), cx1 = Math.Min(x + width, rect.X + rect.Width);
                 int cy0 = Math.Max(y, rect.Y), cy1 = Math.Min(y + height, rect.Y + rect.Height);
@@ -192,6 +199,13 @@ public static class L3Codec
         Validate(file, header, maxDegreeOfParallelism: 1);
         int n = header.PatchSize, channels = header.Channels;
         var patchPixels = new byte[n * n * channels];
+        if (header.Mode == L3CodingMode.Dense)
+        {
+            var tables = DenseFileDecoder.ReadTables(file, header);
+            for (int index = 0; index < header.PatchCount; index++)
+                DenseFileDecoder.DecodePatch(file, header, tables, index, patchPixels, header.PatchRect(index).Width * channels);
+            return header;
+        }
         unsafe
         {
             fixed (byte* f = file)
@@ -216,6 +230,7 @@ public static class L3Codec
     public static string DescribeDecoder(L3Header header, L3DecodeOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(header);
+        if (header.Mode == L3CodingMode.Dense) return "dense scalar";
         return DecoderChoice.Resolve(header, options ?? L3DecodeOptions.Default).ToString();
     }
 
@@ -239,6 +254,7 @@ public static class L3Codec
         var header = ReadAndValidate<TShape>(file, options.MaxDegreeOfParallelism);
         if (pixels.Length < header.DecodedBytes)
             throw new ArgumentException($"the destination holds {pixels.Length} bytes; the image needs {header.DecodedBytes}", nameof(pixels));
+        if (header.Mode == L3CodingMode.Dense) { DecodeDense(file, header, pixels, options); return header; }
         FileDecoder.For<TShape>().Decode(file, header, pixels, CpuPaths.Resolve(options.Path), options.MaxDegreeOfParallelism);
         return header;
     }
@@ -250,6 +266,7 @@ public static class L3Codec
         options ??= L3DecodeOptions.Default;
         var header = ReadAndValidate<TShape>(file, options.MaxDegreeOfParallelism);
         var pixels = GC.AllocateUninitializedArray<byte>(checked((int)header.DecodedBytes));
+        if (header.Mode == L3CodingMode.Dense) { DecodeDense(file, header, pixels, options); return new L3Image(header.Width, header.Height, header.Channels, pixels); }
         FileDecoder.For<TShape>().Decode(file, header, pixels, CpuPaths.Resolve(options.Path), options.MaxDegreeOfParallelism);
         return new L3Image(header.Width, header.Height, header.Channels, pixels);
     }
@@ -292,6 +309,24 @@ public static class L3Codec
 
     /// <summary>Decodes a file that <see cref="Validate"/> accepted: a registered profile that matches
     /// it decodes it (the same decoder, its shape's facts folded in), else the generic instantiation.</summary>
-    private static void DecodeValidated(ReadOnlySpan<byte> file, L3Header header, Span<byte> pixels, L3DecodeOptions options) =>
-        DecoderChoice.Resolve(header, options).Decode(file, header, pixels, options.MaxDegreeOfParallelism);
+    private static void DecodeValidated(ReadOnlySpan<byte> file, L3Header header, Span<byte> pixels, L3DecodeOptions options)
+    {
+        if (header.Mode == L3CodingMode.Dense) DecodeDense(file, header, pixels, options);
+        else DecoderChoice.Resolve(header, options).Decode(file, header, pixels, options.MaxDegreeOfParallelism);
+    }
+
+    /// <summary>Decodes a validated dense file. Its streams are checked as they are decoded, so on a
+    /// fault the destination is cleared before the exception leaves: nothing decoded is left there.</summary>
+    private static void DecodeDense(ReadOnlySpan<byte> file, L3Header header, Span<byte> pixels, L3DecodeOptions options)
+    {
+        try
+        {
+            DenseFileDecoder.DecodeAll(file, header, DenseFileDecoder.ReadTables(file, header), pixels, options.MaxDegreeOfParallelism);
+        }
+        catch (L3FormatException)
+        {
+            pixels[..checked((int)header.DecodedBytes)].Clear();
+            throw;
+        }
+    }
 }

@@ -12,6 +12,10 @@ public sealed record L3EncodeOptions
     /// <summary>Threads to encode patch rows on (1 = the calling thread only).</summary>
     public int MaxDegreeOfParallelism { get; init; } = 1;
 
+    /// <summary>How the patches are coded: <see cref="L3CodingMode.Rows"/> (mode 0, the fastest to
+    /// decode) or <see cref="L3CodingMode.Dense"/> (mode 1, entropy-coded, smaller).</summary>
+    public L3CodingMode Mode { get; init; } = L3CodingMode.Rows;
+
     /// <summary>The CPU code path (tests force each one; Auto = widest supported). Every path
     /// writes the same bytes.</summary>
     internal CpuPath Path { get; init; } = CpuPath.Auto;

@@ -61,4 +61,11 @@ internal static class EncoderPolicy
 
     /// <summary>The predictor a key (<see cref="PredictorKey"/>) stands for.</summary>
     public static int PredictorOfKey(int key) => key & (RowCoding.PredictorCount - 1);
+
+    /// <summary>
+    /// Dense mode (1): what a code is taken to cost when the encoder picks a row's predictor and a
+    /// patch's colour transform, 2·bitlength + 1, a stand-in for its entropy-coded bits that needs no
+    /// tables yet. The cheapest predictor wins, the lowest on a tie; the transform wins a tie.
+    /// </summary>
+    public static int DenseCodeCost(int code) => 2 * RowCoding.WidthOf(code) + 1;
 }

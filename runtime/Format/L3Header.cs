@@ -11,6 +11,10 @@ public enum L3CodingMode : byte
 {
     /// <summary>v1 row coding: per-row predictor, zigzag residuals in width groups of 8.</summary>
     Rows = 0,
+
+    /// <summary>Dense: the same rows, their residual codes entropy-coded (interleaved rANS, one state
+    /// per group of 8 columns, per-image tables chosen by the codes of the row above).</summary>
+    Dense = 1,
 }
 
 /// <summary>
@@ -42,10 +46,10 @@ public sealed class L3Header
 
     public long FileLength => PayloadStart + (long)PayloadLength;
 
-    private L3Header(int width, int height, int channels, int patchSize, uint[] offsets, ulong payloadChecksum)
+    private L3Header(L3CodingMode mode, int width, int height, int channels, int patchSize, uint[] offsets, ulong payloadChecksum)
     {
         Version = CurrentVersion;
-        Mode = L3CodingMode.Rows;
+        Mode = mode;
         Width = width;
         Height = height;
         Channels = channels;
@@ -57,6 +61,10 @@ public sealed class L3Header
         PayloadLength = (int)offsets[^1];
         PayloadChecksum = payloadChecksum;
     }
+
+    /// <summary>Bytes at the payload's start before the first patch: the probability tables of a
+    /// dense file (offset[0]); 0 in row coding.</summary>
+    public int TablesLength => (int)_patchOffsets[0];
 
     /// <summary>Byte range of patch <paramref name="index"/>, relative to the payload.</summary>
     public (int Start, int Length) PatchRange(int index) =>
@@ -128,7 +136,7 @@ public sealed class L3Header
         {
             int at = TableEntryOffset(i);
             uint offset = BinaryPrimitives.ReadUInt32LittleEndian(file[at..]);
-            if (i == 0 && offset != 0)
+            if (i == 0 && offset != 0 && file[ModeOffset] == (byte)L3CodingMode.Rows)
                 throw new L3FormatException($"the first patch offset is {offset}, not 0", at);
             if (offset < previous)
                 throw new L3FormatException($"patch {i} starts at {offset}, before patch {i - 1} at {previous}", at);
@@ -138,7 +146,7 @@ public sealed class L3Header
         }
         if (offsets[patchCount] != payloadLength)
             throw new L3FormatException($"the patch table ends at {offsets[patchCount]}, not at the payload's end {payloadLength}", TableEntryOffset(patchCount));
-        return new L3Header((int)width, (int)height, channels, patchSize, offsets, payloadChecksum);
+        return new L3Header((L3CodingMode)file[ModeOffset], (int)width, (int)height, channels, patchSize, offsets, payloadChecksum);
     }
 
     /// <summary>
@@ -158,7 +166,7 @@ public sealed class L3Header
         int version = file[VersionOffset];
         if (version != CurrentVersion)
             throw new L3FormatException($"L3 version {version} is not supported (this decoder reads version {CurrentVersion})", VersionOffset);
-        if (file[ModeOffset] != (byte)L3CodingMode.Rows)
+        if (file[ModeOffset] is not ((byte)L3CodingMode.Rows or (byte)L3CodingMode.Dense))
             throw new L3FormatException($"coding mode {file[ModeOffset]} is not known to this decoder", ModeOffset);
         int channels = file[ChannelsOffset];
         if (!IsValidChannelCount(channels))
@@ -192,18 +200,21 @@ public sealed class L3Header
             throw new L3FormatException("payload checksum mismatch: the pixel data is corrupt", PayloadStart);
     }
 
-    /// <summary>Writes a whole file: header, table, header checksum, then the patches in order.</summary>
-    internal static byte[] Assemble(int width, int height, int channels, int patchSize, IReadOnlyList<ArraySegment<byte>> patches)
+    /// <summary>Writes a whole file: header, table, header checksum, then the patches in order,
+    /// after <paramref name="tables"/> (a dense file's probability tables) when given.</summary>
+    internal static byte[] Assemble(int width, int height, int channels, int patchSize, IReadOnlyList<ArraySegment<byte>> patches,
+        L3CodingMode mode = L3CodingMode.Rows, byte[]? tables = null)
     {
         int patchCount = patches.Count;
         int payloadStart = FileLayout.PayloadStart(patchCount);
-        long payloadLength = 0;
+        long payloadLength = tables?.Length ?? 0;
         foreach (var p in patches) payloadLength += p.Count;
         if (payloadLength > uint.MaxValue || payloadStart + payloadLength > Array.MaxLength)
             throw new L3FormatException($"encoded payload of {payloadLength} bytes is too large for one L3 file");
         var file = new byte[payloadStart + payloadLength];
         var span = file.AsSpan();
-        uint offset = 0;
+        tables?.CopyTo(span[payloadStart..]);
+        uint offset = (uint)(tables?.Length ?? 0);
         for (int i = 0; i < patchCount; i++)
         {
             BinaryPrimitives.WriteUInt32LittleEndian(span[TableEntryOffset(i)..], offset);
@@ -211,7 +222,7 @@ public sealed class L3Header
             offset += (uint)patches[i].Count;
         }
         BinaryPrimitives.WriteUInt32LittleEndian(span[TableEntryOffset(patchCount)..], offset);
-        Complete(span, width, height, channels, patchSize);
+        Complete(span, width, height, channels, patchSize, mode);
         return file;
     }
 
@@ -220,13 +231,13 @@ public sealed class L3Header
     /// header, table, checksum and payload): writes the fixed header's fields, the payload
     /// checksum and the header checksum. The one writer of the header, for the CPU and GPU encoders.
     /// </summary>
-    internal static void Complete(Span<byte> file, int width, int height, int channels, int patchSize)
+    internal static void Complete(Span<byte> file, int width, int height, int channels, int patchSize, L3CodingMode mode = L3CodingMode.Rows)
     {
         int patchCount = PatchesAlong(width, patchSize) * PatchesAlong(height, patchSize);
         int tableEnd = TableEnd(patchCount), payloadStart = FileLayout.PayloadStart(patchCount);
         BinaryPrimitives.WriteUInt32LittleEndian(file[MagicOffset..], FileLayout.Magic);
         file[VersionOffset] = CurrentVersion;
-        file[ModeOffset] = (byte)L3CodingMode.Rows;
+        file[ModeOffset] = (byte)mode;
         file[ChannelsOffset] = (byte)channels;
         file[PatchSizeOffset] = (byte)patchSize;
         BinaryPrimitives.WriteUInt32LittleEndian(file[WidthOffset..], (uint)width);

@@ -28,6 +28,12 @@ public static class PatchFormat
     {
         ArgumentNullException.ThrowIfNull(header);
         int count = header.PatchCount;
+        if (header.Mode == L3CodingMode.Dense)
+        {
+            // the tables, then each patch's structure; its stream is checked as it is decoded
+            Dense.DenseFileDecoder.Validate(file, header);
+            return;
+        }
         if (maxDegreeOfParallelism <= 1 || count < 2)
         {
             for (int i = 0; i < count; i++) ValidatePatch(file, header, i);
@@ -64,6 +70,7 @@ public static class PatchFormat
     public static void ValidatePatch(ReadOnlySpan<byte> file, L3Header header, int index)
     {
         ArgumentNullException.ThrowIfNull(header);
+        if (header.Mode == L3CodingMode.Dense) { Dense.DenseFileDecoder.ValidatePatch(file, header, index); return; }
         var rect = header.PatchRect(index);
         var (start, length) = header.PatchRange(index);
         int at = header.PayloadStart + start;

@@ -1,0 +1,90 @@
+using L3.Kernels;
+
+namespace L3.Dense;
+
+/// <summary>
+/// The file-level side of a dense file on the CPU: its tables read once, every patch's structure
+/// checked before the image is allocated (docs/FORMAT.md, 6.6), then the patches decoded by the
+/// scalar reference, on one thread or patch-row parallel.
+/// </summary>
+internal static class DenseFileDecoder
+{
+    /// <summary>Reads and checks the tables at the payload's start.</summary>
+    public static DenseTables ReadTables(ReadOnlySpan<byte> file, L3Header header) =>
+        DenseTables.Read(file.Slice(header.PayloadStart, header.TablesLength), header.Channels, header.PayloadStart);
+
+    /// <summary>The tables and every patch's structure: what a dense file must pass before its image
+    /// is allocated or a kernel runs.</summary>
+    public static DenseTables Validate(ReadOnlySpan<byte> file, L3Header header)
+    {
+        var tables = ReadTables(file, header);
+        for (int i = 0; i < header.PatchCount; i++) ValidatePatch(file, header, i);
+        return tables;
+    }
+
+    /// <summary>The structure of patch <paramref name="index"/> (<see cref="DensePatchDecoder.ValidateStructure"/>).</summary>
+    public static void ValidatePatch(ReadOnlySpan<byte> file, L3Header header, int index)
+    {
+        var rect = header.PatchRect(index);
+        var (start, length) = header.PatchRange(index);
+        int at = header.PayloadStart + start;
+        DensePatchDecoder.ValidateStructure(file.Slice(at, length), rect.Width, rect.Height, header.Channels, at);
+    }
+
+    [ThreadStatic] private static byte[]? t_scratch;
+
+    private static byte[] Scratch(int patchSize, int channels)
+    {
+        int bytes = DensePatchDecoder.ScratchBytes(patchSize, channels);
+        if (t_scratch is null || t_scratch.Length < bytes) t_scratch = new byte[DensePatchDecoder.ScratchBytes(64, 4)];
+        return t_scratch;
+    }
+
+    /// <summary>Decodes patch <paramref name="index"/> into <paramref name="dest"/> (its top-left
+    /// pixel at dest[0], <paramref name="destStride"/> bytes a row).</summary>
+    public static void DecodePatch(ReadOnlySpan<byte> file, L3Header header, DenseTables tables, int index, Span<byte> dest, int destStride)
+    {
+        var rect = header.PatchRect(index);
+        var (start, length) = header.PatchRange(index);
+        int at = header.PayloadStart + start;
+        DensePatchDecoder.Decode(file.Slice(at, length), rect.Width, rect.Height, header.Channels, tables, dest, destStride,
+            Scratch(header.PatchSize, header.Channels), at);
+    }
+
+    /// <summary>Decodes every patch of a file that <see cref="Validate"/> accepted into
+    /// <paramref name="pixels"/>; a stream fault found on the way throws.</summary>
+    public static unsafe void DecodeAll(ReadOnlySpan<byte> file, L3Header header, DenseTables tables, Span<byte> pixels, int maxDegreeOfParallelism)
+    {
+        int stride = header.Width * header.Channels;
+        if (maxDegreeOfParallelism <= 1 || header.PatchesY < 2)
+        {
+            for (int index = 0; index < header.PatchCount; index++) DecodeInto(file, header, tables, index, pixels, stride);
+            return;
+        }
+        fixed (byte* f = file)
+        fixed (byte* p = pixels)
+        {
+            nint fp = (nint)f, pp = (nint)p;
+            int fileLength = file.Length, pixelsLength = pixels.Length;
+            var errors = new L3FormatException?[header.PatchesY];
+            Parallel.For(0, header.PatchesY, new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism }, py =>
+            {
+                var f = new ReadOnlySpan<byte>((byte*)fp, fileLength);
+                var p = new Span<byte>((byte*)pp, pixelsLength);
+                try
+                {
+                    for (int px = 0; px < header.PatchesX; px++) DecodeInto(f, header, tables, py * header.PatchesX + px, p, stride);
+                }
+                catch (L3FormatException e) { errors[py] = e; }
+            });
+            foreach (var error in errors)
+                if (error is not null) throw error;
+        }
+    }
+
+    private static void DecodeInto(ReadOnlySpan<byte> file, L3Header header, DenseTables tables, int index, Span<byte> pixels, int stride)
+    {
+        var rect = header.PatchRect(index);
+        DecodePatch(file, header, tables, index, pixels[(rect.Y * stride + rect.X * header.Channels)..], stride);
+    }
+}

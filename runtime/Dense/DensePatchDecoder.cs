@@ -1,0 +1,190 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using L3.Kernels;
+
+namespace L3.Dense;
+
+/// <summary>
+/// The scalar reference decoder of a dense patch (docs/FORMAT.md, 6.3–6.5): the definition every
+/// other mode-1 decoder is checked against. It checks the patch's structure first, then every
+/// table and stream read while it decodes, and throws <see cref="L3FormatException"/> on the first
+/// fault; it never reads outside the patch.
+/// </summary>
+internal static class DensePatchDecoder
+{
+    /// <summary>
+    /// Checks what can be checked without decoding: the flags, the padding of every zero-row mask
+    /// and predictor array, and the rest of the patch: nothing when no row is coded, else the G
+    /// states and an even number of word bytes. Returns whether any row is coded.
+    /// </summary>
+    public static bool ValidateStructure(ReadOnlySpan<byte> patch, int width, int height, int channels, long fileOffset)
+    {
+        int header = DenseLayout.PatchHeaderBytes(height, channels);
+        if (patch.Length < header)
+            throw new L3FormatException($"dense patch of {patch.Length} bytes ends inside its {header}-byte header", fileOffset + patch.Length);
+        int flags = patch[PatchLayout.FlagsOffset];
+        if (!PatchLayout.AreValidFlags(flags, channels))
+            throw new L3FormatException($"patch flags 0x{flags:X2} are not valid for {channels} channel(s)", fileOffset);
+        int maskBytes = RowCoding.ZeroMaskBytes(height), predictorBytes = RowCoding.PredictorBytes(height);
+        bool anyCoded = false;
+        for (int c = 0; c < channels; c++)
+        {
+            int mask = PatchLayout.FlagsSize + c * (maskBytes + predictorBytes), predictors = mask + maskBytes;
+            int last = patch[mask + maskBytes - 1];
+            if ((height & 7) != 0 && (last >> (height & 7)) != 0)
+                throw new L3FormatException($"channel {c}: padding bits of the zero-row mask are not zero", fileOffset + mask + maskBytes - 1);
+            if ((height & 3) != 0 && (patch[predictors + predictorBytes - 1] >> ((height & 3) * 2)) != 0)
+                throw new L3FormatException($"channel {c}: padding bits of the predictor array are not zero", fileOffset + predictors + predictorBytes - 1);
+            for (int r = 0; r < height && !anyCoded; r++)
+                anyCoded = !RowCoding.IsZeroRow(patch[mask + (r >> 3)], r);
+        }
+        if (!anyCoded)
+        {
+            if (patch.Length != header)
+                throw new L3FormatException($"dense patch has no coded row but {patch.Length - header} bytes after its header", fileOffset + header);
+            return false;
+        }
+        int states = DenseLayout.Lanes(width) * DenseLayout.StateBytes;
+        if (patch.Length < header + states)
+            throw new L3FormatException($"dense patch ends inside its {states / DenseLayout.StateBytes} coder states", fileOffset + patch.Length);
+        if (((patch.Length - header - states) & 1) != 0)
+            throw new L3FormatException("dense patch's word stream has an odd number of bytes", fileOffset + patch.Length - 1);
+        return true;
+    }
+
+    /// <summary>
+    /// Decodes a dense patch into interleaved pixels: pixel (x, y), channel c goes to
+    /// <c>dest[y * destStride + x * channels + c]</c>. <paramref name="scratch"/> holds at least
+    /// <see cref="ScratchBytes"/>. Throws on any fault; pixels may have been written by then.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Decode(ReadOnlySpan<byte> patch, int width, int height, int channels, DenseTables tables,
+        Span<byte> dest, int destStride, Span<byte> scratch, long fileOffset)
+    {
+        bool anyCoded = ValidateStructure(patch, width, height, channels, fileOffset);
+        int planeSize = width * height;
+        var codes = scratch[..(channels * planeSize)];
+        var planes = scratch.Slice(channels * planeSize, channels * planeSize);
+        int header = DenseLayout.PatchHeaderBytes(height, channels);
+        int maskBytes = RowCoding.ZeroMaskBytes(height), predictorBytes = RowCoding.PredictorBytes(height);
+        if (!anyCoded) codes.Clear();
+        else DecodeCodes(patch, width, height, channels, tables, codes, header, fileOffset);
+
+        for (int c = 0; c < channels; c++)
+        {
+            var predictors = patch.Slice(PatchLayout.FlagsSize + c * (maskBytes + predictorBytes) + maskBytes, predictorBytes);
+            ReconstructPlane(codes.Slice(c * planeSize, planeSize), predictors, width, height, planes.Slice(c * planeSize, planeSize));
+        }
+        bool transformed = PatchLayout.HasColorTransform(patch[PatchLayout.FlagsOffset]);
+        for (int y = 0; y < height; y++)
+        {
+            var row = dest.Slice(y * destStride, width * channels);
+            for (int x = 0, p = y * width; x < width; x++, p++)
+            {
+                for (int c = 0; c < channels; c++) row[x * channels + c] = planes[c * planeSize + p];
+                if (transformed)
+                {
+                    int g = row[x * channels + PatchLayout.Green];
+                    row[x * channels + PatchLayout.Red] = (byte)ColorTransform.Restore(row[x * channels + PatchLayout.Red], g);
+                    row[x * channels + PatchLayout.Blue] = (byte)ColorTransform.Restore(row[x * channels + PatchLayout.Blue], g);
+                }
+            }
+        }
+    }
+
+    /// <summary>Scratch bytes <see cref="Decode"/> needs for a patch of up to N × N pixels.</summary>
+    public static int ScratchBytes(int patchSize, int channels) => 2 * patchSize * patchSize * channels;
+
+    /// <summary>The codes of every channel block (block c's row r at [(c·h + r)·w]), by the steps of 6.5.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DecodeCodes(ReadOnlySpan<byte> patch, int width, int height, int channels, DenseTables tables,
+        Span<byte> codes, int header, long fileOffset)
+    {
+        int lanes = DenseLayout.Lanes(width);
+        Span<uint> states = stackalloc uint[lanes];
+        Span<int> tokens = stackalloc int[lanes];
+        for (int l = 0; l < lanes; l++)
+            states[l] = BinaryPrimitives.ReadUInt32LittleEndian(patch[(header + l * DenseLayout.StateBytes)..]);
+        int wordsAt = header + lanes * DenseLayout.StateBytes;
+        int wordCount = (patch.Length - wordsAt) / DenseLayout.WordBytes, next = 0;
+        var slotTokens = tables.SlotTokens;
+        var frequencyCumulative = tables.FrequencyCumulative;
+        int maskBytes = RowCoding.ZeroMaskBytes(height), predictorBytes = RowCoding.PredictorBytes(height);
+
+        for (int c = 0; c < channels; c++)
+        {
+            int mask = PatchLayout.FlagsSize + c * (maskBytes + predictorBytes);
+            for (int r = 0; r < height; r++)
+            {
+                var row = codes.Slice((c * height + r) * width, width);
+                if (RowCoding.IsZeroRow(patch[mask + (r >> 3)], r)) { row.Clear(); continue; }
+                ReadOnlySpan<byte> above = r == 0 ? row : codes.Slice((c * height + r - 1) * width, width);
+                for (int s = 0; s < DenseLayout.LaneColumns; s++)
+                {
+                    // lanes whose column x = 8l + s lies in the row: those below `active`
+                    int active = Math.Min(lanes, (width - s + DenseLayout.LaneColumns - 1) / DenseLayout.LaneColumns);
+                    for (int l = 0; l < active; l++)
+                    {
+                        int x = l * DenseLayout.LaneColumns + s;
+                        int context = r == 0 ? DenseLayout.FirstRowContext
+                            : DenseCoding.Context(false, above[Math.Max(x - 1, 0)], above[x], above[Math.Min(x + 1, width - 1)]);
+                        int table = DenseLayout.TableIndex(c, context);
+                        int slot = DenseCoding.Slot(states[l]);
+                        int token = slotTokens[table * DenseLayout.ProbabilityTotal + slot];
+                        if (token == DenseTables.NoToken)
+                            throw new L3FormatException($"channel {c} row {r}: a symbol of context {context}, whose table is unused", fileOffset);
+                        uint entry = frequencyCumulative[table * DenseTables.TokenStride + token];
+                        states[l] = DenseCoding.AfterToken(states[l], slot, (int)(entry & 0xFFFF), (int)(entry >> 16));
+                        tokens[l] = token;
+                    }
+                    ReadWords(patch, states[..active], wordsAt, wordCount, ref next, fileOffset);
+                    for (int l = 0; l < active; l++)
+                    {
+                        int rawBits = DenseCoding.RawBitCount(tokens[l]);
+                        int raw = DenseCoding.RawBits(states[l], rawBits);
+                        states[l] = DenseCoding.AfterRaw(states[l], rawBits);
+                        row[l * DenseLayout.LaneColumns + s] = (byte)DenseCoding.CodeOf(tokens[l], raw);
+                    }
+                    ReadWords(patch, states[..active], wordsAt, wordCount, ref next, fileOffset);
+                }
+            }
+        }
+        for (int l = 0; l < lanes; l++)
+            if (states[l] != DenseLayout.StateLow)
+                throw new L3FormatException($"dense patch's coder state {l} ends at {states[l]}, not {DenseLayout.StateLow}: the stream is corrupt", fileOffset + header + l * DenseLayout.StateBytes);
+        if (next != wordCount)
+            throw new L3FormatException($"dense patch's stream has {wordCount - next} unread words", fileOffset + wordsAt + next * DenseLayout.WordBytes);
+    }
+
+    /// <summary>Step 2 or 4 of 6.5: every state below L, in lane order, reads the next word.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ReadWords(ReadOnlySpan<byte> patch, Span<uint> states, int wordsAt, int wordCount, ref int next, long fileOffset)
+    {
+        for (int l = 0; l < states.Length; l++)
+        {
+            if (!DenseCoding.NeedsWord(states[l])) continue;
+            if (next >= wordCount)
+                throw new L3FormatException("dense patch's word stream ends early", fileOffset + patch.Length);
+            states[l] = DenseCoding.WithWord(states[l], BinaryPrimitives.ReadUInt16LittleEndian(patch[(wordsAt + next * DenseLayout.WordBytes)..]));
+            next++;
+        }
+    }
+
+    /// <summary>Rebuilds a plane from its codes and its rows' predictors (docs/FORMAT.md, section 3).</summary>
+    private static void ReconstructPlane(ReadOnlySpan<byte> codes, ReadOnlySpan<byte> predictors, int width, int height, Span<byte> plane)
+    {
+        for (int y = 0; y < height; y++)
+        {
+            int predictor = RowCoding.PredictorOf(predictors[y >> 2], y);
+            int running = 0;
+            int topFirst = y == 0 ? 0 : plane[(y - 1) * width];
+            for (int x = 0; x < width; x++)
+            {
+                int top = y == 0 ? 0 : plane[(y - 1) * width + x];
+                int topRight = y == 0 ? 0 : plane[(y - 1) * width + Math.Min(x + 1, width - 1)];
+                running = RowCoding.Accumulate(predictor, running, RowCoding.Unzigzag(codes[y * width + x]));
+                plane[y * width + x] = (byte)RowCoding.Reconstruct(RowCoding.Base(predictor, top, topRight, topFirst), running);
+            }
+        }
+    }
+}

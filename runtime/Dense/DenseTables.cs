@@ -1,0 +1,180 @@
+using L3.Kernels;
+
+namespace L3.Dense;
+
+/// <summary>
+/// The probability tables of a dense file (docs/FORMAT.md, 6.2), read and checked once per file,
+/// expanded into the forms every decoder uses: per table, each token's frequency and cumulative
+/// frequency, and each slot's token. The encoder builds them from token counts and writes them.
+/// </summary>
+public sealed class DenseTables
+{
+    public int Channels { get; }
+
+    /// <summary>Bytes the tables take at the payload's start (T = offset[0]).</summary>
+    public int ByteLength { get; }
+
+    /// <summary>Per table (<see cref="DenseLayout.TableIndex"/>) and token: the frequency in the low
+    /// 16 bits, the cumulative frequency in the high 16 bits; 0 for a token no symbol may have.</summary>
+    public uint[] FrequencyCumulative { get; }
+
+    /// <summary>Per table and slot (0..M−1): the token, or <see cref="NoToken"/> in an unused table.</summary>
+    public byte[] SlotTokens { get; }
+
+    /// <summary>The slot entry of an unused table: no symbol may be read from it.</summary>
+    public const byte NoToken = 0xFF;
+
+    private DenseTables(int channels, int byteLength, uint[] frequencyCumulative, byte[] slotTokens)
+    {
+        Channels = channels;
+        ByteLength = byteLength;
+        FrequencyCumulative = frequencyCumulative;
+        SlotTokens = slotTokens;
+    }
+
+    /// <summary>Entries of <see cref="FrequencyCumulative"/> per table (tokens, padded to 32).</summary>
+    public const int TokenStride = 32;
+
+    /// <summary>
+    /// Reads and checks the tables of a dense file: every length at most 11, every used table's
+    /// frequencies adding up to M, zero padding, and exactly <paramref name="section"/>.Length bytes.
+    /// </summary>
+    /// <param name="fileOffset">where the section lies in the file, for error messages</param>
+    /// <exception cref="L3FormatException">the tables are malformed</exception>
+    public static DenseTables Read(ReadOnlySpan<byte> section, int channels, long fileOffset)
+    {
+        int tables = DenseLayout.TableCount(channels);
+        var frequencyCumulative = new uint[tables * TokenStride];
+        var slotTokens = new byte[tables * DenseLayout.ProbabilityTotal];
+        var reader = new BitReader(section, fileOffset);
+        for (int table = 0; table < tables; table++)
+        {
+            long tableAt = fileOffset + (reader.Bit >> 3);
+            int used = reader.Read(DenseLayout.UsedCountBits);
+            if (used > DenseLayout.TokenCount)
+                throw new L3FormatException($"probability table {table} claims {used} tokens (at most {DenseLayout.TokenCount})", tableAt);
+            var slots = slotTokens.AsSpan(table * DenseLayout.ProbabilityTotal, DenseLayout.ProbabilityTotal);
+            if (used == 0) { slots.Fill(NoToken); continue; }
+            int cumulative = 0;
+            for (int t = 0; t < used; t++)
+            {
+                int length = reader.Read(DenseLayout.LengthBits);
+                if (length > DenseLayout.MaxLength)
+                    throw new L3FormatException($"probability table {table}: a frequency of {length} bits (at most {DenseLayout.MaxLength})", fileOffset + ((reader.Bit - 1) >> 3));
+                int frequency = length == 0 ? 0 : (1 << (length - 1)) | reader.Read(length - 1);
+                if (cumulative + frequency > DenseLayout.ProbabilityTotal)
+                    throw new L3FormatException($"probability table {table}: frequencies exceed {DenseLayout.ProbabilityTotal}", fileOffset + ((reader.Bit - 1) >> 3));
+                frequencyCumulative[table * TokenStride + t] = (uint)frequency | (uint)cumulative << 16;
+                slots.Slice(cumulative, frequency).Fill((byte)t);
+                cumulative += frequency;
+            }
+            if (cumulative != DenseLayout.ProbabilityTotal)
+                throw new L3FormatException($"probability table {table}: frequencies add up to {cumulative}, not {DenseLayout.ProbabilityTotal}", tableAt);
+        }
+        long bit = reader.Bit;
+        if ((bit + 7) >> 3 != section.Length)
+            throw new L3FormatException($"the probability tables take {(bit + 7) >> 3} bytes but the first patch starts at {section.Length}", fileOffset + ((bit + 7) >> 3));
+        if ((bit & 7) != 0 && (section[^1] >> (int)(bit & 7)) != 0)
+            throw new L3FormatException("padding bits after the probability tables are not zero", fileOffset + section.Length - 1);
+        return new DenseTables(channels, section.Length, frequencyCumulative, slotTokens);
+    }
+
+    /// <summary>
+    /// The encoder's tables from the image's token counts (<paramref name="counts"/>[table × 24 +
+    /// token]), written as the format stores them; every counted token gets a frequency of at least 1.
+    /// </summary>
+    public static byte[] Write(ReadOnlySpan<long> counts, int channels)
+    {
+        int tables = DenseLayout.TableCount(channels);
+        var writer = new BitWriter();
+        Span<int> frequencies = stackalloc int[DenseLayout.TokenCount];
+        for (int table = 0; table < tables; table++)
+        {
+            var tableCounts = counts.Slice(table * DenseLayout.TokenCount, DenseLayout.TokenCount);
+            int used = Normalize(tableCounts, frequencies);
+            writer.Write(used, DenseLayout.UsedCountBits);
+            for (int t = 0; t < used; t++)
+            {
+                int f = frequencies[t];
+                int length = RowCoding.WidthOf(f); // bit length, 1..11
+                writer.Write(length, DenseLayout.LengthBits);
+                if (length > 1) writer.Write(f & ((1 << (length - 1)) - 1), length - 1);
+            }
+        }
+        return writer.ToArray();
+    }
+
+    /// <summary>
+    /// Frequencies adding up to M in proportion to <paramref name="counts"/>, at least 1 for every
+    /// counted token, the rounding settled where it costs the fewest bits; returns the used count
+    /// (one past the last counted token; 0 when nothing was counted).
+    /// </summary>
+    internal static int Normalize(ReadOnlySpan<long> counts, Span<int> frequencies)
+    {
+        frequencies.Clear();
+        long sum = 0;
+        int used = 0;
+        for (int t = 0; t < counts.Length; t++)
+            if (counts[t] > 0) { sum += counts[t]; used = t + 1; }
+        if (sum == 0) return 0;
+        int total = DenseLayout.ProbabilityTotal, assigned = 0;
+        for (int t = 0; t < used; t++)
+        {
+            if (counts[t] == 0) continue;
+            frequencies[t] = (int)Math.Max(1, counts[t] * total / sum);
+            assigned += frequencies[t];
+        }
+        while (assigned != total)
+        {
+            int best = -1;
+            double bestGain = double.NegativeInfinity;
+            for (int t = 0; t < used; t++)
+            {
+                if (counts[t] == 0 || (assigned > total && frequencies[t] == 1)) continue;
+                double gain = assigned < total
+                    ? counts[t] * Math.Log2((frequencies[t] + 1.0) / frequencies[t])
+                    : -counts[t] * Math.Log2(frequencies[t] / (frequencies[t] - 1.0));
+                if (gain > bestGain) { bestGain = gain; best = t; }
+            }
+            int step = assigned < total ? 1 : -1;
+            frequencies[best] += step;
+            assigned += step;
+        }
+        return used;
+    }
+
+    /// <summary>Bits read from bit 0 of byte 0 upward, never past the section's end.</summary>
+    private ref struct BitReader(ReadOnlySpan<byte> bytes, long fileOffset)
+    {
+        private readonly ReadOnlySpan<byte> _bytes = bytes;
+        public long Bit { get; private set; }
+
+        public int Read(int count)
+        {
+            if (Bit + count > 8L * _bytes.Length)
+                throw new L3FormatException("the probability tables end early", fileOffset + _bytes.Length);
+            int value = 0;
+            for (int i = 0; i < count; i++, Bit++)
+                value |= ((_bytes[(int)(Bit >> 3)] >> (int)(Bit & 7)) & 1) << i;
+            return value;
+        }
+    }
+
+    /// <summary>Bits written from bit 0 of byte 0 upward.</summary>
+    private sealed class BitWriter
+    {
+        private readonly List<byte> _bytes = [];
+        private int _bit;
+
+        public void Write(int value, int count)
+        {
+            for (int i = 0; i < count; i++, _bit++)
+            {
+                if ((_bit & 7) == 0) _bytes.Add(0);
+                _bytes[^1] |= (byte)(((value >> i) & 1) << (_bit & 7));
+            }
+        }
+
+        public byte[] ToArray() => [.. _bytes];
+    }
+}
