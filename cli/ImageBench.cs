@@ -24,7 +24,8 @@ public sealed record BenchResult(
     [property: JsonPropertyName("qoi_decode_mb_s")] double? QoiDecodeMBs = null,
     [property: JsonPropertyName("encode_vs_qoi")] double? EncodeVsQoi = null,
     [property: JsonPropertyName("decode_vs_qoi")] double? DecodeVsQoi = null,
-    [property: JsonPropertyName("clock")] string Clock = "");
+    [property: JsonPropertyName("clock")] string Clock = "",
+    [property: JsonPropertyName("mode")] string Mode = "rows");
 
 /// <summary>Measures L3 on images: the PNG reference is a level-6 re-encode by SkiaSharp; speeds
 /// are megabytes of raw pixels a second, one thread, in process, after a warm-up, the median of
@@ -35,11 +36,15 @@ public sealed record BenchResult(
 /// thread spent descheduled on a shared machine does not count; elsewhere by the wall clock.</summary>
 public static class ImageBench
 {
-    public static BenchResult Measure(string path, int patchSize, int runs)
+    public static BenchResult Measure(string path, int patchSize, int runs, L3CodingMode mode = L3CodingMode.Rows) =>
+        Measure(path, ImageFiles.Read(path), null, patchSize, runs, mode);
+
+    /// <summary>Measures an image already read, with its PNG-6 size when known (so that both modes
+    /// of one image share the reading and the PNG reference).</summary>
+    public static BenchResult Measure(string path, L3Image image, long? pngBytes, int patchSize, int runs, L3CodingMode mode)
     {
-        var image = ImageFiles.Read(path);
-        long png = ImageFiles.EncodePng(image).Length;
-        var options = new L3EncodeOptions { PatchSize = patchSize };
+        long png = pngBytes ?? ImageFiles.EncodePng(image).Length;
+        var options = new L3EncodeOptions { PatchSize = patchSize, Mode = mode };
         byte[] file = L3Codec.Encode(image, options);
         var decoded = L3Codec.Decode(file);
         bool exact = decoded.Pixels.AsSpan().SequenceEqual(image.Pixels);
@@ -52,7 +57,7 @@ public static class ImageBench
             double decodeSeconds = Median(runs, () => L3Codec.Decode(file, target));
             return new BenchResult(Path.GetFileNameWithoutExtension(path), image.Width, image.Height, image.Channels, patchSize,
                 raw, png, file.Length, (double)file.Length / png, raw / encodeSeconds / 1e6, raw / decodeSeconds / 1e6, exact,
-                Clock: Timer.Name);
+                Clock: Timer.Name, Mode: CodingModes.Name(mode));
         }
 
         var qoiBuffer = new byte[QoiCodec.MaxEncodedLength(image.Width, image.Height, image.Channels)];
@@ -67,7 +72,7 @@ public static class ImageBench
         var (l3Decode, qoiDecode) = MedianPair(runs, () => L3Codec.Decode(file, target), () => QoiCodec.Decode(qoiFile, qoiTarget));
         return new BenchResult(Path.GetFileNameWithoutExtension(path), image.Width, image.Height, image.Channels, patchSize,
             raw, png, file.Length, (double)file.Length / png, raw / l3Encode / 1e6, raw / l3Decode / 1e6, exact,
-            qoiLength, raw / qoiEncode / 1e6, raw / qoiDecode / 1e6, qoiEncode / l3Encode, qoiDecode / l3Decode, Timer.Name);
+            qoiLength, raw / qoiEncode / 1e6, raw / qoiDecode / 1e6, qoiEncode / l3Encode, qoiDecode / l3Decode, Timer.Name, CodingModes.Name(mode));
     }
 
     private static void WarmUp(Action action)
@@ -135,18 +140,24 @@ public static class ImageBench
 
     /// <summary>The table in three pieces, so `l3 bench` prints each image as it is measured.</summary>
     public static void PrintHeader(TextWriter output) =>
-        output.WriteLine($"{"image",-28} {"size",11} {"ch",2} {"N",2} {"PNG-6 bytes",12} {"L3 bytes",12} {"L3/PNG",7} {"enc MB/s",9} {"dec MB/s",9} {"QOI enc",8} {"QOI dec",8} {"enc/QOI",7} {"dec/QOI",7} {"exact",5}");
+        output.WriteLine($"{"image",-28} {"size",11} {"ch",2} {"N",2} {"mode",5} {"PNG-6 bytes",12} {"L3 bytes",12} {"L3/PNG",7} {"enc MB/s",9} {"dec MB/s",9} {"QOI enc",8} {"QOI dec",8} {"enc/QOI",7} {"dec/QOI",7} {"exact",5}");
 
     public static void PrintRow(TextWriter output, BenchResult r) =>
-        output.WriteLine($"{r.Name,-28} {$"{r.Width}x{r.Height}",11} {r.Channels,2} {r.PatchSize,2} {r.PngBytes,12:N0} {r.L3Bytes,12:N0} {r.L3VsPng,7:F3} {r.EncodeMBs,9:F0} {r.DecodeMBs,9:F0} {Format(r.QoiEncodeMBs, 8, "F0")} {Format(r.QoiDecodeMBs, 8, "F0")} {Format(r.EncodeVsQoi, 7, "F2")} {Format(r.DecodeVsQoi, 7, "F2")} {(r.BitExact ? "yes" : "NO"),5}");
+        output.WriteLine($"{r.Name,-28} {$"{r.Width}x{r.Height}",11} {r.Channels,2} {r.PatchSize,2} {r.Mode,5} {r.PngBytes,12:N0} {r.L3Bytes,12:N0} {r.L3VsPng,7:F3} {r.EncodeMBs,9:F0} {r.DecodeMBs,9:F0} {Format(r.QoiEncodeMBs, 8, "F0")} {Format(r.QoiDecodeMBs, 8, "F0")} {Format(r.EncodeVsQoi, 7, "F2")} {Format(r.DecodeVsQoi, 7, "F2")} {(r.BitExact ? "yes" : "NO"),5}");
 
     public static void PrintSummary(TextWriter output, IReadOnlyList<BenchResult> results)
     {
-        var colour = results.Where(r => r.QoiDecodeMBs is not null).ToList();
-        output.WriteLine($"{"geometric mean",-28} {"",11} {"",2} {"",2} {"",12} {"",12} {GeometricMean(results.Select(r => r.L3VsPng)),7:F3} {GeometricMean(results.Select(r => r.EncodeMBs)),9:F0} {GeometricMean(results.Select(r => r.DecodeMBs)),9:F0} {Format(Mean(colour, r => r.QoiEncodeMBs), 8, "F0")} {Format(Mean(colour, r => r.QoiDecodeMBs), 8, "F0")} {Format(Mean(colour, r => r.EncodeVsQoi), 7, "F2")} {Format(Mean(colour, r => r.DecodeVsQoi), 7, "F2")}");
-        if (colour.Count > 0 && colour.Count < results.Count)
-            output.WriteLine($"(QOI columns: the {colour.Count} RGB/RGBA images; QOI has no gray mode)");
-        output.WriteLine($"(speeds: MB of raw pixels a second, one thread, timed by {Timer.Name}; QOI = reference/Qoi, a C# port written from the QOI spec)");
+        foreach (var group in results.GroupBy(r => r.Mode))
+        {
+            var modeResults = group.ToList();
+            var colour = modeResults.Where(r => r.QoiDecodeMBs is not null).ToList();
+            output.WriteLine($"{"geometric mean",-28} {"",11} {"",2} {"",2} {group.Key,5} {"",12} {"",12} {GeometricMean(modeResults.Select(r => r.L3VsPng)),7:F3} {GeometricMean(modeResults.Select(r => r.EncodeMBs)),9:F0} {GeometricMean(modeResults.Select(r => r.DecodeMBs)),9:F0} {Format(Mean(colour, r => r.QoiEncodeMBs), 8, "F0")} {Format(Mean(colour, r => r.QoiDecodeMBs), 8, "F0")} {Format(Mean(colour, r => r.EncodeVsQoi), 7, "F2")} {Format(Mean(colour, r => r.DecodeVsQoi), 7, "F2")}");
+        }
+        var anyColour = results.Where(r => r.QoiDecodeMBs is not null).Select(r => r.Name).Distinct().Count();
+        int images = results.Select(r => r.Name).Distinct().Count();
+        if (anyColour > 0 && anyColour < images)
+            output.WriteLine($"(QOI columns: the {anyColour} RGB/RGBA images; QOI has no gray mode)");
+        output.WriteLine($"(speeds: MB of raw pixels a second, one thread, timed by {Timer.Name}; QOI = reference/Qoi, a C# port written from the QOI spec; mode rows = 0, dense = 1)");
     }
 
     private static double? Mean(List<BenchResult> results, Func<BenchResult, double?> value) =>

@@ -11,6 +11,7 @@ var root = new RootCommand("L3: a lossless image format that decodes on GPUs and
 
 var force = new Option<bool>("--force") { Description = "replace an existing output (a regular file only, never an input)" };
 var patch = new Option<int>("--patch") { Description = "patch size N: 8, 16, 32 or 64", DefaultValueFactory = _ => L3EncodeOptions.Default.PatchSize };
+var mode = CodingModes.Option();
 var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
 var gpu = new Option<bool>("--gpu") { Description = "use the GPU codec (CUDA through ILGPU; ILGPU's CPU accelerator when no GPU is present)" };
 
@@ -24,7 +25,7 @@ var ignoreOrientation = new Option<bool>("--ignore-orientation") { Description =
 var encodeJobs = DatasetCommands.JobsOption();
 var encode = new Command("encode", "encode an image as L3 (a folder of images: into a folder, on all cores)")
 {
-    encodeIn, encodeOut, patch, force, gpu, firstFrame, convertCmyk, applyOrientation, ignoreOrientation, encodeJobs,
+    encodeIn, encodeOut, patch, mode, force, gpu, firstFrame, convertCmyk, applyOrientation, ignoreOrientation, encodeJobs,
 };
 encode.SetAction(r => Directory.Exists(r.GetValue(encodeIn)) ? EncodeFolder(r) : Run(() =>
 {
@@ -49,12 +50,14 @@ encode.SetAction(r => Directory.Exists(r.GetValue(encodeIn)) ? EncodeFolder(r) :
     foreach (string note in read.Notes) Console.Error.WriteLine($"l3: note: {note}");
     var image = read.Image;
     byte[] file;
+    var codingMode = CodingModes.Parse(r.GetValue(mode));
     if (r.GetValue(gpu))
     {
+        if (codingMode != L3CodingMode.Rows) throw new UsageException("--gpu encodes --mode rows only");
         using var codec = GpuCodecs.Open();
         file = codec.Encode([image], n)[0];
     }
-    else file = L3Codec.Encode(image, new L3EncodeOptions { PatchSize = n });
+    else file = L3Codec.Encode(image, new L3EncodeOptions { PatchSize = n, Mode = codingMode });
     OutputFile.Write(output, file, r.GetValue(force), input);
 }));
 root.Subcommands.Add(encode);
@@ -66,7 +69,7 @@ int EncodeFolder(ParseResult r)
     {
         if (r.GetValue(applyOrientation) && r.GetValue(ignoreOrientation))
             throw new UsageException("--apply-orientation and --ignore-orientation exclude each other");
-        exit = BatchCommands.EncodeTree(r.GetValue(encodeIn)!, r.GetValue(encodeOut)!, r.GetValue(patch), r.GetValue(force), r.GetValue(encodeJobs),
+        exit = BatchCommands.EncodeTree(r.GetValue(encodeIn)!, r.GetValue(encodeOut)!, r.GetValue(patch), CodingModes.Parse(r.GetValue(mode)), r.GetValue(force), r.GetValue(encodeJobs),
             new ImageReadOptions
             {
                 FirstFrame = r.GetValue(firstFrame),
@@ -105,7 +108,7 @@ info.SetAction(r => r.GetValue(infoIn)!.Select(path => L3Dataset.IsDataset(path)
     var header = InputFile.ReadL3Header(path);
     var fields = new Dictionary<string, object>
     {
-        ["file"] = path, ["version"] = header.Version, ["mode"] = header.Mode.ToString().ToLowerInvariant(),
+        ["file"] = path, ["version"] = header.Version, ["mode"] = CodingModes.Name(header.Mode),
         ["width"] = header.Width, ["height"] = header.Height, ["channels"] = header.Channels,
         ["patch_size"] = header.PatchSize, ["patches"] = header.PatchCount, ["file_bytes"] = header.FileLength,
         ["raw_bytes"] = header.DecodedBytes, ["ratio"] = Math.Round((double)header.DecodedBytes / header.FileLength, 4),
@@ -134,7 +137,7 @@ verify.SetAction(r =>
         else exit = Math.Max(exit, Run(() =>
         {
             var header = L3Codec.Verify(InputFile.ReadL3(path));
-            Console.WriteLine($"{path}: ok ({header.Width}x{header.Height}x{header.Channels}, N={header.PatchSize})");
+            Console.WriteLine($"{path}: ok ({header.Width}x{header.Height}x{header.Channels}, N={header.PatchSize}, {CodingModes.Name(header.Mode)})");
         }, path));
     }
     if (files.Count > 0) exit = Math.Max(exit, BatchCommands.VerifyFiles(files, r.GetValue(verifyJobs)));
@@ -144,7 +147,8 @@ root.Subcommands.Add(verify);
 
 var benchIn = new Argument<string[]>("images") { Description = "images to measure", Arity = ArgumentArity.OneOrMore };
 var runs = new Option<int>("--runs") { Description = "timed runs per image (the median is kept)", DefaultValueFactory = _ => 5 };
-var bench = new Command("bench", "measure size vs PNG-6 and one-thread speed, with QOI timed in the same run (--gpu: GPU kernel speed)") { benchIn, patch, runs, json, gpu };
+var benchMode = new Option<string>("--mode") { Description = "coding mode to measure: rows, dense or both (each image in both, side by side)", DefaultValueFactory = _ => "both" };
+var bench = new Command("bench", "measure size vs PNG-6 and one-thread speed, with QOI timed in the same run (--gpu: GPU kernel speed)") { benchIn, patch, benchMode, runs, json, gpu };
 bench.SetAction(r => Run(() =>
 {
     if (r.GetValue(gpu))
@@ -158,19 +162,28 @@ bench.SetAction(r => Run(() =>
     // a folder stands for the images below it; each image is printed as it is measured, and one
     // that cannot be read is named and skipped
     var paths = BatchCommands.Expand(r.GetValue(benchIn)!, L3.Datasets.ImageSource.ImageExtensions);
+    L3CodingMode[] benchModes = r.GetValue(benchMode) == "both" ? [L3CodingMode.Rows, L3CodingMode.Dense] : [CodingModes.Parse(r.GetValue(benchMode))];
     var results = new List<BenchResult>();
     int unreadable = 0;
     if (!r.GetValue(json)) ImageBench.PrintHeader(Console.Out);
     foreach (string path in paths)
     {
-        try { results.Add(ImageBench.Measure(path, r.GetValue(patch), r.GetValue(runs))); }
+        int measured = results.Count;
+        try
+        {
+            var image = ImageFiles.Read(path);
+            long png = ImageFiles.EncodePng(image).Length;
+            foreach (var codingMode in benchModes)
+                results.Add(ImageBench.Measure(path, image, png, r.GetValue(patch), r.GetValue(runs), codingMode));
+        }
         catch (Exception e) when (e is ImageFileException or L3FormatException or IOException or UnauthorizedAccessException or ArgumentException)
         {
             unreadable++;
             Console.Error.WriteLine($"l3: {path}: {e.Message.ReplaceLineEndings(" ")}");
+            results.RemoveRange(measured, results.Count - measured);
             continue;
         }
-        if (!r.GetValue(json)) ImageBench.PrintRow(Console.Out, results[^1]);
+        if (!r.GetValue(json)) foreach (var result in results.Skip(measured)) ImageBench.PrintRow(Console.Out, result);
     }
     if (r.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
     else if (results.Count > 0) ImageBench.PrintSummary(Console.Out, results);

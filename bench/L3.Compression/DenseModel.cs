@@ -26,10 +26,16 @@ static class DenseModel
 
     public static readonly Candidate[] Candidates =
     [
+        new("order 0, one table per channel block, 11-bit, 32 lanes", 11, (p, r, a, b, c, x) => 0, 1, EntropyChoice: true),
+        new("ctx8: bits of (aL + 2a + aR)/2, 11-bit, 32 lanes", 11, Ctx8, 8, EntropyChoice: true),
+        new("ctx8, 11-bit, 8 lanes (a lane per group of 8)", 11, Ctx8, 8, Lanes: 8, EntropyChoice: true),
+        new("ctx8, 10-bit, 8 lanes", 10, Ctx8, 8, Lanes: 8, EntropyChoice: true),
+        new("ctx8, 12-bit, 8 lanes", 12, Ctx8, 8, Lanes: 8, EntropyChoice: true),
+        new("ctx12, 12-bit, 8 lanes", 12, Ctx12, 12, Lanes: 8, EntropyChoice: true),
+        new("ctx12, 12-bit, 8 lanes, tables shared by the planes", 12, Ctx12, 12, Lanes: 8, EntropyChoice: true, SharedPlanes: true),
+        new("ctx12, 12-bit, 8 lanes, 24 tokens + raw bits", 12, Ctx12, 12, Lanes: 8, EntropyChoice: true, Tokens: true),
         new("ctx12, 10-bit, 8 lanes, 24 tokens + raw bits", 10, Ctx12, 12, Lanes: 8, EntropyChoice: true, Tokens: true),
-        new("ctx log2 half-steps clamp 10 + first row = 12 contexts, 10-bit, tokens", 10, (p, r, a, b, c, x) => r == 0 ? 11 : Log2Bucket(a + 2 * b + c, 10), 12, Lanes: 8, EntropyChoice: true, Tokens: true),
-        new("ctx log2 half-steps clamp 14 + first row = 16 contexts, 10-bit, tokens", 10, (p, r, a, b, c, x) => r == 0 ? 15 : Log2Bucket(a + 2 * b + c, 14), 16, Lanes: 8, EntropyChoice: true, Tokens: true),
-        new("ctx log2 half-steps clamp 14 of (a + b + c + b) within the lane's group, 10-bit, tokens", 10, (p, r, a, b, c, x) => r == 0 ? 15 : Log2Bucket(a + 2 * b + c, 14), 16, Lanes: 8, EntropyChoice: true, Tokens: true),
+        new("**mode 1**: 16 contexts (log2 half-steps of aL + 2a + aR, first row), 10-bit, 8 lanes, 24 tokens + raw bits", 10, (p, r, a, b, c, x) => r == 0 ? 15 : Log2Bucket(a + 2 * b + c, 14), 16, Lanes: 8, EntropyChoice: true, Tokens: true),
     ];
 
     /// <summary>A code as a token (0..23) and its raw bits: codes below 16 are their own token; above,
@@ -52,6 +58,8 @@ static class DenseModel
         Console.WriteLine($"| candidate | {string.Join(" | ", images.Select(i => i.Name))} | geo. mean | worst vs mode 0 |");
         Console.WriteLine($"| --- |{string.Concat(images.Select(_ => " ---: |"))} ---: | ---: |");
         Console.WriteLine($"| mode 0 (v1) | {string.Join(" | ", mode0.Select((m, k) => (m / png[k]).ToString("F3")))} | **{Geo(mode0.Select((m, k) => m / png[k])):F3}** | 1.000 |");
+        var dense = images.Select(i => (double)L3Codec.Encode(i.Image, new L3EncodeOptions { Mode = L3CodingMode.Dense }).Length).ToArray();
+        Console.WriteLine($"| mode 1, the real encoder | {string.Join(" | ", dense.Select((m, k) => (m / png[k]).ToString("F3")))} | **{Geo(dense.Select((m, k) => m / png[k])):F3}** | {dense.Select((m, k) => m / mode0[k]).Max():F3} |");
         foreach (var cand in Candidates)
         {
             var sizes = images.Select(i => FileBytes(i.Image, cand)).ToArray();

@@ -35,7 +35,7 @@ internal static class BatchCommands
     public static readonly IReadOnlySet<string> L3Extensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".l3" };
 
     /// <summary>`l3 encode DIR OUTDIR`: each image below DIR to OUTDIR/same/path.l3.</summary>
-    public static int EncodeTree(string input, string output, int patchSize, bool force, int jobs, ImageReadOptions readOptions)
+    public static int EncodeTree(string input, string output, int patchSize, L3CodingMode mode, bool force, int jobs, ImageReadOptions readOptions)
     {
         if (!L3Header.IsValidPatchSize(patchSize)) throw new UsageException($"--patch {patchSize} is not 8, 16, 32 or 64");
         if (File.Exists(output) || output.EndsWith(".l3", StringComparison.OrdinalIgnoreCase))
@@ -48,7 +48,7 @@ internal static class BatchCommands
         int failed = 0;
         long bytesIn = 0, bytesOut = 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var encodeOptions = new L3EncodeOptions { PatchSize = patchSize };
+        var encodeOptions = new L3EncodeOptions { PatchSize = patchSize, Mode = mode };
         Parallel.For(0, items.Count, new ParallelOptions { MaxDegreeOfParallelism = jobs }, i =>
         {
             try
@@ -88,7 +88,7 @@ internal static class BatchCommands
             try
             {
                 var header = L3Codec.Verify(InputFile.ReadL3(paths[i]));
-                lines[i] = $"{paths[i]}: ok ({header.Width}x{header.Height}x{header.Channels}, N={header.PatchSize})";
+                lines[i] = $"{paths[i]}: ok ({header.Width}x{header.Height}x{header.Channels}, N={header.PatchSize}, {CodingModes.Name(header.Mode)})";
                 ok[i] = true;
             }
             catch (Exception e) when (e is L3FormatException or IOException or UnauthorizedAccessException)

@@ -49,9 +49,10 @@ internal static class DatasetCommands
         orientation.AcceptOnlyFromAmong("refuse", "apply", "ignore");
         var baseline = new Option<bool>("--baseline") { Description = "first decode the source images alone on the same cores, and compare the conversion rate to it" };
 
+        var mode = CodingModes.Option();
         var command = new Command("convert", "convert images into a sharded L3 dataset (resumable; --part for several machines)")
         {
-            source, destination, jobs, shardSize, patch, part, strict, quiet, finalize, baseline, firstFrame, convertCmyk, orientation,
+            source, destination, jobs, shardSize, patch, mode, part, strict, quiet, finalize, baseline, firstFrame, convertCmyk, orientation,
         };
         command.SetAction(r => Guard(() =>
         {
@@ -82,7 +83,7 @@ internal static class DatasetCommands
                     ConvertCmyk = r.GetValue(convertCmyk),
                     Orientation = Enum.Parse<OrientationHandling>(r.GetValue(orientation)!, ignoreCase: true),
                 },
-                PatchSize = n, ShardSize = size, Jobs = r.GetValue(jobs), Part = partIndex, Parts = parts, Strict = r.GetValue(strict),
+                PatchSize = n, Mode = CodingModes.Parse(r.GetValue(mode)), ShardSize = size, Jobs = r.GetValue(jobs), Part = partIndex, Parts = parts, Strict = r.GetValue(strict),
             };
             using var images = ImageSource.Open(src);
             if (images.Items.Count == 0) throw new IOException($"'{src}' holds no images ({string.Join(", ", ImageSource.ImageExtensions.Order())})");

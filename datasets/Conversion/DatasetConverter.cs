@@ -29,6 +29,11 @@ public sealed record ConvertOptions
     }.OfType<string>());
 
     public int PatchSize { get; init; } = L3EncodeOptions.Default.PatchSize;
+
+    /// <summary>How each sample's patches are coded (its file's header says so; samples of both
+    /// modes may share a dataset).</summary>
+    public L3CodingMode Mode { get; init; } = L3CodingMode.Rows;
+
     public ShardSize ShardSize { get; init; } = ShardSize.Default;
 
     /// <summary>Images converted at once (each on one thread).</summary>
@@ -436,7 +441,7 @@ public static class DatasetConverter
 
         private void Work(int window)
         {
-            var encodeOptions = new L3EncodeOptions { PatchSize = options.PatchSize };
+            var encodeOptions = new L3EncodeOptions { PatchSize = options.PatchSize, Mode = options.Mode };
             while (true)
             {
                 long position;
