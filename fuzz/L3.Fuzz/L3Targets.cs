@@ -40,6 +40,34 @@ internal static class L3Targets
         }
     }
 
+    public static void DecodeDense(byte[] file)
+    {
+        L3Header header;
+        try { header = L3Codec.ReadHeader(file); }
+        catch (L3FormatException) { return; }
+        if (header.DecodedBytes > MaxDecodedBytes) return;
+
+        var reference = Outcome.Of(() => L3Codec.Decode(file).Pixels);
+        if (header.Mode == L3CodingMode.Dense)
+        {
+            var verify = Outcome.Of(() => { L3Codec.Verify(file); return []; });
+            if ((reference.Error is null) != (verify.Error is null))
+                throw new FuzzFinding($"Verify says \"{verify.Error ?? "ok"}\" but Decode \"{reference.Error ?? "ok"}\"");
+            reference.MustEqual(Outcome.Of(() => L3Codec.Decode(file, new L3DecodeOptions { MaxDegreeOfParallelism = 2 }).Pixels),
+                "patch-parallel dense decode vs one thread");
+            var region = Outcome.Of(() => L3Codec.DecodeRegion(file, 0, 0, header.Width, header.Height, verifyChecksum: true).Pixels);
+            if ((reference.Error is null) != (region.Error is null) || (reference.Pixels is { } p && !p.AsSpan().SequenceEqual(region.Pixels)))
+                throw new FuzzFinding($"DecodeRegion(whole image) says \"{region.Error ?? "ok"}\" but Decode \"{reference.Error ?? "ok"}\"");
+        }
+        // whatever decodes re-encodes densely, losslessly
+        if (reference.Pixels is { } pixels)
+        {
+            var dense = L3Codec.Encode(pixels, header.Width, header.Height, header.Channels,
+                new L3EncodeOptions { PatchSize = header.PatchSize, Mode = L3CodingMode.Dense });
+            if (!L3Codec.Decode(dense).Pixels.AsSpan().SequenceEqual(pixels)) throw new FuzzFinding("a dense re-encode is not lossless");
+        }
+    }
+
     public static void DecodeRegions(byte[] file)
     {
         L3Header header;

@@ -27,6 +27,9 @@ internal static class Seeds
                                 };
                     var file = L3Codec.Encode(pixels, width, height, channels, new L3EncodeOptions { PatchSize = n });
                     if (file.Length <= 8192) File.WriteAllBytes(Path.Combine(l3, $"n{n}-c{channels}-{kind}.l3"), file);
+                    // coding mode 1 of the same pixels, for the dense target (and every decode target)
+                    var dense = L3Codec.Encode(pixels, width, height, channels, new L3EncodeOptions { PatchSize = n, Mode = L3CodingMode.Dense });
+                    if (dense.Length <= 8192 && kind != "flat") File.WriteAllBytes(Path.Combine(l3, $"dense-n{n}-c{channels}-{kind}.l3"), dense);
                     if (n == 8)
                     {
                         // the encode target's input: 4 bytes of shape, then pixels

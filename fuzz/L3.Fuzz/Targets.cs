@@ -20,6 +20,8 @@ public static class Targets
             L3Targets.DecodeEverywhere),
         new("l3-region", "l3", "the region decoder, compared with the whole-image decode cropped",
             L3Targets.DecodeRegions),
+        new("l3-dense", "l3", "coding mode 1 (dense): tables, patch structure and rANS streams; Decode, Verify, patch-parallel decode and the whole-image region decode must agree; whatever decodes (mode 0 or 1) re-encodes densely without loss",
+            L3Targets.DecodeDense),
         new("l3-encode", "raw", "the encoder on every CPU path from arbitrary pixels and shapes: equal bytes, lossless round trip",
             L3Targets.EncodeEverywhere),
     ];

@@ -95,80 +95,93 @@ internal static class DensePatchDecoder
     /// <summary>Scratch bytes <see cref="Decode"/> needs for a patch of up to N × N pixels.</summary>
     public static int ScratchBytes(int patchSize, int channels) => 2 * patchSize * patchSize * channels;
 
-    /// <summary>The codes of every channel block (block c's row r at [(c·h + r)·w]), by the steps of 6.5.</summary>
+    /// <summary>The codes of every channel block (block c's row r at [(c·h + r)·w]), by the steps of 6.5.
+    /// Pointers in the inner loops: the structure was checked, every table index is in range by
+    /// construction (a context below 16, a slot below M, a token below 32), and every word read is
+    /// checked against the stream's length.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DecodeCodes(ReadOnlySpan<byte> patch, int width, int height, int channels, DenseTables tables,
+    private static unsafe void DecodeCodes(ReadOnlySpan<byte> patch, int width, int height, int channels, DenseTables tables,
         Span<byte> codes, int header, long fileOffset)
     {
         int lanes = DenseLayout.Lanes(width);
-        Span<uint> states = stackalloc uint[lanes];
-        Span<int> tokens = stackalloc int[lanes];
-        for (int l = 0; l < lanes; l++)
-            states[l] = BinaryPrimitives.ReadUInt32LittleEndian(patch[(header + l * DenseLayout.StateBytes)..]);
+        uint* states = stackalloc uint[lanes];
+        int* tokens = stackalloc int[lanes];
+        byte* contexts = stackalloc byte[width];
         int wordsAt = header + lanes * DenseLayout.StateBytes;
         int wordCount = (patch.Length - wordsAt) / DenseLayout.WordBytes, next = 0;
-        var slotTokens = tables.SlotTokens;
-        var frequencyCumulative = tables.FrequencyCumulative;
         int maskBytes = RowCoding.ZeroMaskBytes(height), predictorBytes = RowCoding.PredictorBytes(height);
-
-        for (int c = 0; c < channels; c++)
+        fixed (byte* p = patch)
+        fixed (byte* slotTokens = tables.SlotTokens)
+        fixed (uint* frequencyCumulative = tables.FrequencyCumulative)
+        fixed (byte* allCodes = codes)
         {
-            int mask = PatchLayout.FlagsSize + c * (maskBytes + predictorBytes);
-            for (int r = 0; r < height; r++)
+            for (int l = 0; l < lanes; l++) states[l] = Unsafe.ReadUnaligned<uint>(p + header + l * DenseLayout.StateBytes);
+            ushort* words = (ushort*)(p + wordsAt); // read unaligned, little-endian (x64, arm64)
+            for (int c = 0; c < channels; c++)
             {
-                var row = codes.Slice((c * height + r) * width, width);
-                if (RowCoding.IsZeroRow(patch[mask + (r >> 3)], r)) { row.Clear(); continue; }
-                ReadOnlySpan<byte> above = r == 0 ? row : codes.Slice((c * height + r - 1) * width, width);
-                for (int s = 0; s < DenseLayout.LaneColumns; s++)
+                byte* mask = p + PatchLayout.FlagsSize + c * (maskBytes + predictorBytes);
+                byte* slotsOfBlock = slotTokens + DenseLayout.TableIndex(c, 0) * DenseLayout.ProbabilityTotal;
+                uint* entriesOfBlock = frequencyCumulative + DenseLayout.TableIndex(c, 0) * DenseTables.TokenStride;
+                for (int r = 0; r < height; r++)
                 {
-                    // lanes whose column x = 8l + s lies in the row: those below `active`
-                    int active = Math.Min(lanes, (width - s + DenseLayout.LaneColumns - 1) / DenseLayout.LaneColumns);
-                    for (int l = 0; l < active; l++)
+                    byte* row = allCodes + (c * height + r) * width;
+                    if (RowCoding.IsZeroRow(mask[r >> 3], r)) { new Span<byte>(row, width).Clear(); continue; }
+                    if (r == 0) new Span<byte>(contexts, width).Fill(DenseLayout.FirstRowContext);
+                    else
                     {
-                        int x = l * DenseLayout.LaneColumns + s;
-                        int context = r == 0 ? DenseLayout.FirstRowContext
-                            : DenseCoding.Context(false, above[Math.Max(x - 1, 0)], above[x], above[Math.Min(x + 1, width - 1)]);
-                        int table = DenseLayout.TableIndex(c, context);
-                        int slot = DenseCoding.Slot(states[l]);
-                        int token = slotTokens[table * DenseLayout.ProbabilityTotal + slot];
-                        if (token == DenseTables.NoToken)
-                            throw new L3FormatException($"channel {c} row {r}: a symbol of context {context}, whose table is unused", fileOffset);
-                        uint entry = frequencyCumulative[table * DenseTables.TokenStride + token];
-                        states[l] = DenseCoding.AfterToken(states[l], slot, (int)(entry & 0xFFFF), (int)(entry >> 16));
-                        tokens[l] = token;
+                        byte* above = row - width;
+                        for (int x = 0; x < width; x++)
+                            contexts[x] = (byte)DenseCoding.ContextOfSum(above[x > 0 ? x - 1 : 0] + 2 * above[x] + above[x + 1 < width ? x + 1 : x]);
                     }
-                    ReadWords(patch, states[..active], wordsAt, wordCount, ref next, fileOffset);
-                    for (int l = 0; l < active; l++)
+                    for (int s = 0; s < DenseLayout.LaneColumns; s++)
                     {
-                        int rawBits = DenseCoding.RawBitCount(tokens[l]);
-                        int raw = DenseCoding.RawBits(states[l], rawBits);
-                        states[l] = DenseCoding.AfterRaw(states[l], rawBits);
-                        row[l * DenseLayout.LaneColumns + s] = (byte)DenseCoding.CodeOf(tokens[l], raw);
+                        // lanes whose column x = 8l + s lies in the row: those below `active`
+                        int active = Math.Min(lanes, (width - s + DenseLayout.LaneColumns - 1) / DenseLayout.LaneColumns);
+                        for (int l = 0; l < active; l++)
+                        {
+                            int context = contexts[l * DenseLayout.LaneColumns + s];
+                            uint state = states[l];
+                            int slot = DenseCoding.Slot(state);
+                            int token = slotsOfBlock[context * DenseLayout.ProbabilityTotal + slot];
+                            if (token == DenseTables.NoToken)
+                                throw new L3FormatException($"channel {c} row {r}: a symbol of context {context}, whose table is unused", fileOffset);
+                            uint entry = entriesOfBlock[context * DenseTables.TokenStride + token];
+                            states[l] = DenseCoding.AfterToken(state, slot, (int)(entry & 0xFFFF), (int)(entry >> 16));
+                            tokens[l] = token;
+                        }
+                        for (int l = 0; l < active; l++)
+                            if (DenseCoding.NeedsWord(states[l]))
+                            {
+                                if (next >= wordCount) throw StreamEndsEarly(patch.Length, fileOffset);
+                                states[l] = DenseCoding.WithWord(states[l], Unsafe.ReadUnaligned<ushort>(words + next++));
+                            }
+                        for (int l = 0; l < active; l++)
+                        {
+                            int token = tokens[l];
+                            int rawBits = DenseCoding.RawBitCount(token);
+                            uint state = states[l];
+                            states[l] = DenseCoding.AfterRaw(state, rawBits);
+                            row[l * DenseLayout.LaneColumns + s] = (byte)DenseCoding.CodeOf(token, DenseCoding.RawBits(state, rawBits));
+                        }
+                        for (int l = 0; l < active; l++)
+                            if (DenseCoding.NeedsWord(states[l]))
+                            {
+                                if (next >= wordCount) throw StreamEndsEarly(patch.Length, fileOffset);
+                                states[l] = DenseCoding.WithWord(states[l], Unsafe.ReadUnaligned<ushort>(words + next++));
+                            }
                     }
-                    ReadWords(patch, states[..active], wordsAt, wordCount, ref next, fileOffset);
                 }
             }
+            for (int l = 0; l < lanes; l++)
+                if (states[l] != DenseLayout.StateLow)
+                    throw new L3FormatException($"dense patch's coder state {l} ends at {states[l]}, not {DenseLayout.StateLow}: the stream is corrupt", fileOffset + header + l * DenseLayout.StateBytes);
         }
-        for (int l = 0; l < lanes; l++)
-            if (states[l] != DenseLayout.StateLow)
-                throw new L3FormatException($"dense patch's coder state {l} ends at {states[l]}, not {DenseLayout.StateLow}: the stream is corrupt", fileOffset + header + l * DenseLayout.StateBytes);
         if (next != wordCount)
             throw new L3FormatException($"dense patch's stream has {wordCount - next} unread words", fileOffset + wordsAt + next * DenseLayout.WordBytes);
     }
 
-    /// <summary>Step 2 or 4 of 6.5: every state below L, in lane order, reads the next word.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ReadWords(ReadOnlySpan<byte> patch, Span<uint> states, int wordsAt, int wordCount, ref int next, long fileOffset)
-    {
-        for (int l = 0; l < states.Length; l++)
-        {
-            if (!DenseCoding.NeedsWord(states[l])) continue;
-            if (next >= wordCount)
-                throw new L3FormatException("dense patch's word stream ends early", fileOffset + patch.Length);
-            states[l] = DenseCoding.WithWord(states[l], BinaryPrimitives.ReadUInt16LittleEndian(patch[(wordsAt + next * DenseLayout.WordBytes)..]));
-            next++;
-        }
-    }
+    private static L3FormatException StreamEndsEarly(int patchLength, long fileOffset) =>
+        new("dense patch's word stream ends early", fileOffset + patchLength);
 
     /// <summary>Rebuilds a plane from its codes and its rows' predictors (docs/FORMAT.md, section 3).</summary>
     private static void ReconstructPlane(ReadOnlySpan<byte> codes, ReadOnlySpan<byte> predictors, int width, int height, Span<byte> plane)

@@ -98,6 +98,8 @@ public sealed partial class L3GpuCodec : IDisposable
             try
             {
                 var header = L3Header.Read(file);
+                if (header.Mode != L3CodingMode.Rows)
+                    throw new L3FormatException("a dense (mode 1) file: decode it with Decode or DecodeDense", FileLayout.ModeOffset);
                 if (verifyChecksum) header.VerifyPayload(file);
                 PatchFormat.ValidatePatches(file, header);
                 headers[i] = header;
@@ -260,7 +262,7 @@ public sealed partial class L3GpuCodec : IDisposable
 
     /// <summary>Decodes files to host images (checked first; any bad file fails the whole call).</summary>
     public L3Image[] Decode(IReadOnlyList<ReadOnlyMemory<byte>> files, bool verifyChecksum = true) =>
-        DecodeToHost(files, verifyChecksum, L3PixelLayout.Interleaved, (im, pixels) => new L3Image(im.Width, im.Height, im.Channels, pixels));
+        files.Count > 0 && files.All(IsDense) ? DecodeDenseByShape(files, verifyChecksum) : DecodeToHost(files, verifyChecksum, L3PixelLayout.Interleaved, (im, pixels) => new L3Image(im.Width, im.Height, im.Channels, pixels));
 
     /// <summary>Decodes files to planar pixels (CHW: channel 0's H × W bytes, then channel 1's, …),
     /// the layout a training framework's tensor takes; checked first like <see cref="Decode(IReadOnlyList{ReadOnlyMemory{byte}}, bool)"/>.</summary>
@@ -282,6 +284,39 @@ public sealed partial class L3GpuCodec : IDisposable
     }
 
     public L3Image Decode(ReadOnlyMemory<byte> file) => Decode([file])[0];
+
+    private static bool IsDense(ReadOnlyMemory<byte> file) =>
+        file.Length > FileLayout.ModeOffset && file.Span[FileLayout.ModeOffset] == (byte)L3CodingMode.Dense;
+
+    /// <summary>Dense files, one <see cref="DecodeDense"/> per shape, the images back in input order.</summary>
+    private L3Image[] DecodeDenseByShape(IReadOnlyList<ReadOnlyMemory<byte>> files, bool verifyChecksum)
+    {
+        var shapes = new (int, int, int, int)[files.Count];
+        for (int i = 0; i < files.Count; i++)
+        {
+            try
+            {
+                var h = L3Header.Read(files[i].Span);
+                shapes[i] = (h.Width, h.Height, h.Channels, h.PatchSize);
+            }
+            catch (L3FormatException e) { throw new L3FormatException($"file {i}: {e.Reason}", e.Offset); }
+        }
+        var images = new L3Image[files.Count];
+        foreach (var group in Enumerable.Range(0, files.Count).GroupBy(i => shapes[i]))
+        {
+            var indices = group.ToArray();
+            L3Image[] decoded;
+            try { decoded = DecodeDense(indices.Select(i => files[i]).ToArray(), verifyChecksum); }
+            catch (L3FormatException e) when (e.Reason.StartsWith("file ", StringComparison.Ordinal))
+            {
+                // name the file by its index in the call, not in its group
+                int inGroup = int.Parse(e.Reason[5..e.Reason.IndexOf(':')], System.Globalization.CultureInfo.InvariantCulture);
+                throw new L3FormatException($"file {indices[inGroup]}{e.Reason[e.Reason.IndexOf(':')..]}", e.Offset);
+            }
+            for (int k = 0; k < indices.Length; k++) images[indices[k]] = decoded[k];
+        }
+        return images;
+    }
 
     /// <summary>A disposed batch's buffer back to the pool, once no copy from it is in flight (the
     /// next batch will be packed into it).</summary>

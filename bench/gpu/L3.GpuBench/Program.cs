@@ -55,6 +55,17 @@ double copyGBs;
     Console.WriteLine($"device copy: {copyGBs:F0} GB/s (read + write, 1 GiB, median of {times.Count})");
 }
 
+// L3_DENSE=1: only coding mode 1 against mode 0, same images, both kernels timed and checked
+if (Environment.GetEnvironmentVariable("L3_DENSE") == "1")
+{
+    var (denseRows, denseExact) = L3.GpuBench.DenseKernelBench.Run(codec, raws, batchSizes, copyGBs, small);
+    Console.WriteLine();
+    Console.WriteLine($"L3 GPU bench, dense vs rows: {codec.DeviceName}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {names.Length} images {Width}x{Height} RGB, N = {N}; device copy {copyGBs:F0} GB/s");
+    foreach (var row in denseRows) Console.WriteLine(row);
+    Console.WriteLine(denseExact ? "every dense output bit-exact" : "MISMATCH");
+    return denseExact ? 0 : 1;
+}
+
 // 2. host->device from page-locked memory, 512 MiB
 double h2dGBs;
 {

@@ -1,0 +1,76 @@
+using L3.Hostile;
+using L3.TestSupport;
+
+namespace L3.Gpu.Tests;
+
+/// <summary>
+/// Dense files (coding mode 1) through the GPU codec on ILGPU's CPU accelerator emulating a CUDA
+/// warp of 32: bit-exact against the scalar reference on every patch size and channel count, edge
+/// patches included, in one batch; a corrupt stream is refused exactly when the reference refuses it.
+/// </summary>
+[Collection("gpu")]
+public sealed class DenseGpuTests(CodecFixture fixture)
+{
+    private static byte[] Dense(byte[] pixels, int w, int h, int c, int n) =>
+        L3Codec.Encode(pixels, w, h, c, new L3EncodeOptions { PatchSize = n, Mode = L3CodingMode.Dense });
+
+    [Theory]
+    [InlineData(8)] [InlineData(16)] [InlineData(32)] [InlineData(64)]
+    public void Dense_files_decode_bit_exactly_against_the_scalar_reference(int n)
+    {
+        var rng = new Random(n);
+        foreach (int channels in new[] { 1, 3, 4 })
+        {
+            // two images of one shape (one launch, images side by side in warps), with edge patches
+            int w = n + 1 + rng.Next(2 * n), h = n / 2 + rng.Next(2 * n);
+            var pixels = new[] { CodecFixture.RandomImage(rng, w, h, channels), SyntheticImages.Make(Pattern.SmoothNoise, w, h, channels, n) };
+            var files = pixels.Select(p => (ReadOnlyMemory<byte>)Dense(p, w, h, channels, n)).ToArray();
+            var decoded = fixture.Codec.Decode(files);
+            for (int i = 0; i < files.Length; i++)
+                Assert.True(pixels[i].AsSpan().SequenceEqual(decoded[i].Pixels), $"N={n} C={channels} image {i} is not bit-exact");
+        }
+    }
+
+    [Fact]
+    public void A_real_image_crop_decodes_bit_exactly()
+    {
+        var image = TestData.Read("photo-coffee.png");
+        int w = 150, h = 97;
+        var crop = new byte[w * h * 3];
+        for (int y = 0; y < h; y++) image.Pixels.AsSpan((y * image.Width) * 3, w * 3).CopyTo(crop.AsSpan(y * w * 3));
+        var file = Dense(crop, w, h, 3, 64);
+        Assert.Equal(crop, fixture.Codec.Decode(file).Pixels);
+    }
+
+    [Fact]
+    public void Corrupt_streams_are_refused_exactly_when_the_reference_refuses_them()
+    {
+        var pixels = SyntheticImages.Make(Pattern.SmoothNoise, 40, 20, 3, 5);
+        var valid = Dense(pixels, 40, 20, 3, 16);
+        var header = L3Codec.ReadHeader(valid);
+        var rng = new Random(3);
+        int refused = 0;
+        for (int k = 0; k < 40; k++)
+        {
+            var file = (byte[])valid.Clone();
+            int at = header.PayloadStart + header.TablesLength + rng.Next(header.PayloadLength - header.TablesLength);
+            file[at] ^= (byte)(1 << rng.Next(8));
+            file = HostileSet.Reseal(file);
+            var cpu = Record.Exception(() => L3Codec.Decode(file));
+            var gpu = Record.Exception(() => fixture.Codec.Decode(file));
+            Assert.True(cpu is null or L3FormatException, $"CPU: {cpu}");
+            Assert.True(gpu is null or L3FormatException, $"GPU: {gpu}");
+            Assert.Equal(cpu is null, gpu is null);
+            if (cpu is null) Assert.Equal(L3Codec.Decode(file).Pixels, fixture.Codec.Decode(file).Pixels);
+            else refused++;
+        }
+        Assert.True(refused > 20, $"only {refused} of 40 flips were refused");
+    }
+
+    [Fact]
+    public void The_batch_path_refuses_dense_files_instead_of_misreading_them()
+    {
+        var file = Dense(SyntheticImages.Make(Pattern.SmoothNoise, 20, 20, 1, 1), 20, 20, 1, 8);
+        Assert.Throws<L3FormatException>(() => fixture.Codec.Prepare([file]));
+    }
+}
