@@ -131,7 +131,7 @@ public static class GpuDenseDecodeKernel
                         uint entry = frequencyCumulative[entriesBase + tableIndex * 32 + token];
                         state = DenseCoding.AfterToken(state, at, (int)(entry & 0xFFFF), (int)(entry >> 16));
                     }
-                    state = ReadWord(data, state, active && DenseCoding.NeedsWord(state), inSegment, segmentLast, wordsAt, wordCount, ref next, ref bad);
+                    state = ReadWord(data, state, active && DenseCoding.NeedsWord(state), inSegment, lanesPerPatch - 1, segmentLast, wordsAt, wordCount, ref next, ref bad);
                     int rawBits = DenseCoding.RawBitCount(token);
                     int raw = DenseCoding.RawBits(state, rawBits);
                     if (active)
@@ -139,7 +139,7 @@ public static class GpuDenseDecodeKernel
                         state = DenseCoding.AfterRaw(state, rawBits);
                         codes |= (ulong)DenseCoding.CodeOf(token, raw) << (8 * s);
                     }
-                    state = ReadWord(data, state, active && DenseCoding.NeedsWord(state), inSegment, segmentLast, wordsAt, wordCount, ref next, ref bad);
+                    state = ReadWord(data, state, active && DenseCoding.NeedsWord(state), inSegment, lanesPerPatch - 1, segmentLast, wordsAt, wordCount, ref next, ref bad);
                 }
 
                 // the row: base from the row above plus the residuals, summed along the row when the predictor does
@@ -196,12 +196,13 @@ public static class GpuDenseDecodeKernel
 
     /// <summary>Steps 2 and 4 of 6.5 for a segment: the lanes that <paramref name="needs"/> a word
     /// take the next ones in lane order (a prefix count over the segment), never past the stream.</summary>
-    private static uint ReadWord(ArrayView<byte> data, uint state, bool needs, int inSegment, int segmentLast,
+    private static uint ReadWord(ArrayView<byte> data, uint state, bool needs, int inSegment, int inSegmentMask, int segmentLast,
         long wordsAt, int wordCount, ref int next, ref bool bad)
     {
         int count = needs ? 1 : 0;
         int inclusive = count;
-        for (int d = 1; d < 32; d <<= 1)
+        // the same count of steps on every lane: N is the launch's
+        for (int d = 1; d <= inSegmentMask; d <<= 1)
         {
             int up = Warp.ShuffleUp(inclusive, d);
             if (inSegment >= d) inclusive += up;
