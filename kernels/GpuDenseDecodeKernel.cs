@@ -64,23 +64,45 @@ public static class GpuDenseDecodeKernel
     {
         int n = shape.PatchSize, channels = shape.Channels;
         int lanesPerPatch = n / DenseLayout.LaneColumns;
-        int lane = Warp.LaneIdx;
-        int inSegment = lane % lanesPerPatch, segmentFirst = lane - inSegment, segmentLast = segmentFirst + lanesPerPatch - 1;
-        long slot = Grid.GlobalIndex.X / 32 * (32 / lanesPerPatch) + lane / lanesPerPatch;
+        long slot = Grid.GlobalIndex.X / 32 * (32 / lanesPerPatch) + Warp.LaneIdx / lanesPerPatch;
         bool live = slot < (long)shape.PatchCount * shape.Images;
         int image = live ? (int)(slot / shape.PatchCount) : 0;
         int patch = live ? (int)(slot % shape.PatchCount) : 0;
         int x0 = patch % shape.PatchesX * n, y0 = patch / shape.PatchesX * n;
         int w = IntrinsicMath.Min(n, shape.Width - x0);
         int h = live ? IntrinsicMath.Min(n, shape.Height - y0) : 0;
-        int lanes = DenseLayout.Lanes(w);
-        bool laneLive = live && inSegment < lanes;
 
         long file = fileStarts[image];
         long table = file + FileLayout.TableEntryOffset(patch);
         int start = ReadU32(data, table), end = ReadU32(data, table + FileLayout.TableEntrySize);
-        long patchAt = file + shape.PayloadStart + start;
-        int length = end - start;
+        long tablesOfImage = (long)image * DenseLayout.TableCount(channels);
+        bool bad = DecodePatch(data, file + shape.PayloadStart + start, end - start, w, h, channels, n, live,
+            slotTokens, tablesOfImage * DenseLayout.ProbabilityTotal, frequencyCumulative, tablesOfImage * 32,
+            output, (long)image * shape.ImageBytes + ((long)y0 * shape.Width + x0) * channels, shape.Width * channels);
+        if (bad) errors[image] = 1;
+    }
+
+    /// <summary>
+    /// The per-patch body, for this kernel and for any other that decodes dense patches (a loader's
+    /// fused stage): called by the G = <paramref name="n"/> / 8 lanes of a segment together (every
+    /// lane of the warp must call it, <paramref name="live"/> false for a slot without a patch). The
+    /// patch of <paramref name="length"/> bytes at <paramref name="patchAt"/>, <paramref name="width"/> ×
+    /// <paramref name="height"/> pixels, its file's tables at <paramref name="tokensBase"/> and
+    /// <paramref name="entriesBase"/> (as DenseTables expands them), is written to
+    /// <paramref name="output"/>: pixel (x, y), channel c at <paramref name="outAt"/> + y ×
+    /// <paramref name="outRowStride"/> + x × channels + c. Returns whether the stream is corrupt.
+    /// </summary>
+    public static bool DecodePatch(
+        ArrayView<byte> data, long patchAt, int length, int width, int height, int channels, int n, bool live,
+        ArrayView<byte> slotTokens, long tokensBase, ArrayView<uint> frequencyCumulative, long entriesBase,
+        ArrayView<byte> output, long outAt, int outRowStride)
+    {
+        int lanesPerPatch = n / DenseLayout.LaneColumns;
+        int lane = Warp.LaneIdx;
+        int inSegment = lane % lanesPerPatch, segmentFirst = lane - inSegment, segmentLast = segmentFirst + lanesPerPatch - 1;
+        int w = width, h = live ? height : 0;
+        int lanes = DenseLayout.Lanes(w);
+        bool laneLive = live && inSegment < lanes;
         int maskBytes = RowCoding.ZeroMaskBytes(h), predictorBytes = RowCoding.PredictorBytes(h);
         int header = PatchLayout.FlagsSize + channels * (maskBytes + predictorBytes);
         bool anyCoded = live && length > header;
@@ -89,11 +111,6 @@ public static class GpuDenseDecodeKernel
         int wordCount = anyCoded ? (length - header - lanes * DenseLayout.StateBytes) / DenseLayout.WordBytes : 0;
         int next = 0;
         bool bad = false;
-        long tokensBase = (long)image * DenseLayout.TableCount(channels) * DenseLayout.ProbabilityTotal;
-        long entriesBase = (long)image * DenseLayout.TableCount(channels) * 32;
-        long imageBase = (long)image * shape.ImageBytes;
-        int rowStride = shape.Width * channels;
-
         for (int c = 0; c < channels; c++)
         {
             long mask = patchAt + PatchLayout.FlagsSize + c * (maskBytes + predictorBytes);
@@ -164,7 +181,7 @@ public static class GpuDenseDecodeKernel
                     int value = RowCoding.Reconstruct(RowCoding.Base(predictor, top, topRight, topFirst), running);
                     pixels |= (ulong)value << (8 * s);
                     if (rowLive && laneLive && x < w)
-                        output[imageBase + (long)(y0 + r) * rowStride + (long)(x0 + x) * channels + c] = (byte)value;
+                        output[outAt + (long)r * outRowStride + (long)x * channels + c] = (byte)value;
                 }
                 aboveCodes = codes;
                 abovePixels = pixels;
@@ -177,7 +194,7 @@ public static class GpuDenseDecodeKernel
                 {
                     int x = inSegment * DenseLayout.LaneColumns + s;
                     if (!laneLive || x >= w) continue;
-                    long at = imageBase + (long)(y0 + r) * rowStride + (long)(x0 + x) * channels;
+                    long at = outAt + (long)r * outRowStride + (long)x * channels;
                     int green = output[at + PatchLayout.Green];
                     output[at + PatchLayout.Red] = (byte)ColorTransform.Restore(output[at + PatchLayout.Red], green);
                     output[at + PatchLayout.Blue] = (byte)ColorTransform.Restore(output[at + PatchLayout.Blue], green);
@@ -185,7 +202,7 @@ public static class GpuDenseDecodeKernel
 
         if (laneLive && state != DenseLayout.StateLow) bad = true;
         if (live && inSegment == 0 && next != wordCount) bad = true;
-        if (bad) errors[image] = 1;
+        return bad;
     }
 
     /// <summary>Byte <paramref name="index"/> of 8 packed in a 64-bit word.</summary>
