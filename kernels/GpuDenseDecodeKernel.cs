@@ -24,9 +24,10 @@ public struct GpuDenseShape
 /// their place in the stream by a prefix count over the segment (shuffle-up scan; the last lane's
 /// count moves the segment's read position), and likewise for the raw bits. The row is then rebuilt
 /// as in mode 0: base from the row above plus a prefix sum of the residuals (lane-local, then a scan
-/// of the lane sums). The planes are decoded one after another, so a lane keeps only the current
-/// plane's row above (8 pixels, 8 codes); each plane's bytes are written to their place in the
-/// interleaved image and the colour transform is restored by a last pass over the patch.</para>
+/// of the lane sums). Rows come in order, each row's channel blocks one after another (the stream's
+/// order), so a lane keeps each block's row above in registers (8 pixels, 8 codes, packed); each
+/// plane's bytes are written to their place in the interleaved image and the colour transform is
+/// restored by a last pass over the patch.</para>
 /// <para>Every loop runs the same count on every lane of the warp (rows up to N, 8 steps, C planes),
 /// so the shuffles are warp-uniform. Bounds, whatever the stream: the host checked the header, the
 /// tables and every patch's structure (DenseFileDecoder.Validate) before the launch; in the kernel
@@ -111,12 +112,15 @@ public static class GpuDenseDecodeKernel
         int wordCount = anyCoded ? (length - header - lanes * DenseLayout.StateBytes) / DenseLayout.WordBytes : 0;
         int next = 0;
         bool bad = false;
-        for (int c = 0; c < channels; c++)
+        // each channel block's row above (codes and pixels, 8 bytes a lane), kept across the rows
+        ulong codes0 = 0, codes1 = 0, codes2 = 0, codes3 = 0, pixels0 = 0, pixels1 = 0, pixels2 = 0, pixels3 = 0;
+        for (int r = 0; r < n; r++)
         {
-            long mask = patchAt + PatchLayout.FlagsSize + c * (maskBytes + predictorBytes);
-            ulong aboveCodes = 0, abovePixels = 0;
-            for (int r = 0; r < n; r++)
+            for (int c = 0; c < channels; c++)
             {
+                long mask = patchAt + PatchLayout.FlagsSize + c * (maskBytes + predictorBytes);
+                ulong aboveCodes = c == 0 ? codes0 : c == 1 ? codes1 : c == 2 ? codes2 : codes3;
+                ulong abovePixels = c == 0 ? pixels0 : c == 1 ? pixels1 : c == 2 ? pixels2 : pixels3;
                 bool rowLive = r < h;
                 int maskByte = rowLive ? data[mask + (r >> 3)] : 0xFF;
                 int predictor = rowLive ? RowCoding.PredictorOf(data[mask + maskBytes + (r >> 2)], r) : 0;
@@ -183,8 +187,10 @@ public static class GpuDenseDecodeKernel
                     if (rowLive && laneLive && x < w)
                         output[outAt + (long)r * outRowStride + (long)x * channels + c] = (byte)value;
                 }
-                aboveCodes = codes;
-                abovePixels = pixels;
+                if (c == 0) { codes0 = codes; pixels0 = pixels; }
+                else if (c == 1) { codes1 = codes; pixels1 = pixels; }
+                else if (c == 2) { codes2 = codes; pixels2 = pixels; }
+                else { codes3 = codes; pixels3 = pixels; }
             }
         }
 

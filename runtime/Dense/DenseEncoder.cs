@@ -116,8 +116,8 @@ internal static class DenseEncoder
         Span<uint> states = stackalloc uint[lanes];
         states.Fill(DenseLayout.StateLow);
         words.Clear();
-        for (int c = channels - 1; c >= 0; c--)
-            for (int r = h - 1; r >= 0; r--)
+        for (int r = h - 1; r >= 0; r--)
+            for (int c = channels - 1; c >= 0; c--)
             {
                 if (IsZeroRow(patch.Header, h, c, r)) continue;
                 var codes = patch.Codes.AsSpan((c * h + r) * w, w);

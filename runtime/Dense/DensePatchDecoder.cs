@@ -117,13 +117,13 @@ internal static class DensePatchDecoder
         {
             for (int l = 0; l < lanes; l++) states[l] = Unsafe.ReadUnaligned<uint>(p + header + l * DenseLayout.StateBytes);
             ushort* words = (ushort*)(p + wordsAt); // read unaligned, little-endian (x64, arm64)
-            for (int c = 0; c < channels; c++)
-            {
-                byte* mask = p + PatchLayout.FlagsSize + c * (maskBytes + predictorBytes);
-                byte* slotsOfBlock = slotTokens + DenseLayout.TableIndex(c, 0) * DenseLayout.ProbabilityTotal;
-                uint* entriesOfBlock = frequencyCumulative + DenseLayout.TableIndex(c, 0) * DenseTables.TokenStride;
-                for (int r = 0; r < height; r++)
+            // row by row, and in each row the channel blocks in order (docs/FORMAT.md, 6.5)
+            for (int r = 0; r < height; r++)
+                for (int c = 0; c < channels; c++)
                 {
+                    byte* mask = p + PatchLayout.FlagsSize + c * (maskBytes + predictorBytes);
+                    byte* slotsOfBlock = slotTokens + DenseLayout.TableIndex(c, 0) * DenseLayout.ProbabilityTotal;
+                    uint* entriesOfBlock = frequencyCumulative + DenseLayout.TableIndex(c, 0) * DenseTables.TokenStride;
                     byte* row = allCodes + (c * height + r) * width;
                     if (RowCoding.IsZeroRow(mask[r >> 3], r)) { new Span<byte>(row, width).Clear(); continue; }
                     if (r == 0) new Span<byte>(contexts, width).Fill(DenseLayout.FirstRowContext);
@@ -171,7 +171,6 @@ internal static class DensePatchDecoder
                             }
                     }
                 }
-            }
             for (int l = 0; l < lanes; l++)
                 if (states[l] != DenseLayout.StateLow)
                     throw new L3FormatException($"dense patch's coder state {l} ends at {states[l]}, not {DenseLayout.StateLow}: the stream is corrupt", fileOffset + header + l * DenseLayout.StateBytes);
