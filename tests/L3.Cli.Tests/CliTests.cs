@@ -53,6 +53,23 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void Dense_mode_encodes_smaller_and_decodes_bit_exactly()
+    {
+        string source = TestData.Path("photo-coffee.png");
+        Assert.Equal(0, L3("encode", source, PathOf("rows.l3")).Exit);
+        Assert.Equal(0, L3("encode", source, PathOf("dense.l3"), "--mode", "dense").Exit);
+        Assert.True(new FileInfo(PathOf("dense.l3")).Length < new FileInfo(PathOf("rows.l3")).Length);
+        Assert.Contains("\"mode\":\"dense\"", L3("info", PathOf("dense.l3"), "--json").Out);
+        Assert.Contains("\"mode\":\"rows\"", L3("info", PathOf("rows.l3"), "--json").Out);
+        var verify = L3("verify", PathOf("dense.l3"));
+        Assert.Equal(0, verify.Exit);
+        Assert.Contains("dense", verify.Out);
+        Assert.Equal(0, L3("decode", PathOf("dense.l3"), PathOf("back.ppm")).Exit);
+        Assert.True(ImageFiles.Read(source).Pixels.AsSpan().SequenceEqual(ImageFiles.Read(PathOf("back.ppm")).Pixels));
+        Assert.Equal(2, L3("encode", source, PathOf("x.l3"), "--mode", "sparse").Exit);
+    }
+
+    [Fact]
     public void Existing_outputs_are_kept_without_force()
     {
         string source = TestData.Path("gray-page.png");

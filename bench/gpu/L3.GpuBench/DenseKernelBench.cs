@@ -10,10 +10,51 @@ namespace L3.GpuBench;
 /// </summary>
 internal static class DenseKernelBench
 {
+    /// <summary>
+    /// Every patch size and channel count, with edge patches (widths and heights that are not
+    /// multiples of N, single rows and columns), smooth, noisy and flat content, each shape one
+    /// launch of 3 images: the kernel's output against the scalar reference (L3Codec.Decode).
+    /// </summary>
+    public static (string Row, bool Exact) Sweep(L3GpuCodec codec)
+    {
+        var rng = new Random(16);
+        int shapes = 0, images = 0, mismatches = 0;
+        foreach (int n in new[] { 8, 16, 32, 64 })
+            foreach (int channels in new[] { 1, 3, 4 })
+                foreach (var (w, h) in new[] { (1, 1), (n + 3, n / 2 + 5), (3 * n - 1, 2 * n + 1), (200, 150), (7, 300) })
+                {
+                    var files = new List<ReadOnlyMemory<byte>>();
+                    var pixels = new List<byte[]>();
+                    for (int k = 0; k < 3; k++)
+                    {
+                        var p = new byte[w * h * channels];
+                        for (int i = 0; i < p.Length; i++)
+                        {
+                            int x = i / channels % w, y = i / channels / w;
+                            p[i] = k switch { 0 => (byte)rng.Next(256), 1 => (byte)(x * 3 + y * 2 + rng.Next(5) + 40 * (i % channels)), _ => (byte)(y / 9 * 30 + i % channels) };
+                        }
+                        pixels.Add(p);
+                        files.Add(L3Codec.Encode(p, w, h, channels, new L3EncodeOptions { PatchSize = n, Mode = L3CodingMode.Dense }));
+                    }
+                    var decoded = codec.Decode(files);
+                    for (int k = 0; k < 3; k++)
+                        if (!decoded[k].Pixels.AsSpan().SequenceEqual(pixels[k])
+                            || !decoded[k].Pixels.AsSpan().SequenceEqual(L3Codec.Decode(files[k].Span).Pixels)) mismatches++;
+                    shapes++;
+                    images += 3;
+                }
+        string row = $"dense sweep: {shapes} shapes (N 8-64, 1/3/4 channels, edge patches), {images} images: " +
+            (mismatches == 0 ? "every output bit-exact against the scalar reference" : $"{mismatches} MISMATCHES");
+        Console.WriteLine(row);
+        return (row, mismatches == 0);
+    }
+
     public static (List<string> Rows, bool Exact) Run(L3GpuCodec codec, L3Image[] raws, int[] batchSizes, double copyGBs, bool small)
     {
         var rows = new List<string>();
-        bool allExact = true;
+        var (sweepRow, sweepExact) = Sweep(codec);
+        rows.Add(sweepRow);
+        bool allExact = sweepExact;
         var rowsFiles = raws.Select(r => L3Codec.Encode(r, new L3EncodeOptions { MaxDegreeOfParallelism = Environment.ProcessorCount })).ToArray();
         var denseFiles = raws.Select(r => L3Codec.Encode(r, new L3EncodeOptions { Mode = L3CodingMode.Dense, MaxDegreeOfParallelism = Environment.ProcessorCount })).ToArray();
         long imageBytes = raws[0].Pixels.LongLength;
