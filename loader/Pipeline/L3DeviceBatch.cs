@@ -58,6 +58,13 @@ public sealed class L3DeviceBatch : IDisposable
     /// <summary>Always true: <see cref="L3Loader.Next"/> returns a finished batch.</summary>
     public bool IsReady => true;
 
+    /// <summary>A CUDA event (CUevent of the loader's context) recorded after the batch's kernels, for
+    /// a stream of another context to wait on; IntPtr.Zero when the batch is already finished.</summary>
+    public IntPtr ReadyEvent => IntPtr.Zero;
+
+    /// <summary>Blocks until the batch's kernels have finished.</summary>
+    public void WaitReady() { }
+
     private MemoryBuffer1D<ulong, Stride1D.Dense> Buffer => _buffer ?? throw new ObjectDisposedException(nameof(L3DeviceBatch));
 
     /// <summary>The tensor copied to the host (tests, checks).</summary>
