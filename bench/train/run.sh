@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The training experiment (issue 15) on the GPU machine, in two steps:
+#   bench/train/run.sh pack            here: publish the interop with a bundled .NET runtime into the
+#                                      l3 package, pack it and the corpus PNGs into .device/train
+#   bash .device/train/run.sh device check [test args]
+#                                      on the GPU machine, from the repository root, with .device/train
+#                                      carried: versions, then python/tests/test_cuda.py (the zero-copy
+#                                      hand-off read by torch kernels equals the batches' host copies)
+#   bash .device/train/run.sh device train [images] [steps]
+#                                      bench/train/train.py: four inputs, two settings, the hand-off cost
+# With the device tool: run(command="bash .device/train/run.sh device check", carry=[".device/train"]).
+set -euo pipefail
+case "${1:-pack}" in
+pack)
+  cd "$(dirname "$0")/../.."
+  python/build.sh --bundle-runtime
+  rm -rf .device/train && mkdir -p .device/train/images
+  tar cf - -C python --exclude=__pycache__ l3 | xz -T2 -6 > .device/train/l3py.tar.xz
+  for f in photo-forest-2048x1024 render-canopee-2048x1024 photo-graf1 photo-motorcycle-left photo-astronaut \
+           photo-coffee render-altai-1080x1920; do
+    cp "${L3_CORPUS:-../shared/corpus}/$f.png" .device/train/images/
+  done
+  cp bench/train/run.sh .device/train/
+  du -sh .device/train
+  ;;
+device)
+  OUT=${OUT:-/tmp/l3-out}
+  mkdir -p /tmp/l3py "$OUT"
+  tar xJf .device/train/l3py.tar.xz -C /tmp/l3py
+  export PYTHONPATH=/tmp/l3py:$PWD/python
+  # the carried package's interop and runtime, whichever l3 folder Python imports first
+  export L3_INTEROP_DIR=/tmp/l3py/l3/_lib L3_DOTNET_ROOT=/tmp/l3py/l3/_dotnet
+  case "${2:-check}" in
+  check)
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT/gpu.txt"
+    python3 -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'cuda', torch.version.cuda)"
+    python3 -c "import timm; print('timm', timm.__version__)" 2>/dev/null || echo "timm: not installed"
+    python3 -c "import l3; print('l3 hosted from', l3._native.library().dotnet_root)"
+    (cd python && python3 -m unittest -v tests.test_cuda "${@:3}") 2>&1 | tee "$OUT/test_cuda.log"
+    ;;
+  train)
+    python3 bench/train/train.py .device/train/images "${L3_WORK:-/tmp/l3-train}" "${3:-512}" "${4:-15}" 2>&1 | tee "$OUT/train.log"
+    ;;
+  esac
+  ;;
+esac
