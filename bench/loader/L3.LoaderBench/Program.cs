@@ -87,6 +87,7 @@ void Run(string name, AugmentOptions augment)
     for (int i = 0; i < 3; i++) loader.Next().Dispose();   // warm-up
     var process = Process.GetCurrentProcess();
     long compressed0 = loader.CompressedBytes, region0 = loader.RegionBytes;
+    var waited0 = loader.WaitedForBatches;
     var cpu0 = process.TotalProcessorTime;
     var clock = Stopwatch.StartNew();
     for (int i = 0; i < timedBatches; i++) loader.Next().Dispose();
@@ -95,7 +96,9 @@ void Run(string name, AugmentOptions augment)
     double cores = (process.TotalProcessorTime - cpu0).TotalSeconds / seconds;
     double images = (double)timedBatches * batchSize / seconds;
     double compressedGBs = (loader.CompressedBytes - compressed0) / seconds / 1e9, regionGBs = (loader.RegionBytes - region0) / seconds / 1e9;
-    Console.WriteLine($"  {images:F1} images/s, {compressedGBs:F2} GB/s compressed read, {regionGBs:F2} GB/s decoded, {cores:F1} cores busy");
+    double waited = (loader.WaitedForBatches - waited0).TotalSeconds / seconds;
+    Console.WriteLine($"  {images:F1} images/s, {compressedGBs:F2} GB/s compressed read, {regionGBs:F2} GB/s decoded, {cores:F1} cores busy, " +
+                      $"consumer waited {waited:P0} of the time");
     rows.Add($"| {name} | {images:F1} | {compressedGBs:F2} | {regionGBs:F2} | {seconds * 1000 / timedBatches:F1} | {cores:F1} | {checkedEntries} entries exact |");
 }
 
