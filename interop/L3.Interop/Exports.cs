@@ -195,6 +195,7 @@ public static unsafe class Exports
     {
         try
         {
+            using var caller = CallerContext.Save();
             var request = LoaderRequest.Parse(NativeResult.Utf8(settings) ?? throw new ArgumentException("no loader settings"));
             var resume = NativeResult.Utf8(state) is { Length: > 0 } json ? ParseState(json) : null;
             *loader = NativeResult.Handle(new LoaderSession(request, resume));
@@ -237,6 +238,7 @@ public static unsafe class Exports
     {
         try
         {
+            using var caller = CallerContext.Save();
             *json = NativeResult.NativeUtf8(NativeResult.Target<LoaderSession>(loader).Loader.State.ToJson());
             return NativeResult.Ok();
         }
@@ -249,6 +251,7 @@ public static unsafe class Exports
     {
         try
         {
+            using var caller = CallerContext.Save();
             *batch = NativeResult.Handle(new BatchHandle(NativeResult.Target<LoaderSession>(loader)));
             return NativeResult.Ok();
         }
@@ -260,6 +263,7 @@ public static unsafe class Exports
     {
         try
         {
+            using var caller = CallerContext.Save();
             NativeResult.Release<LoaderSession>(loader).Dispose();
             return NativeResult.Ok();
         }
@@ -317,6 +321,7 @@ public static unsafe class Exports
     {
         try
         {
+            using var caller = CallerContext.Save();
             var b = NativeResult.Target<BatchHandle>(batch).Batch;
             CheckRoom(b, destination, capacity);
             b.WaitReady();
@@ -333,6 +338,7 @@ public static unsafe class Exports
     {
         try
         {
+            using var caller = CallerContext.Save();
             var handle = NativeResult.Target<BatchHandle>(batch);
             CheckRoom(handle.Batch, destination, capacity);
             handle.Session.Reference(handle.Batch).CopyTo(new Span<byte>(destination, (int)handle.Batch.Bytes));
@@ -347,6 +353,7 @@ public static unsafe class Exports
     {
         try
         {
+            using var caller = CallerContext.Save();
             NativeResult.Target<BatchHandle>(batch).Batch.WaitReady();
             return NativeResult.Ok();
         }
@@ -359,6 +366,7 @@ public static unsafe class Exports
     {
         try
         {
+            using var caller = CallerContext.Save();
             NativeResult.Release<BatchHandle>(batch).Batch.Dispose();
             return NativeResult.Ok();
         }

@@ -23,7 +23,24 @@ internal static class CudaOrdering
     [DllImport(Driver)] private static extern int cuEventQuery(IntPtr cudaEvent);
     [DllImport(Driver, EntryPoint = "cuEventDestroy_v2")] private static extern int cuEventDestroy(IntPtr cudaEvent);
 
+    [DllImport(Driver)] private static extern int cuCtxGetCurrent(out IntPtr context);
+    [DllImport(Driver)] private static extern int cuCtxSetCurrent(IntPtr context);
+
     private static readonly Dictionary<int, IntPtr> Primary = new();
+
+    /// <summary>
+    /// Runs <paramref name="body"/> (a call into the loader) and gives the calling thread back the CUDA
+    /// context it had: ILGPU makes its own context current, and libtorch's next call must find the
+    /// primary one. Without a CUDA driver it just runs the body.
+    /// </summary>
+    public static T KeepingCurrentContext<T>(Func<T> body)
+    {
+        IntPtr saved;
+        try { if (cuCtxGetCurrent(out saved) != 0) saved = IntPtr.Zero; }
+        catch (DllNotFoundException) { return body(); }
+        try { return body(); }
+        finally { cuCtxSetCurrent(saved); }
+    }
 
     /// <summary>Makes the primary context's default stream wait for <paramref name="readyEvent"/> (0: nothing to wait for).</summary>
     public static void DefaultStreamWaits(int device, IntPtr readyEvent)

@@ -22,8 +22,10 @@ public static class TorchSharpBatches
     public static (Tensor Images, Tensor Labels) NextTensors(this L3Loader loader)
     {
         ArgumentNullException.ThrowIfNull(loader);
-        Retirement.Reap(wait: false);
-        var batch = loader.Next();
+        // ILGPU binds its context on this thread (returning batches, the next batch): libtorch's must be current after
+        var batch = loader.Accelerator.AcceleratorType == AcceleratorType.Cuda
+            ? CudaOrdering.KeepingCurrentContext(() => { Retirement.Reap(wait: false); return loader.Next(); })
+            : loader.Next();
         Tensor images;
         try { images = batch.ToTensor(); }
         catch { batch.Dispose(); throw; }

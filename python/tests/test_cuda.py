@@ -72,9 +72,9 @@ class CudaHandOff(unittest.TestCase):
         self.check("float16", False, copy=True)
 
     def test_a_live_tensor_keeps_its_memory(self):
-        settings = dict(batch_size=8, size=64, seed=3, dtype="float32")
+        settings = dict(batch_size=8, size=64, seed=3)
         expected = self.expected("float32", False, 8, **settings)
-        with l3.Loader(self.folder.root, **settings) as loader:
+        with l3.Loader(self.folder.root, dtype="float32", **settings) as loader:
             kept, _ = loader.next()
             for _ in range(7):  # later batches are written while `kept` lives
                 images, _ = loader.next()
