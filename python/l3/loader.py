@@ -207,7 +207,8 @@ class Loader:
         }
         if readers is not None: self._settings["readers"] = readers
         if prefetch is not None: self._settings["prefetch"] = prefetch
-        self._requested_device, self._copy = device, copy
+        self._requested_device = device
+        self.copy = copy  # may change between batches
         self._session = _Session(self._settings, None)
         self._start()
 
@@ -253,7 +254,8 @@ class Loader:
         if torch is not None:
             labels = torch.from_numpy(labels)
             if getattr(self.device, "type", "cpu") != "cpu":
-                labels = labels.to(self.device, non_blocking=True)
+                # from page-locked memory the copy is queued without the host waiting on the stream
+                labels = labels.pin_memory().to(self.device, non_blocking=True)
         if batch.valid < batch.shape[0]:
             images, labels = images[:batch.valid], labels[:batch.valid]
         return images, labels
@@ -278,7 +280,7 @@ class Loader:
         if batch.info.ready_event:
             _cuda.stream_wait_event(stream.cuda_stream, batch.info.ready_event)
         typestr = _TYPES[batch.info.type][2]
-        if self._copy:
+        if self.copy:
             out = torch.empty(batch.shape, dtype=getattr(torch, batch.dtype), device=device)
             _cuda.copy_peer(out.data_ptr(), _cuda.primary_context(device.index), batch.info.device_pointer,
                             self._context, batch.info.bytes, stream.cuda_stream)
