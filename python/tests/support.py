@@ -11,7 +11,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 TEST_DATA = os.path.join(REPO, "tests", "data")
 
 
-def test_images():
+def data_images():
     return sorted(os.path.join(TEST_DATA, f) for f in os.listdir(TEST_DATA) if f.endswith(".png"))
 
 
@@ -21,6 +21,15 @@ def torch_or_none():
         return torch
     except ImportError:
         return None
+
+
+def write_ppm(path, pixels):
+    """A binary netpbm file (P6 for RGB, P5 for gray): an input the converter reads."""
+    height, width, channels = pixels.shape
+    with open(path, "wb") as f:
+        f.write(b"P6" if channels == 3 else b"P5")
+        f.write(f"\n{width} {height}\n255\n".encode())
+        f.write(pixels.tobytes())
 
 
 class L3Folder:
