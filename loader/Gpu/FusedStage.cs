@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 using L3.Gpu;
+using ILGPU.Runtime.Cuda;
 using L3.Kernels;
 
 namespace L3.Loading;
@@ -49,7 +50,17 @@ internal sealed class FusedStage : IDisposable
         var stream = s.Stream;
         s.Ensure(_accelerator, batch.PackedBytes / 4, batch.Tasks.Length, batch.Outputs.Length, (batch.StagingBytes + 7) / 8 + 1, batch.Launches.Length);
         ArrayView<uint> target = s.Data!.View.SubView(0, batch.PackedBytes / 4);
-        target.CopyFrom(stream, batch.Packed.ArrayView.SubView(0, batch.PackedBytes / 4));
+        if (batch.Packed is { } packed) target.CopyFrom(stream, packed.ArrayView.SubView(0, batch.PackedBytes / 4));
+        else
+        {
+            // the mapped path: each sample's band straight from the page cache, then the zero padding
+            var api = CudaAPI.CurrentAPI;
+            IntPtr data = s.Data.NativePtr;
+            foreach (var copy in batch.Copies!)
+                CheckCuda(api.MemcpyAsync(data + copy.Offset, copy.Source, copy.Length, stream), "cuMemcpyAsync");
+            int end = batch.Copies.Length == 0 ? 0 : batch.Copies[^1].Offset + batch.Copies[^1].Length;
+            CheckCuda(api.Memset(data + end, 0, batch.PackedBytes - end, stream), "cuMemsetD8Async");
+        }
         if (batch.Tasks.Length > 0) s.Tasks!.View.SubView(0, batch.Tasks.Length).CopyFromCPU(stream, batch.Tasks);
         s.Samples!.View.SubView(0, batch.Outputs.Length).CopyFromCPU(stream, batch.Outputs);
         s.FirstBad!.View.SubView(0, batch.Launches.Length).CopyFromCPU(stream, Enumerable.Repeat(int.MaxValue, batch.Launches.Length).ToArray());
@@ -114,8 +125,18 @@ internal sealed class FusedStage : IDisposable
     private static void Check(HostBatch batch)
     {
         long dataEnd = (long)batch.ZeroWord * 4;
-        if (dataEnd + 16 > batch.PackedBytes || batch.PackedBytes % 8 != 0 || batch.Packed.Length * 4 < batch.PackedBytes)
+        if (dataEnd + 16 > batch.PackedBytes || batch.PackedBytes % 8 != 0 || (batch.Packed?.Length ?? long.MaxValue / 4) * 4 < batch.PackedBytes)
             throw new InvalidOperationException("packed buffer without its zero padding");
+        if (batch.Packed is null)
+        {
+            int at = 0;
+            foreach (var copy in batch.Copies ?? throw new InvalidOperationException("a batch with neither packed bytes nor copies"))
+            {
+                if (copy.Offset != at || copy.Length < 0 || copy.Source == IntPtr.Zero) throw new InvalidOperationException("device copies out of order");
+                at += copy.Length;
+            }
+            if (at > dataEnd) throw new InvalidOperationException("device copies past the data");
+        }
         foreach (var launch in batch.Launches)
             for (int i = launch.First; i < launch.First + launch.Count; i++)
             {
@@ -132,6 +153,11 @@ internal sealed class FusedStage : IDisposable
                 || (long)(o.CropX + o.CropWidth) * o.SourceChannels > o.Stride || last > batch.StagingBytes)
                 throw new InvalidOperationException("a crop lies outside its decoded region");
         }
+    }
+
+    private static void CheckCuda(CudaError error, string call)
+    {
+        if (error != CudaError.CUDA_SUCCESS) throw new InvalidOperationException($"{call} failed: {error}");
     }
 
     public void Dispose()

@@ -7,6 +7,19 @@ using System.Runtime.ExceptionServices;
 
 namespace L3.Loading;
 
+/// <summary>How a loader moves sample bytes to the device.</summary>
+public enum HostPath
+{
+    /// <summary><see cref="MappedFiles"/> where possible (a dataset on a CUDA device, fitting in half
+    /// of the memory, checksums not verified), else <see cref="PageLockedCopies"/>.</summary>
+    Auto,
+    /// <summary>Reader threads copy the touched patch rows into page-locked buffers, one upload a batch.</summary>
+    PageLockedCopies,
+    /// <summary>The dataset's shards are mapped and registered with the driver; the device copies each
+    /// sample's touched rows from the page cache, and the host copies no pixel data.</summary>
+    MappedFiles,
+}
+
 /// <summary>What a <see cref="L3Loader"/> does.</summary>
 public sealed record LoaderOptions
 {
@@ -27,6 +40,8 @@ public sealed record LoaderOptions
     public bool VerifyChecksums { get; init; }
     /// <summary>How long the consumer waits for the readers before reporting them stalled.</summary>
     public TimeSpan ReaderTimeout { get; init; } = TimeSpan.FromMinutes(2);
+    /// <summary>How sample bytes reach the device (<see cref="Loading.HostPath"/>).</summary>
+    public HostPath HostPath { get; init; } = HostPath.Auto;
     /// <summary>Use ILGPU's CPU accelerator even when a CUDA device is present (when the loader opens its own).</summary>
     public bool ForceCpu { get; init; }
 }
@@ -56,6 +71,7 @@ public sealed class L3Loader : IDisposable
     private readonly bool _ownsAccelerator;
     private readonly FusedStage _stage;
     private readonly BatchReader _reader;
+    private readonly MappedFiles? _mapped;
     /// <summary>Batches being prepared or prepared, in batch order (a failure in a batch's place).</summary>
     private readonly BlockingCollection<Task<HostBatch>> _prepared;
     /// <summary>Batches started on the device, in batch order.</summary>
@@ -98,6 +114,10 @@ public sealed class L3Loader : IDisposable
     /// <summary>How long <see cref="Next"/> waited for finished batches in all: near zero when the
     /// loader keeps ahead of its consumer.</summary>
     public TimeSpan WaitedForBatches { get; private set; }
+    /// <summary>How sample bytes reach the device, and why (<see cref="LoaderOptions.HostPath"/>).</summary>
+    public string HostPathUsed { get; }
+    /// <summary>Where the loader's threads spend their time (for benchmarks).</summary>
+    public LoaderTimings Timings { get; } = new();
 
     public L3Loader(SampleSource source, LoaderOptions options, LoaderState? resume = null, Accelerator? accelerator = null)
     {
@@ -129,7 +149,14 @@ public sealed class L3Loader : IDisposable
         }
         Accelerator = accelerator;
         _stage = new FusedStage(accelerator, options.DeviceSlots);
-        _reader = new BatchReader(source, options.Augment, options.Sampling.Seed, options.Readers, options.VerifyChecksums);
+        string why = "checksums are verified (whole files are read)";
+        if (options.HostPath != HostPath.PageLockedCopies && !options.VerifyChecksums)
+            _mapped = MappedFiles.TryMap(accelerator, source.BackingFiles, out why);
+        if (options.HostPath == HostPath.MappedFiles && _mapped is null)
+            throw new NotSupportedException($"the dataset's files cannot be mapped for the device: {why}");
+        HostPathUsed = _mapped is not null ? "mapped files: the device copies from the page cache"
+            : $"page-locked copies by the readers ({(options.HostPath == HostPath.PageLockedCopies ? "chosen" : why)})";
+        _reader = new BatchReader(source, options.Augment, options.Sampling.Seed, options.Readers, options.VerifyChecksums, Timings, _mapped);
         _prepared = new BlockingCollection<Task<HostBatch>>(options.PrefetchDepth);
         _finished = new BlockingCollection<object>(options.PrefetchDepth);
         _freeSlots = new SemaphoreSlim(options.DeviceSlots);
@@ -199,9 +226,11 @@ public sealed class L3Loader : IDisposable
                 MemoryBuffer1D<ulong, Stride1D.Dense>? output = null;
                 try
                 {
+                    long t0 = LoaderTimings.Now;
                     output = RentOutput((bytes + 7) / 8);
                     _stage.Submit(batch, slot, _options.Augment, output.View);
                     var ready = DeviceEvent.RecordOn(_stage.StreamOf(slot));
+                    LoaderTimings.Add(ref Timings.SubmitTicks, t0);
                     _inFlight.Add(new InFlight(batch, slot, output, bytes, ready));
                 }
                 catch (Exception e)
@@ -234,9 +263,13 @@ public sealed class L3Loader : IDisposable
                 Exception? fault = null;
                 try
                 {
-                    _stage.StreamOf(item.Slot).Synchronize();
+                    // on CUDA, a blocking-sync event: the thread sleeps instead of spinning a core
+                    long t0 = LoaderTimings.Now;
+                    if (item.Ready is { } ready) ready.Synchronize();
+                    else _stage.StreamOf(item.Slot).Synchronize();
+                    LoaderTimings.Add(ref Timings.WaitTicks, t0);
                     int bad = _stage.FirstBadTask(batch, item.Slot);
-                    if (bad >= 0) fault = _reader.Fault(batch, batch.Samples.First(s => bad >= s.TaskFirst && bad < s.TaskFirst + s.TaskCount));
+                    if (bad >= 0) fault = _reader.Fault(batch.Samples.First(s => bad >= s.TaskFirst && bad < s.TaskFirst + s.TaskCount));
                 }
                 catch (Exception e) { fault = e; }
                 ReturnPinned(batch.Packed);
@@ -277,8 +310,9 @@ public sealed class L3Loader : IDisposable
         return Accelerator.AllocatePageLocked1D<uint>(words + words / 4);
     }
 
-    private void ReturnPinned(PageLockedArray1D<uint> buffer)
+    private void ReturnPinned(PageLockedArray1D<uint>? buffer)
     {
+        if (buffer is null) return; // the mapped path
         if (_disposed) { Accelerator.Bind(); buffer.Dispose(); }
         else _free.Add(buffer);
     }
@@ -354,14 +388,15 @@ public sealed class L3Loader : IDisposable
         for (int slot = 0; slot < _stage.Slots; slot++) _stage.StreamOf(slot).Synchronize();
         foreach (var task in _unclaimed.Keys)
         {
-            try { if (task.Wait(TimeSpan.FromMinutes(1))) task.Result.Packed.Dispose(); }
+            try { if (task.Wait(TimeSpan.FromMinutes(1))) task.Result.Packed?.Dispose(); }
             catch (AggregateException) { }
         }
         while (_inFlight.TryTake(out var item))
-            if (item.Failure is null) { item.Batch.Packed.Dispose(); item.Output.Dispose(); item.Ready?.Dispose(); }
+            if (item.Failure is null) { item.Batch.Packed?.Dispose(); item.Output.Dispose(); item.Ready?.Dispose(); }
         while (_finished.TryTake(out var item))
             if (item is InFlight done) { done.Output.Dispose(); done.Ready?.Dispose(); }
         _stage.Dispose();
+        _mapped?.Dispose();
         while (_free.TryTake(out var buffer)) buffer.Dispose();
         while (_outputs.TryTake(out var output)) output.Dispose();
         if (_ownsAccelerator)

@@ -49,23 +49,27 @@ Console.WriteLine($"dataset: {data.Count} samples, {data.Manifest.L3Bytes / 1e6:
 foreach (var shard in data.Shards) File.ReadAllBytes(Path.Combine(dataset, shard.Tar));
 
 var rows = new List<string>();
-Run("RandomResizedCrop 224, flip, normalize, fp16 NCHW", new AugmentOptions { Width = 224, Height = 224, Type = OutputType.Float16 });
-Run("full images, normalize, fp16 NCHW", new AugmentOptions { Crop = CropMode.Full, RandomFlip = false, Type = OutputType.Float16 });
-Run("full images, uint8 NHWC", new AugmentOptions { Crop = CropMode.Full, RandomFlip = false, Type = OutputType.UInt8, Layout = TensorLayout.ChannelsLast });
+var crops = new AugmentOptions { Width = 224, Height = 224, Type = OutputType.Float16 };
+var full = new AugmentOptions { Crop = CropMode.Full, RandomFlip = false, Type = OutputType.Float16 };
+Run("RandomResizedCrop 224, flip, normalize, fp16 NCHW", crops, HostPath.Auto);
+Run("the same, page-locked copies", crops, HostPath.PageLockedCopies);
+Run("full images, normalize, fp16 NCHW", full, HostPath.Auto);
+Run("the same, page-locked copies", full, HostPath.PageLockedCopies);
+Run("full images, uint8 NHWC", full with { Type = OutputType.UInt8, Layout = TensorLayout.ChannelsLast }, HostPath.Auto);
 Console.WriteLine();
 Console.WriteLine($"| output | images/s | compressed GB/s read | source GB/s (decoded regions) | ms per batch | CPU cores busy | checked |");
 Console.WriteLine($"| --- | --- | --- | --- | --- | --- | --- |");
 foreach (var row in rows) Console.WriteLine(row);
 
-void Run(string name, AugmentOptions augment)
+void Run(string name, AugmentOptions augment, HostPath hostPath)
 {
     using var source = SampleSource.FromDataset(data);
     using var loader = new L3Loader(source, new LoaderOptions
     {
         Sampling = new SamplerOptions { BatchSize = batchSize, Seed = 1, LastBatch = LastBatchPolicy.Pad },
-        Augment = augment, Readers = readers, PrefetchDepth = 4,
+        Augment = augment, Readers = readers, PrefetchDepth = 4, HostPath = hostPath,
     });
-    Console.WriteLine($"\n{name} on {loader.Accelerator.Name} ({loader.Accelerator.AcceleratorType})");
+    Console.WriteLine($"\n{name} on {loader.Accelerator.Name} ({loader.Accelerator.AcceleratorType}); {loader.HostPathUsed}");
 
     // every entry of the first two batches against the CPU reference
     int checkedEntries = 0;
@@ -88,6 +92,7 @@ void Run(string name, AugmentOptions augment)
     var process = Process.GetCurrentProcess();
     long compressed0 = loader.CompressedBytes, region0 = loader.RegionBytes;
     var waited0 = loader.WaitedForBatches;
+    var timings0 = loader.Timings.Snapshot();
     var cpu0 = process.TotalProcessorTime;
     var clock = Stopwatch.StartNew();
     for (int i = 0; i < timedBatches; i++) loader.Next().Dispose();
@@ -99,6 +104,7 @@ void Run(string name, AugmentOptions augment)
     double waited = (loader.WaitedForBatches - waited0).TotalSeconds / seconds;
     Console.WriteLine($"  {images:F1} images/s, {compressedGBs:F2} GB/s compressed read, {regionGBs:F2} GB/s decoded, {cores:F1} cores busy, " +
                       $"consumer waited {waited:P0} of the time");
+    Console.WriteLine($"  {loader.Timings.Since(timings0)}");
     rows.Add($"| {name} | {images:F1} | {compressedGBs:F2} | {regionGBs:F2} | {seconds * 1000 / timedBatches:F1} | {cores:F1} | {checkedEntries} entries exact |");
 }
 
