@@ -147,11 +147,12 @@ class LoaderBatches(unittest.TestCase):
     @unittest.skipIf(torch_or_none() is None, "torch is not installed")
     def test_torch_tensors_on_the_cpu(self):
         torch = torch_or_none()
-        with l3.Loader(self.folder.root, batch_size=4, size=16, dtype="bfloat16", channels_last=True, seed=2) as loader:
+        settings = dict(batch_size=4, size=16, dtype="bfloat16", channels_last=True, seed=2, force_cpu=True, device="cpu")
+        with l3.Loader(self.folder.root, **settings) as loader:
             batch = loader.next_batch()
             expected = torch.from_numpy(batch.reference_bytes().view(np.int16).reshape(batch.shape)).view(torch.bfloat16)
             batch.release()
-        with l3.Loader(self.folder.root, batch_size=4, size=16, dtype="bfloat16", channels_last=True, seed=2) as loader:
+        with l3.Loader(self.folder.root, **settings) as loader:
             images, labels = loader.next()
         self.assertEqual(images.dtype, torch.bfloat16)
         self.assertEqual(tuple(images.shape), (4, 3, 16, 16))
