@@ -8,6 +8,7 @@
 #                                      hand-off read by torch kernels equals the batches' host copies)
 #   bash .device/train/run.sh device train [images] [steps]
 #                                      bench/train/train.py: four inputs, two settings, the hand-off cost
+#   bash .device/train/run.sh device train 512 15 handoff    the hand-off cost alone, in longer blocks
 # With the device tool: run(command="bash .device/train/run.sh device check", carry=[".device/train"]).
 # L3_DEVICE_DIR names another checkout's .device/train to copy the pack into (as bench/loader/run.sh).
 set -euo pipefail
@@ -51,7 +52,7 @@ device)
     (cd /tmp/l3py && python3 -m unittest -v tests.test_cuda "${@:3}") 2>&1 | tee "$OUT/test_cuda.log"
     ;;
   train)
-    python3 .device/train/train.py .device/train/images "${L3_WORK:-/tmp/l3-train}" "${3:-512}" "${4:-15}" 2>&1 | tee "$OUT/train.log"
+    python3 .device/train/train.py .device/train/images "${L3_WORK:-/tmp/l3-train}" "${3:-512}" "${4:-15}" ${5:-} 2>&1 | tee "$OUT/train.log"
     ;;
   esac
   ;;

@@ -10,7 +10,8 @@ batch 8. Images: the carried PNGs as RGB, tiled to 2048x1024 with a shift per co
 bench/loader/anchors.py), as PNG (level 6), JPEG q90 and an L3 dataset (l3.convert, N = 16).
 Also the hand-off's cost: l3.Loader's raw batches (no torch) against its torch tensors.
 
-Usage: train.py PNG_DIR WORK_DIR [images=512] [steps=15]"""
+Usage: train.py PNG_DIR WORK_DIR [images=512] [steps=15] [handoff]   (handoff: only the hand-off's cost,
+in longer blocks)"""
 import glob
 import json
 import multiprocessing
@@ -29,6 +30,7 @@ import l3
 png_dir, work = sys.argv[1], sys.argv[2]
 count = int(sys.argv[3]) if len(sys.argv) > 3 else 512
 steps = int(sys.argv[4]) if len(sys.argv) > 4 else 15
+handoff_only = len(sys.argv) > 5 and sys.argv[5] == "handoff"
 W, H, WARMUP = 2048, 1024, 3
 dev = torch.device("cuda")
 cores = os.cpu_count()
@@ -143,7 +145,7 @@ def train(name, model, batch, crop, source, dense_classes):
     return n / dt, (busy_seconds() - busy0) / dt
 
 
-def handoff(batch, crop, batches, rounds=3):
+def handoff(batch, crop, batches, rounds):
     """l3.Loader's own rate (raw batches, released at once) against the same loader's batches as
     torch tensors (zero copy, and copied), in alternating blocks of one loader; medians of the rounds."""
     settings = dict(size=224) if crop else dict(size=None, crop="full", flip=False)
@@ -188,7 +190,7 @@ if __name__ == "__main__":
     inputs = [("synthetic on GPU (ceiling)", synthetic), ("PNG, PIL, 16 workers", pil_png),
               ("JPEG q90, nvJPEG", nvjpeg), ("l3.Loader", l3_loader)]
     rows = []
-    for title, crop, batch, make_model, dense in settings:
+    for title, crop, batch, make_model, dense in ([] if handoff_only else settings):
         torch.manual_seed(0)
         model = make_model().to(dev).to(memory_format=torch.channels_last)
         ceiling = None
@@ -206,14 +208,16 @@ if __name__ == "__main__":
         torch.cuda.empty_cache()
 
     handoffs = []
-    for title, crop, batch, batches in (("RandomResizedCrop 224, batch 64", True, 64, 30), ("full 2048x1024, batch 8", False, 8, 60)):
-        r = handoff(batch, crop, batches)
+    scale, rounds = (8, 5) if handoff_only else (1, 3)
+    for title, crop, batch, batches in (("RandomResizedCrop 224, batch 64", True, 64, 30 * scale), ("full 2048x1024, batch 8", False, 8, 60 * scale)):
+        r = handoff(batch, crop, batches, rounds)
         handoffs.append(f"| {title} | {r['raw']:.0f} | {r['zero-copy tensors']:.0f} ({r['zero-copy tensors'] / r['raw']:.3f}) | "
                         f"{r['copied tensors']:.0f} ({r['copied tensors'] / r['raw']:.3f}) |")
         print(handoffs[-1], flush=True)
 
-    print("\n| setting | input | images/s | of ceiling | CPU cores busy |\n| --- | --- | --- | --- | --- |")
-    print("\n".join(rows))
-    print("\n| hand-off, l3.Loader fp16 NHWC, no training | raw batches (images/s) | zero-copy torch tensors (ratio) | copied tensors (ratio) |"
+    if rows:
+        print("\n| setting | input | images/s | of ceiling | CPU cores busy |\n| --- | --- | --- | --- | --- |")
+        print("\n".join(rows))
+    print(f"\n| hand-off, l3.Loader fp16 NHWC, no training, {rounds} rounds | raw batches (images/s) | zero-copy torch tensors (ratio) | copied tensors (ratio) |"
           "\n| --- | --- | --- | --- |")
     print("\n".join(handoffs))
