@@ -17,8 +17,13 @@ namespace L3.Loading;
 /// last row's last, is one device copy straight from the page cache (the bytes between rows go
 /// along: one copy an image instead of one a row).</remarks>
 internal sealed class BatchReader(SampleSource source, AugmentOptions augment, ulong seed, int readers, bool verifyChecksums, LoaderTimings timings,
-    MappedFiles? mapped = null)
+    MappedFiles? mapped = null, long headerCacheBytes = 0)
 {
+    /// <summary>Checked headers and tables kept for later epochs (the files do not change under a
+    /// loader), up to <c>headerCacheBytes</c>: from the second epoch on, the host reads nothing.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, L3Header> _headers = new();
+    private long _cachedBytes;
+
     /// <summary>First read of a file: the fixed header and the start of the table; the rest of the
     /// table (32 KiB for a 2048×1024 image at N = 16) is read once its length is known.</summary>
     private const int FirstRead = 4 * 1024;
@@ -160,6 +165,7 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
                 header = L3Header.Read(whole);
                 header.VerifyPayload(whole);
             }
+            else if (_headers.TryGetValue(sample, out var cached)) header = cached;
             else
             {
                 var head = new byte[(int)Math.Min(length, FirstRead)];
@@ -173,6 +179,9 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
                     head = longer;
                 }
                 header = L3Header.Read(head, length);
+                long size = header.PayloadStart + 256L;
+                if (Interlocked.Add(ref _cachedBytes, size) <= headerCacheBytes) _headers[sample] = header;
+                else Interlocked.Add(ref _cachedBytes, -size);
             }
             if (!augment.Accepts(header.Channels))
                 throw new L3FormatException($"an image of {header.Channels} channel(s) cannot give the output's {augment.Channels}", FileLayout.ChannelsOffset);

@@ -39,6 +39,9 @@ public sealed record LoaderOptions
     /// <summary>Read whole files and verify their payload checksums (otherwise only the touched
     /// patches are read; their structure is always checked).</summary>
     public bool VerifyChecksums { get; init; }
+    /// <summary>Bytes of checked headers and patch tables kept for later epochs (the files must not
+    /// change while the loader reads them); 0 reads every header every epoch.</summary>
+    public long HeaderCacheBytes { get; init; } = 512L << 20;
     /// <summary>How long the consumer waits for the readers before reporting them stalled.</summary>
     public TimeSpan ReaderTimeout { get; init; } = TimeSpan.FromMinutes(2);
     /// <summary>How sample bytes reach the device (<see cref="Loading.HostPath"/>).</summary>
@@ -160,7 +163,7 @@ public sealed class L3Loader : IDisposable
         int pinned = options.PrefetchDepth + options.DeviceSlots + 1;
         _packedBuffers = new PinnedPool<uint>(accelerator, pinned, _stop.Token);
         _taskBuffers = new PinnedPool<PatchTask>(accelerator, pinned, _stop.Token);
-        _reader = new BatchReader(source, options.Augment, options.Sampling.Seed, options.Readers, options.VerifyChecksums, Timings, _mapped);
+        _reader = new BatchReader(source, options.Augment, options.Sampling.Seed, options.Readers, options.VerifyChecksums, Timings, _mapped, options.HeaderCacheBytes);
         _prepared = new BlockingCollection<Task<HostBatch>>(options.PrefetchDepth);
         _finished = new BlockingCollection<object>(options.PrefetchDepth);
         _freeSlots = new SemaphoreSlim(options.DeviceSlots);
