@@ -54,7 +54,9 @@ internal sealed class HostBatch
     /// <summary>Bytes of <see cref="Packed"/> in use, padding included (a multiple of 8).</summary>
     public required int PackedBytes;
     public required int ZeroWord;
-    public required PatchTask[] Tasks;
+    /// <summary>The decode tasks, [0, <see cref="TaskCount"/>) of a page-locked buffer.</summary>
+    public required PageLockedArray1D<PatchTask> Tasks;
+    public required int TaskCount;
     public required DecodeLaunch[] Launches;
     public required AugmentSample[] Outputs;
     public required int StagingBytes;

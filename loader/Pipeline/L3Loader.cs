@@ -4,6 +4,7 @@ using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using System.Runtime.ExceptionServices;
+using L3.Kernels;
 
 namespace L3.Loading;
 
@@ -38,6 +39,9 @@ public sealed record LoaderOptions
     /// <summary>Read whole files and verify their payload checksums (otherwise only the touched
     /// patches are read; their structure is always checked).</summary>
     public bool VerifyChecksums { get; init; }
+    /// <summary>Bytes of checked headers and patch tables kept for later epochs (the files must not
+    /// change while the loader reads them); 0 reads every header every epoch.</summary>
+    public long HeaderCacheBytes { get; init; } = 512L << 20;
     /// <summary>How long the consumer waits for the readers before reporting them stalled.</summary>
     public TimeSpan ReaderTimeout { get; init; } = TimeSpan.FromMinutes(2);
     /// <summary>How sample bytes reach the device (<see cref="Loading.HostPath"/>).</summary>
@@ -80,12 +84,11 @@ public sealed class L3Loader : IDisposable
     private readonly BlockingCollection<object> _finished;
     private readonly SemaphoreSlim _freeSlots;
     private readonly SemaphoreSlim _preparing;
-    private readonly BlockingCollection<PageLockedArray1D<uint>> _free = new();
+    private readonly PinnedPool<uint> _packedBuffers;
+    private readonly PinnedPool<PatchTask> _taskBuffers;
     private readonly ConcurrentBag<MemoryBuffer1D<ulong, Stride1D.Dense>> _outputs = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread[] _threads;
-    private readonly object _pinnedGate = new();
-    private int _pinnedCount;
     private bool _failed;
     private bool _disposed;
 
@@ -156,7 +159,11 @@ public sealed class L3Loader : IDisposable
             throw new NotSupportedException($"the dataset's files cannot be mapped for the device: {why}");
         HostPathUsed = _mapped is not null ? "mapped files: the device copies from the page cache"
             : $"page-locked copies by the readers ({(options.HostPath == HostPath.PageLockedCopies ? "chosen" : why)})";
-        _reader = new BatchReader(source, options.Augment, options.Sampling.Seed, options.Readers, options.VerifyChecksums, Timings, _mapped);
+        // buffers for the batches prepared ahead, one waiting for a slot, those on the device
+        int pinned = options.PrefetchDepth + options.DeviceSlots + 1;
+        _packedBuffers = new PinnedPool<uint>(accelerator, pinned, _stop.Token);
+        _taskBuffers = new PinnedPool<PatchTask>(accelerator, pinned, _stop.Token);
+        _reader = new BatchReader(source, options.Augment, options.Sampling.Seed, options.Readers, options.VerifyChecksums, Timings, _mapped, options.HeaderCacheBytes);
         _prepared = new BlockingCollection<Task<HostBatch>>(options.PrefetchDepth);
         _finished = new BlockingCollection<object>(options.PrefetchDepth);
         _freeSlots = new SemaphoreSlim(options.DeviceSlots);
@@ -183,7 +190,7 @@ public sealed class L3Loader : IDisposable
                 _preparing.Wait(_stop.Token);
                 var task = Task.Run(() =>
                 {
-                    try { return _reader.Read(plan, RentPinned); }
+                    try { return _reader.Read(plan, _packedBuffers.Rent, _taskBuffers.Rent); }
                     finally { _preparing.Release(); }
                 });
                 _unclaimed[task] = true;
@@ -218,7 +225,7 @@ public sealed class L3Loader : IDisposable
                 }
                 catch (OperationCanceledException)
                 {
-                    ReturnPinned(batch.Packed);
+                    ReturnPinned(batch);
                     throw;
                 }
                 int slot = (int)(index++ % _stage.Slots);
@@ -235,7 +242,7 @@ public sealed class L3Loader : IDisposable
                 }
                 catch (Exception e)
                 {
-                    ReturnPinned(batch.Packed);
+                    ReturnPinned(batch);
                     output?.Dispose();
                     _inFlight.Add(InFlight.Failed(e));
                     return;
@@ -272,7 +279,7 @@ public sealed class L3Loader : IDisposable
                     if (bad >= 0) fault = _reader.Fault(batch.Samples.First(s => bad >= s.TaskFirst && bad < s.TaskFirst + s.TaskCount));
                 }
                 catch (Exception e) { fault = e; }
-                ReturnPinned(batch.Packed);
+                ReturnPinned(batch);
                 _freeSlots.Release();
                 if (fault is not null)
                 {
@@ -287,34 +294,11 @@ public sealed class L3Loader : IDisposable
         catch (OperationCanceledException) { }
     }
 
-    /// <summary>A page-locked buffer of at least <paramref name="words"/> words from the ring
-    /// (PrefetchDepth + DeviceSlots + 1 buffers: the prepared ones, one waiting for a slot, those on
-    /// the device).</summary>
-    private PageLockedArray1D<uint> RentPinned(long words)
+    /// <summary>Gives a batch's page-locked buffers back to their rings.</summary>
+    private void ReturnPinned(HostBatch batch)
     {
-        // the readers run on threads of their own: pinning and unpinning need the accelerator's
-        // CUDA context current on the calling thread
-        Accelerator.Bind();
-        PageLockedArray1D<uint>? buffer = null;
-        lock (_pinnedGate)
-        {
-            if (_pinnedCount < _options.PrefetchDepth + _options.DeviceSlots + 1 && !_free.TryTake(out buffer))
-            {
-                _pinnedCount++;
-                return Accelerator.AllocatePageLocked1D<uint>(words + words / 4);
-            }
-        }
-        buffer ??= _free.Take(_stop.Token);
-        if (buffer.Length >= words) return buffer;
-        buffer.Dispose();
-        return Accelerator.AllocatePageLocked1D<uint>(words + words / 4);
-    }
-
-    private void ReturnPinned(PageLockedArray1D<uint>? buffer)
-    {
-        if (buffer is null) return; // the mapped path
-        if (_disposed) { Accelerator.Bind(); buffer.Dispose(); }
-        else _free.Add(buffer);
+        _packedBuffers.Return(batch.Packed);
+        _taskBuffers.Return(batch.Tasks);
     }
 
     /// <summary>
@@ -388,16 +372,17 @@ public sealed class L3Loader : IDisposable
         for (int slot = 0; slot < _stage.Slots; slot++) _stage.StreamOf(slot).Synchronize();
         foreach (var task in _unclaimed.Keys)
         {
-            try { if (task.Wait(TimeSpan.FromMinutes(1))) task.Result.Packed?.Dispose(); }
+            try { if (task.Wait(TimeSpan.FromMinutes(1))) ReturnPinned(task.Result); }
             catch (AggregateException) { }
         }
         while (_inFlight.TryTake(out var item))
-            if (item.Failure is null) { item.Batch.Packed?.Dispose(); item.Output.Dispose(); item.Ready?.Dispose(); }
+            if (item.Failure is null) { ReturnPinned(item.Batch); item.Output.Dispose(); item.Ready?.Dispose(); }
         while (_finished.TryTake(out var item))
             if (item is InFlight done) { done.Output.Dispose(); done.Ready?.Dispose(); }
         _stage.Dispose();
         _mapped?.Dispose();
-        while (_free.TryTake(out var buffer)) buffer.Dispose();
+        _packedBuffers.Dispose();
+        _taskBuffers.Dispose();
         while (_outputs.TryTake(out var output)) output.Dispose();
         if (_ownsAccelerator)
         {

@@ -53,6 +53,19 @@ public class PipelineTests(CpuAccelerator cpu) : IClassFixture<CpuAccelerator>
     }
 
     [Fact]
+    public void MappedFilesAreRefusedWithTheReasonWhereTheyCannotBeUsed()
+    {
+        using var files = Files(3);
+        using var source = files.Source();
+        var options = new LoaderOptions { Sampling = new SamplerOptions { BatchSize = 2 }, Augment = Small, HostPath = HostPath.MappedFiles };
+        var e = Assert.Throws<NotSupportedException>(() => new L3Loader(source, options, accelerator: cpu.Accelerator));
+        Assert.Contains("not a CUDA device", e.Message);
+        using var auto = new L3Loader(source, options with { HostPath = HostPath.Auto }, accelerator: cpu.Accelerator);
+        Assert.StartsWith("page-locked copies by the readers", auto.HostPathUsed);
+        using (auto.Next()) { }
+    }
+
+    [Fact]
     public void TwoRanksGetDisjointSamplesCoveringTheEpoch()
     {
         using var files = Files(9);
