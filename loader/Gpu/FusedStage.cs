@@ -48,7 +48,7 @@ internal sealed class FusedStage : IDisposable
     {
         Check(batch);
         var stream = s.Stream;
-        s.Ensure(_accelerator, batch.PackedBytes / 4, batch.Tasks.Length, batch.Outputs.Length, (batch.StagingBytes + 7) / 8 + 1, batch.Launches.Length);
+        s.Ensure(_accelerator, batch.PackedBytes / 4, batch.TaskCount, batch.Outputs.Length, (batch.StagingBytes + 7) / 8 + 1, batch.Launches.Length);
         ArrayView<uint> target = s.Data!.View.SubView(0, batch.PackedBytes / 4);
         if (batch.Packed is { } packed) target.CopyFrom(stream, packed.ArrayView.SubView(0, batch.PackedBytes / 4));
         else
@@ -61,7 +61,7 @@ internal sealed class FusedStage : IDisposable
             int end = batch.Copies.Length == 0 ? 0 : batch.Copies[^1].Offset + batch.Copies[^1].Length;
             CheckCuda(api.Memset(data + end, 0, batch.PackedBytes - end, stream), "cuMemsetD8Async");
         }
-        if (batch.Tasks.Length > 0) s.Tasks!.View.SubView(0, batch.Tasks.Length).CopyFromCPU(stream, batch.Tasks);
+        if (batch.TaskCount > 0) s.Tasks!.View.SubView(0, batch.TaskCount).CopyFrom(stream, batch.Tasks.ArrayView.SubView(0, batch.TaskCount));
         s.Samples!.View.SubView(0, batch.Outputs.Length).CopyFromCPU(stream, batch.Outputs);
         s.FirstBad!.View.SubView(0, batch.Launches.Length).CopyFromCPU(stream, Enumerable.Repeat(int.MaxValue, batch.Launches.Length).ToArray());
     }
@@ -120,8 +120,8 @@ internal sealed class FusedStage : IDisposable
         return first;
     }
 
-    /// <summary>The kernels read without bounds checks: every task's bytes and pixels, and every
-    /// crop's pixels, must lie inside their buffers.</summary>
+    /// <summary>The kernels read without bounds checks: every launch, copy and crop must lie
+    /// inside its buffers.</summary>
     private static void Check(HostBatch batch)
     {
         long dataEnd = (long)batch.ZeroWord * 4;
@@ -137,15 +137,10 @@ internal sealed class FusedStage : IDisposable
             }
             if (at > dataEnd) throw new InvalidOperationException("device copies past the data");
         }
+        // the tasks were checked by the readers as they wrote them (BatchReader.CheckTasks)
         foreach (var launch in batch.Launches)
-            for (int i = launch.First; i < launch.First + launch.Count; i++)
-            {
-                var t = batch.Tasks[i];
-                long lastPixel = t.Out + (long)(t.Height - 1) * t.RowStride + (long)t.Width * launch.Channels;
-                if (t.Start < 0 || t.Length < 1 || (long)t.Start + t.Length > dataEnd || t.Width < 1 || t.Width > launch.PatchSize || t.Height < 1 || t.Height > launch.PatchSize
-                    || t.Out < 0 || t.RowStride < t.Width * launch.Channels || lastPixel > batch.StagingBytes)
-                    throw new InvalidOperationException($"decode task {i} lies outside its buffers");
-            }
+            if (launch.First < 0 || launch.Count < 0 || launch.First + launch.Count > batch.TaskCount)
+                throw new InvalidOperationException("a launch lies outside the task list");
         foreach (var o in batch.Outputs)
         {
             long last = o.Source + (long)(o.CropY + o.CropHeight - 1) * o.Stride + (long)(o.CropX + o.CropWidth) * o.SourceChannels;
@@ -193,7 +188,8 @@ internal sealed class FusedStage : IDisposable
         {
             if (buffer is not null && buffer.Length >= length) return;
             buffer?.Dispose();
-            buffer = accelerator.Allocate1D<T>(Math.Max(16, length + length / 8));
+            // room to spare: batches vary in size, and freeing device memory waits for the whole device
+            buffer = accelerator.Allocate1D<T>(Math.Max(16, length + length / 2));
         }
 
         public void Dispose()

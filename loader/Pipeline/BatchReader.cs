@@ -17,8 +17,17 @@ namespace L3.Loading;
 /// last row's last, is one device copy straight from the page cache (the bytes between rows go
 /// along: one copy an image instead of one a row).</remarks>
 internal sealed class BatchReader(SampleSource source, AugmentOptions augment, ulong seed, int readers, bool verifyChecksums, LoaderTimings timings,
-    MappedFiles? mapped = null)
+    MappedFiles? mapped = null, long headerCacheBytes = 0, bool replaceBadSamples = false)
 {
+    /// <summary>Whole files are read: to verify checksums, or to find every bad sample on the host
+    /// (checksum and touched patches) before the batch is laid out, so that it can be replaced.</summary>
+    private readonly bool _readWholeFiles = verifyChecksums || replaceBadSamples;
+
+    /// <summary>Checked headers and tables kept for later epochs (the files do not change under a
+    /// loader), up to <c>headerCacheBytes</c>: from the second epoch on, the host reads nothing.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, L3Header> _headers = new();
+    private long _cachedBytes;
+
     /// <summary>First read of a file: the fixed header and the start of the table; the rest of the
     /// table (32 KiB for a 2048×1024 image at N = 16) is read once its length is known.</summary>
     private const int FirstRead = 4 * 1024;
@@ -29,16 +38,28 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
 
     private readonly ParallelOptions _parallel = new() { MaxDegreeOfParallelism = Math.Max(1, readers) };
 
-    public HostBatch Read(SampleBatch plan, Func<long, PageLockedArray1D<uint>> rentWords)
+    public HostBatch Read(SampleBatch plan, Func<long, PageLockedArray1D<uint>> rentWords, Func<long, PageLockedArray1D<PatchTask>> rentTasks)
     {
         var samples = new PreparedSample[plan.Samples.Length];
+        var failures = new L3FormatException?[samples.Length];
         // the same sample twice (pad) is read twice: cheap, and keeps the layout simple
         ForEach(samples.Length, k =>
         {
             long t0 = LoaderTimings.Now;
-            samples[k] = Open(plan.Samples[k], plan.Epoch);
+            try { samples[k] = Open(plan.Samples[k], plan.Epoch); }
+            catch (L3FormatException e) when (replaceBadSamples) { failures[k] = e; }
             LoaderTimings.Add(ref timings.OpenTicks, t0);
         });
+        var replaced = new List<string>();
+        for (int k = 0; k < samples.Length; k++)
+        {
+            if (failures[k] is not { } failure) continue;
+            // the next good sample of the batch takes the bad one's place (with its crop)
+            int good = Enumerable.Range(1, samples.Length - 1).Select(d => (k + d) % samples.Length).FirstOrDefault(j => failures[j] is null, -1);
+            if (good < 0) throw failure;
+            samples[k] = samples[good].Copy();
+            replaced.Add(failure.Message);
+        }
         long layout = LoaderTimings.Now;
 
         var (outputWidth, outputHeight) = augment.OutputSize(samples[0].Header.Width, samples[0].Header.Height);
@@ -78,51 +99,55 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
             }
             launches.Add(new DecodeLaunch(group.Key.PatchSize, group.Key.Channels, first, taskCount - first));
         }
-        var tasks = new PatchTask[taskCount];
-
-        if (mapped is not null)
-        {
-            // the device copies the bands from the mapped files; the readers only write the tasks
-            LoaderTimings.Add(ref timings.LayoutTicks, layout);
-            Interlocked.Add(ref timings.Images, samples.Length);
-            ForEach(samples.Length, k => WriteTasks(samples[k], tasks, band: true));
-            return new HostBatch
-            {
-                Plan = plan, Samples = samples, Packed = null, PackedBytes = (int)packedBytes, ZeroWord = (int)(dataEnd / 4),
-                Copies = samples.Select(s => new DeviceCopy(s.Mapped, s.PackedAt, s.Bytes)).ToArray(),
-                Tasks = tasks, Launches = launches.ToArray(), Outputs = samples.Select(Output).ToArray(), StagingBytes = (int)staging,
-                OutputWidth = outputWidth, OutputHeight = outputHeight,
-            };
-        }
-
-        var buffer = rentWords((packedBytes + 3) / 4);
+        var tasks = rentTasks(taskCount);
+        PageLockedArray1D<uint>? buffer = null;
         LoaderTimings.Add(ref timings.LayoutTicks, layout);
         Interlocked.Add(ref timings.Images, samples.Length);
         try
         {
+            if (mapped is null) buffer = rentWords((packedBytes + 3) / 4);
+            long dataBytes = dataEnd;
             ForEach(samples.Length, k =>
             {
                 long t0 = LoaderTimings.Now;
-                Fill(samples[k], buffer);
-                WriteTasks(samples[k], tasks, band: false);
+                var s = samples[k];
+                if (buffer is not null) Fill(s, buffer);
+                WriteTasks(s, tasks.Span, band: buffer is null);
+                CheckTasks(s, tasks.Span, dataBytes, staging);
                 LoaderTimings.Add(ref timings.FillTicks, t0);
             });
-            var bytes = MemoryMarshal.AsBytes(buffer.Span);
-            bytes[(int)packed..(int)packedBytes].Clear();
+            if (buffer is not null) MemoryMarshal.AsBytes(buffer.Span)[(int)packed..(int)packedBytes].Clear();
         }
         catch
         {
-            buffer.Dispose();
+            buffer?.Dispose();
+            tasks.Dispose();
             throw;
         }
 
         return new HostBatch
         {
-            Plan = plan, Samples = samples, Packed = buffer, PackedBytes = (int)packedBytes, ZeroWord = (int)(dataEnd / 4),
-            Tasks = tasks, Launches = launches.ToArray(),
+            Plan = plan, Samples = samples, Replaced = replaced, Packed = buffer, PackedBytes = (int)packedBytes, ZeroWord = (int)(dataEnd / 4),
+            // the mapped path: the device copies each sample's band from the page cache
+            Copies = buffer is null ? samples.Select(s => new DeviceCopy(s.Mapped, s.PackedAt, s.Bytes)).ToArray() : null,
+            Tasks = tasks, TaskCount = taskCount, Launches = launches.ToArray(),
             Outputs = samples.Select(Output).ToArray(), StagingBytes = (int)staging,
             OutputWidth = outputWidth, OutputHeight = outputHeight,
         };
+    }
+
+    /// <summary>The kernels read without bounds checks: every task's bytes and pixels must lie
+    /// inside their buffers (checked here, in parallel, as the tasks are written).</summary>
+    private static void CheckTasks(PreparedSample s, Span<PatchTask> tasks, long dataBytes, long stagingBytes)
+    {
+        int n = s.Header.PatchSize, c = s.Header.Channels;
+        foreach (var t in tasks.Slice(s.TaskFirst, s.TaskCount))
+        {
+            long lastPixel = t.Out + (long)(t.Height - 1) * t.RowStride + (long)t.Width * c;
+            if (t.Start < 0 || t.Length < 1 || (long)t.Start + t.Length > dataBytes || t.Width < 1 || t.Width > n || t.Height < 1 || t.Height > n
+                || t.Out < 0 || t.RowStride < t.Width * c || lastPixel > stagingBytes)
+                throw new InvalidOperationException($"a decode task of {s.Sample} lies outside its buffers");
+        }
     }
 
     /// <summary>Runs <paramref name="action"/> for 0..count−1 on the reader threads; a failure is
@@ -148,7 +173,7 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
             long length = source.GetLength(sample);
             L3Header header;
             byte[]? whole = null;
-            if (verifyChecksums)
+            if (_readWholeFiles)
             {
                 if (length > int.MaxValue) throw new L3FormatException($"file of {length} bytes is too long for an L3 file", 0);
                 whole = GC.AllocateUninitializedArray<byte>((int)length);
@@ -156,6 +181,7 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
                 header = L3Header.Read(whole);
                 header.VerifyPayload(whole);
             }
+            else if (_headers.TryGetValue(sample, out var cached)) header = cached;
             else
             {
                 var head = new byte[(int)Math.Min(length, FirstRead)];
@@ -169,6 +195,9 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
                     head = longer;
                 }
                 header = L3Header.Read(head, length);
+                long size = header.PayloadStart + 256L;
+                if (Interlocked.Add(ref _cachedBytes, size) <= headerCacheBytes) _headers[sample] = header;
+                else Interlocked.Add(ref _cachedBytes, -size);
             }
             if (!augment.Accepts(header.Channels))
                 throw new L3FormatException($"an image of {header.Channels} channel(s) cannot give the output's {augment.Channels}", FileLayout.ChannelsOffset);
@@ -184,6 +213,10 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
             s.RegionY = s.Py0 * n;
             s.RegionWidth = Math.Min((s.Px1 + 1) * n, header.Width) - s.RegionX;
             s.RegionHeight = Math.Min((s.Py1 + 1) * n, header.Height) - s.RegionY;
+            if (replaceBadSamples)
+                for (int py = s.Py0; py <= s.Py1; py++)
+                    for (int px = s.Px0; px <= s.Px1; px++)
+                        PatchFormat.ValidatePatch(whole, header, py * header.PatchesX + px);
             if (mapped is not null)
             {
                 // one band: from the first touched row's start to the last touched row's end
@@ -223,7 +256,7 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
     /// <summary>Writes the sample's decode tasks, row by row: its patches' bytes lie in the data
     /// rows back to back (<paramref name="band"/> false), or as in the file from the first touched
     /// row's start (<paramref name="band"/> true).</summary>
-    private static void WriteTasks(PreparedSample s, PatchTask[] tasks, bool band)
+    private static void WriteTasks(PreparedSample s, Span<PatchTask> tasks, bool band)
     {
         var header = s.Header;
         var offsets = header.PatchOffsets;

@@ -4,6 +4,7 @@ using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using System.Runtime.ExceptionServices;
+using L3.Kernels;
 
 namespace L3.Loading;
 
@@ -18,6 +19,17 @@ public enum HostPath
     /// <summary>The dataset's shards are mapped and registered with the driver; the device copies each
     /// sample's touched rows from the page cache, and the host copies no pixel data.</summary>
     MappedFiles,
+}
+
+/// <summary>What a loader does with a corrupt, truncated or missing sample.</summary>
+public enum BadSamplePolicy
+{
+    /// <summary>Raise its <see cref="L3FormatException"/> (naming it) from <see cref="L3Loader.Next"/>; the loader stops.</summary>
+    Raise,
+    /// <summary>Put the batch's next good sample in its place and count it
+    /// (<see cref="L3Loader.ReplacedSamples"/>). Whole files are read and checked on the host
+    /// (payload checksum and touched patches), so this costs host time.</summary>
+    Replace,
 }
 
 /// <summary>What a <see cref="L3Loader"/> does.</summary>
@@ -38,8 +50,13 @@ public sealed record LoaderOptions
     /// <summary>Read whole files and verify their payload checksums (otherwise only the touched
     /// patches are read; their structure is always checked).</summary>
     public bool VerifyChecksums { get; init; }
+    /// <summary>Bytes of checked headers and patch tables kept for later epochs (the files must not
+    /// change while the loader reads them); 0 reads every header every epoch.</summary>
+    public long HeaderCacheBytes { get; init; } = 512L << 20;
     /// <summary>How long the consumer waits for the readers before reporting them stalled.</summary>
     public TimeSpan ReaderTimeout { get; init; } = TimeSpan.FromMinutes(2);
+    /// <summary>What a bad sample does (<see cref="BadSamplePolicy"/>).</summary>
+    public BadSamplePolicy BadSamples { get; init; } = BadSamplePolicy.Raise;
     /// <summary>How sample bytes reach the device (<see cref="Loading.HostPath"/>).</summary>
     public HostPath HostPath { get; init; } = HostPath.Auto;
     /// <summary>Use ILGPU's CPU accelerator even when a CUDA device is present (when the loader opens its own).</summary>
@@ -80,12 +97,11 @@ public sealed class L3Loader : IDisposable
     private readonly BlockingCollection<object> _finished;
     private readonly SemaphoreSlim _freeSlots;
     private readonly SemaphoreSlim _preparing;
-    private readonly BlockingCollection<PageLockedArray1D<uint>> _free = new();
+    private readonly PinnedPool<uint> _packedBuffers;
+    private readonly PinnedPool<PatchTask> _taskBuffers;
     private readonly ConcurrentBag<MemoryBuffer1D<ulong, Stride1D.Dense>> _outputs = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread[] _threads;
-    private readonly object _pinnedGate = new();
-    private int _pinnedCount;
     private bool _failed;
     private bool _disposed;
 
@@ -114,6 +130,11 @@ public sealed class L3Loader : IDisposable
     /// <summary>How long <see cref="Next"/> waited for finished batches in all: near zero when the
     /// loader keeps ahead of its consumer.</summary>
     public TimeSpan WaitedForBatches { get; private set; }
+    /// <summary>Bad samples replaced in the batches handed out (<see cref="BadSamplePolicy.Replace"/>),
+    /// and the last one's reason.</summary>
+    public long ReplacedSamples { get; private set; }
+    public string? LastReplacement { get; private set; }
+
     /// <summary>How sample bytes reach the device, and why (<see cref="LoaderOptions.HostPath"/>).</summary>
     public string HostPathUsed { get; }
     /// <summary>Where the loader's threads spend their time (for benchmarks).</summary>
@@ -149,14 +170,19 @@ public sealed class L3Loader : IDisposable
         }
         Accelerator = accelerator;
         _stage = new FusedStage(accelerator, options.DeviceSlots);
-        string why = "checksums are verified (whole files are read)";
-        if (options.HostPath != HostPath.PageLockedCopies && !options.VerifyChecksums)
+        string why = "whole files are read (checksums verified, or bad samples replaced)";
+        if (options.HostPath != HostPath.PageLockedCopies && !options.VerifyChecksums && options.BadSamples == BadSamplePolicy.Raise)
             _mapped = MappedFiles.TryMap(accelerator, source.BackingFiles, out why);
         if (options.HostPath == HostPath.MappedFiles && _mapped is null)
             throw new NotSupportedException($"the dataset's files cannot be mapped for the device: {why}");
         HostPathUsed = _mapped is not null ? "mapped files: the device copies from the page cache"
             : $"page-locked copies by the readers ({(options.HostPath == HostPath.PageLockedCopies ? "chosen" : why)})";
-        _reader = new BatchReader(source, options.Augment, options.Sampling.Seed, options.Readers, options.VerifyChecksums, Timings, _mapped);
+        // buffers for the batches prepared ahead, one waiting for a slot, those on the device
+        int pinned = options.PrefetchDepth + options.DeviceSlots + 1;
+        _packedBuffers = new PinnedPool<uint>(accelerator, pinned, _stop.Token);
+        _taskBuffers = new PinnedPool<PatchTask>(accelerator, pinned, _stop.Token);
+        _reader = new BatchReader(source, options.Augment, options.Sampling.Seed, options.Readers, options.VerifyChecksums, Timings, _mapped, options.HeaderCacheBytes,
+            options.BadSamples == BadSamplePolicy.Replace);
         _prepared = new BlockingCollection<Task<HostBatch>>(options.PrefetchDepth);
         _finished = new BlockingCollection<object>(options.PrefetchDepth);
         _freeSlots = new SemaphoreSlim(options.DeviceSlots);
@@ -183,7 +209,7 @@ public sealed class L3Loader : IDisposable
                 _preparing.Wait(_stop.Token);
                 var task = Task.Run(() =>
                 {
-                    try { return _reader.Read(plan, RentPinned); }
+                    try { return _reader.Read(plan, _packedBuffers.Rent, _taskBuffers.Rent); }
                     finally { _preparing.Release(); }
                 });
                 _unclaimed[task] = true;
@@ -218,7 +244,7 @@ public sealed class L3Loader : IDisposable
                 }
                 catch (OperationCanceledException)
                 {
-                    ReturnPinned(batch.Packed);
+                    ReturnPinned(batch);
                     throw;
                 }
                 int slot = (int)(index++ % _stage.Slots);
@@ -235,7 +261,7 @@ public sealed class L3Loader : IDisposable
                 }
                 catch (Exception e)
                 {
-                    ReturnPinned(batch.Packed);
+                    ReturnPinned(batch);
                     output?.Dispose();
                     _inFlight.Add(InFlight.Failed(e));
                     return;
@@ -272,7 +298,7 @@ public sealed class L3Loader : IDisposable
                     if (bad >= 0) fault = _reader.Fault(batch.Samples.First(s => bad >= s.TaskFirst && bad < s.TaskFirst + s.TaskCount));
                 }
                 catch (Exception e) { fault = e; }
-                ReturnPinned(batch.Packed);
+                ReturnPinned(batch);
                 _freeSlots.Release();
                 if (fault is not null)
                 {
@@ -287,34 +313,11 @@ public sealed class L3Loader : IDisposable
         catch (OperationCanceledException) { }
     }
 
-    /// <summary>A page-locked buffer of at least <paramref name="words"/> words from the ring
-    /// (PrefetchDepth + DeviceSlots + 1 buffers: the prepared ones, one waiting for a slot, those on
-    /// the device).</summary>
-    private PageLockedArray1D<uint> RentPinned(long words)
+    /// <summary>Gives a batch's page-locked buffers back to their rings.</summary>
+    private void ReturnPinned(HostBatch batch)
     {
-        // the readers run on threads of their own: pinning and unpinning need the accelerator's
-        // CUDA context current on the calling thread
-        Accelerator.Bind();
-        PageLockedArray1D<uint>? buffer = null;
-        lock (_pinnedGate)
-        {
-            if (_pinnedCount < _options.PrefetchDepth + _options.DeviceSlots + 1 && !_free.TryTake(out buffer))
-            {
-                _pinnedCount++;
-                return Accelerator.AllocatePageLocked1D<uint>(words + words / 4);
-            }
-        }
-        buffer ??= _free.Take(_stop.Token);
-        if (buffer.Length >= words) return buffer;
-        buffer.Dispose();
-        return Accelerator.AllocatePageLocked1D<uint>(words + words / 4);
-    }
-
-    private void ReturnPinned(PageLockedArray1D<uint>? buffer)
-    {
-        if (buffer is null) return; // the mapped path
-        if (_disposed) { Accelerator.Bind(); buffer.Dispose(); }
-        else _free.Add(buffer);
+        _packedBuffers.Return(batch.Packed);
+        _taskBuffers.Return(batch.Tasks);
     }
 
     /// <summary>
@@ -344,12 +347,14 @@ public sealed class L3Loader : IDisposable
         Batches++;
         CompressedBytes += current.CompressedBytes;
         RegionBytes += current.RegionBytes;
+        ReplacedSamples += current.Replaced.Count;
+        if (current.Replaced.Count > 0) LastReplacement = current.Replaced[^1];
         var a = _options.Augment;
         int[] shape = a.Layout == TensorLayout.ChannelsLast
             ? [current.Outputs.Length, current.OutputHeight, current.OutputWidth, a.Channels]
             : [current.Outputs.Length, a.Channels, current.OutputHeight, current.OutputWidth];
         return new L3DeviceBatch(this, done.Output, done.OutputBytes, shape, a.Type, a.Layout, _stage.StreamOf(done.Slot), done.Ready,
-            current.Samples.Select(s => s.Label).ToArray(), current.Plan.Samples, current.Plan.Valid, current.Plan.Epoch, current.Plan.Index,
+            current.Samples.Select(s => s.Label).ToArray(), current.Samples.Select(s => s.Sample).ToArray(), current.Plan.Valid, current.Plan.Epoch, current.Plan.Index,
             current.Samples.Select(s => s.Box).ToArray());
     }
 
@@ -388,16 +393,17 @@ public sealed class L3Loader : IDisposable
         for (int slot = 0; slot < _stage.Slots; slot++) _stage.StreamOf(slot).Synchronize();
         foreach (var task in _unclaimed.Keys)
         {
-            try { if (task.Wait(TimeSpan.FromMinutes(1))) task.Result.Packed?.Dispose(); }
+            try { if (task.Wait(TimeSpan.FromMinutes(1))) ReturnPinned(task.Result); }
             catch (AggregateException) { }
         }
         while (_inFlight.TryTake(out var item))
-            if (item.Failure is null) { item.Batch.Packed?.Dispose(); item.Output.Dispose(); item.Ready?.Dispose(); }
+            if (item.Failure is null) { ReturnPinned(item.Batch); item.Output.Dispose(); item.Ready?.Dispose(); }
         while (_finished.TryTake(out var item))
             if (item is InFlight done) { done.Output.Dispose(); done.Ready?.Dispose(); }
         _stage.Dispose();
         _mapped?.Dispose();
-        while (_free.TryTake(out var buffer)) buffer.Dispose();
+        _packedBuffers.Dispose();
+        _taskBuffers.Dispose();
         while (_outputs.TryTake(out var output)) output.Dispose();
         if (_ownsAccelerator)
         {

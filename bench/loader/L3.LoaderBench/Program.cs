@@ -5,14 +5,14 @@ using L3.Imaging;
 using L3.Loading;
 
 // L3 loader bench: see bench/loader/run.sh. Usage:
-//   L3.LoaderBench PNG_DIR WORK_DIR [images=512] [batch=64] [batches=50] [readers=cores]
+//   L3.LoaderBench PNG_DIR WORK_DIR [images=512] [batch=64] [batches=50] [readers=the loader's default]
 // L3_BENCH_SMALL=1: 256x128 images, to try it on ILGPU's CPU accelerator.
 string pngDir = args.Length > 0 ? args[0] : "images";
 string work = args.Length > 1 ? args[1] : Path.Combine(Path.GetTempPath(), "l3-loader-bench");
 int imageCount = args.Length > 2 ? int.Parse(args[2]) : 512;
 int batchSize = args.Length > 3 ? int.Parse(args[3]) : 64;
 int timedBatches = args.Length > 4 ? int.Parse(args[4]) : 50;
-int readers = args.Length > 5 ? int.Parse(args[5]) : Environment.ProcessorCount;
+int readers = args.Length > 5 ? int.Parse(args[5]) : new LoaderOptions().Readers;
 bool small = Environment.GetEnvironmentVariable("L3_BENCH_SMALL") == "1";
 int width = small ? 256 : 2048, height = small ? 128 : 1024;
 int patchSize = int.Parse(Environment.GetEnvironmentVariable("L3_PATCH") ?? "16");
