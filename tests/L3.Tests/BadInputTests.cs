@@ -47,7 +47,7 @@ public class BadInputTests
 
     public static TheoryData<string, int, uint> HeaderFields() => new()
     {
-        { "version 2", FileLayout.VersionOffset, 2 }, { "mode 1", FileLayout.ModeOffset, 1 },
+        { "version 2", FileLayout.VersionOffset, 2 }, { "mode 2 (reserved)", FileLayout.ModeOffset, 2 },
         { "0 channels", FileLayout.ChannelsOffset, 0 }, { "2 channels", FileLayout.ChannelsOffset, 2 }, { "5 channels", FileLayout.ChannelsOffset, 5 },
         { "N = 0", FileLayout.PatchSizeOffset, 0 }, { "N = 12", FileLayout.PatchSizeOffset, 12 }, { "N = 128", FileLayout.PatchSizeOffset, 128 },
         { "reserved flags", FileLayout.FlagsOffset, 1 },
