@@ -194,7 +194,8 @@ public sealed class DatasetCliTests : IDisposable
         var bench = L3("bench", PathOf("src"), "--runs", "1");
         Assert.Equal(1, bench.Exit); // bad.png is named, the other six are measured
         Assert.Contains("bad.png", bench.Err);
-        Assert.Equal(6, bench.Out.Split('\n').Count(line => line.TrimEnd().EndsWith("yes")));
+        // the six, each in both coding modes (rows and dense, side by side)
+        Assert.Equal(12, bench.Out.Split('\n').Count(line => line.TrimEnd().EndsWith("yes")));
 
         var bare = L3();
         Assert.Equal(0, bare.Exit);
