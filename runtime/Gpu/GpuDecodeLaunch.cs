@@ -85,6 +85,8 @@ public static class GpuDecodeLaunch
     {
         ArgumentNullException.ThrowIfNull(accelerator);
         var header = L3Codec.ReadAndValidate<TShape>(file, 1);
+        if (header.Mode != L3CodingMode.Rows)
+            throw new ArgumentException("a dense (mode 1) file: a profile's kernel decodes row coding only; use L3GpuCodec.Decode", nameof(file));
         if (pixels.Length < header.DecodedBytes)
             throw new ArgumentException($"the destination holds {pixels.Length} bytes; the image needs {header.DecodedBytes}", nameof(pixels));
         long words = (AlignedBytes(file.Length) + Padding) / 4;
