@@ -10,30 +10,41 @@ namespace L3.Loading;
 /// decoded regions (staging) and output-stage parameters; uploads a <see cref="HostBatch"/> on a
 /// copy stream and runs the patch-list decode (<see cref="GpuDecodeKernel.DecodePatchList"/>) and
 /// the output stage (<see cref="AugmentKernel"/>) on a compute stream, writing the batch tensor.
-/// Every task and crop is checked against the buffers here, on the host, before a launch.
+/// Every task and crop is checked against the buffers here, on the host, before a launch. A batch
+/// that a registered profile serves (<see cref="LoaderProfiles.Find"/>) runs that profile's fused
+/// kernels, loaded once per stage; any other the generic ones.
 /// </summary>
 internal sealed class FusedStage : IDisposable
 {
     private readonly Accelerator _accelerator;
     private readonly int _groupSize;
     private readonly Slot[] _slots;
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<ulong>, ArrayView<uint>, ArrayView<PatchTask>, ArrayView<ulong>,
-        ArrayView<byte>, int, int, SpecializedValue<int>, SpecializedValue<int>> _decode;
-    private readonly Action<AcceleratorStream, Index1D, ArrayView<byte>, ArrayView<AugmentSample>, ArrayView<byte>, ArrayView<ushort>,
-        ArrayView<float>, AugmentOutput, SpecializedValue<int>> _augment;
+    private readonly Kernels _generic;
+    private readonly Dictionary<LoaderProfileRegistration, Kernels> _profileKernels = new();
 
     public FusedStage(Accelerator accelerator, int slots = 2)
     {
         _accelerator = accelerator;
         _groupSize = GpuDecodeLaunch.GroupSize(accelerator);
         _slots = Enumerable.Range(0, slots).Select(_ => new Slot()).ToArray();
-        _decode = accelerator.LoadKernel<ArrayView<ulong>, ArrayView<uint>, ArrayView<PatchTask>, ArrayView<ulong>, ArrayView<byte>,
-            int, int, SpecializedValue<int>, SpecializedValue<int>>(GpuDecodeKernel.DecodePatchList);
-        _augment = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<byte>, ArrayView<AugmentSample>, ArrayView<byte>, ArrayView<ushort>,
-            ArrayView<float>, AugmentOutput, SpecializedValue<int>>(AugmentKernel.Augment);
+        _generic = Kernels.Load(accelerator, GpuDecodeKernel.DecodePatchList, AugmentKernel.Augment);
     }
 
     public int Slots => _slots.Length;
+
+    /// <summary>The profile whose kernels ran the last batch, or null for the generic kernels.</summary>
+    public LoaderProfileRegistration? LastProfile { get; private set; }
+
+    /// <summary>The kernels for a batch: a registered profile's when it serves the batch, else the generic ones.</summary>
+    private Kernels Select(HostBatch batch, AugmentOptions options)
+    {
+        var profile = LoaderProfiles.Find(batch.Launches.Select(l => (l.PatchSize, l.Channels)), options, batch.OutputWidth, batch.OutputHeight);
+        LastProfile = profile;
+        if (profile is null) return _generic;
+        if (!_profileKernels.TryGetValue(profile, out var kernels))
+            _profileKernels[profile] = kernels = Kernels.Load(_accelerator, profile.Decode, profile.Augment);
+        return kernels;
+    }
 
     /// <summary>Starts copying the batch's packed patches, tasks and parameters into slot <paramref name="slot"/>.</summary>
     public void Upload(HostBatch batch, int slot, AcceleratorStream stream)
@@ -59,10 +70,11 @@ internal sealed class FusedStage : IDisposable
         if (output.Length * 8 < OutputBytes(batch, options)) throw new ArgumentException("the output buffer is too small", nameof(output));
         ArrayView<ulong> data = s.Data!.View.AsContiguous().Cast<ulong>();
         ArrayView<ulong> staging = s.Staging!.View;
+        var kernels = Select(batch, options);
         foreach (var launch in batch.Launches)
         {
             int groups = GpuDecodeKernel.GroupsFor(launch.Count, launch.PatchSize, _groupSize);
-            _decode(stream, new KernelConfig(groups, _groupSize), data, s.Data.View, s.Tasks!.View.SubView(launch.First, launch.Count),
+            kernels.Decode(stream, new KernelConfig(groups, _groupSize), data, s.Data.View, s.Tasks!.View.SubView(launch.First, launch.Count),
                 staging, staging.Cast<byte>(), launch.Count, batch.ZeroWord,
                 SpecializedValue.New(launch.PatchSize), SpecializedValue.New(launch.Channels));
         }
@@ -76,7 +88,7 @@ internal sealed class FusedStage : IDisposable
         (shape.Mean0, shape.Mean1, shape.Mean2, shape.Mean3) = (n[0].Mean, n[1].Mean, n[2].Mean, n[3].Mean);
         (shape.Scale0, shape.Scale1, shape.Scale2, shape.Scale3) = (n[0].Scale, n[1].Scale, n[2].Scale, n[3].Scale);
         int threads = checked(batch.Outputs.Length * batch.OutputWidth * batch.OutputHeight);
-        _augment(stream, threads, staging.Cast<byte>(), s.Samples!.View.SubView(0, batch.Outputs.Length),
+        kernels.Augment(stream, threads, staging.Cast<byte>(), s.Samples!.View.SubView(0, batch.Outputs.Length),
             output.Cast<byte>(), output.Cast<ushort>(), output.Cast<float>(), shape, SpecializedValue.New((int)options.Type));
     }
 
@@ -108,6 +120,20 @@ internal sealed class FusedStage : IDisposable
     public void Dispose()
     {
         foreach (var s in _slots) s.Dispose();
+    }
+
+    /// <summary>A decode and an output-stage kernel, loaded for this accelerator.</summary>
+    private sealed record Kernels(
+        Action<AcceleratorStream, KernelConfig, ArrayView<ulong>, ArrayView<uint>, ArrayView<PatchTask>, ArrayView<ulong>,
+            ArrayView<byte>, int, int, SpecializedValue<int>, SpecializedValue<int>> Decode,
+        Action<AcceleratorStream, Index1D, ArrayView<byte>, ArrayView<AugmentSample>, ArrayView<byte>, ArrayView<ushort>,
+            ArrayView<float>, AugmentOutput, SpecializedValue<int>> Augment)
+    {
+        public static Kernels Load(Accelerator accelerator, PatchListDecodeKernel decode, AugmentStageKernel augment) => new(
+            accelerator.LoadKernel(decode.Method.CreateDelegate<Action<ArrayView<ulong>, ArrayView<uint>, ArrayView<PatchTask>,
+                ArrayView<ulong>, ArrayView<byte>, int, int, SpecializedValue<int>, SpecializedValue<int>>>()),
+            accelerator.LoadAutoGroupedKernel(augment.Method.CreateDelegate<Action<Index1D, ArrayView<byte>, ArrayView<AugmentSample>,
+                ArrayView<byte>, ArrayView<ushort>, ArrayView<float>, AugmentOutput, SpecializedValue<int>>>()));
     }
 
     private sealed class Slot : IDisposable
