@@ -41,6 +41,7 @@ internal sealed class FusedStage : IDisposable
         var profile = LoaderProfiles.Find(batch.Launches.Select(l => (l.PatchSize, l.Channels)), options, batch.OutputWidth, batch.OutputHeight);
         LastProfile = profile;
         if (profile is null) return _generic;
+        profile.CountBatch();
         if (!_profileKernels.TryGetValue(profile, out var kernels))
             _profileKernels[profile] = kernels = Kernels.Load(_accelerator, profile.Decode, profile.Augment);
         return kernels;

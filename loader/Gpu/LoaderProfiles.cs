@@ -40,6 +40,13 @@ public sealed class LoaderProfileRegistration
     public OutputType Type { get; }
     public TensorLayout Layout { get; }
 
+    private long _batches;
+
+    /// <summary>Batches the loader's GPU stage has run with this profile's kernels (in this process).</summary>
+    public long Batches => Interlocked.Read(ref _batches);
+
+    internal void CountBatch() => Interlocked.Increment(ref _batches);
+
     /// <summary>The kernels (static methods the generator emitted), loaded by <see cref="FusedStage"/>.</summary>
     internal PatchListDecodeKernel Decode { get; }
     internal AugmentStageKernel Augment { get; }
