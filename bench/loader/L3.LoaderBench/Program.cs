@@ -49,23 +49,30 @@ Console.WriteLine($"dataset: {data.Count} samples, {data.Manifest.L3Bytes / 1e6:
 foreach (var shard in data.Shards) File.ReadAllBytes(Path.Combine(dataset, shard.Tar));
 
 var rows = new List<string>();
-Run("RandomResizedCrop 224, flip, normalize, fp16 NCHW", new AugmentOptions { Width = 224, Height = 224, Type = OutputType.Float16 });
+// The same output with the generic fused kernels and with the profile's (Profiles.cs: the generator's
+// DecodePatchList<Shape> and Augment<Output>), in the same run; the ratio is profile / generic.
+var rrc = new AugmentOptions { Width = 224, Height = 224, Type = OutputType.Float16 };
+double generic = Run("RandomResizedCrop 224, flip, normalize, fp16 NCHW: generic fused kernel", rrc, profiles: false);
+Run("RandomResizedCrop 224, flip, normalize, fp16 NCHW: profile fused kernel", rrc, profiles: true, baseline: generic);
 Run("full images, normalize, fp16 NCHW", new AugmentOptions { Crop = CropMode.Full, RandomFlip = false, Type = OutputType.Float16 });
 Run("full images, uint8 NHWC", new AugmentOptions { Crop = CropMode.Full, RandomFlip = false, Type = OutputType.UInt8, Layout = TensorLayout.ChannelsLast });
 Console.WriteLine();
-Console.WriteLine($"| output | images/s | compressed GB/s read | source GB/s (decoded regions) | ms per batch | CPU cores busy | checked |");
-Console.WriteLine($"| --- | --- | --- | --- | --- | --- | --- |");
+Console.WriteLine($"| output | images/s | ratio to generic | compressed GB/s read | source GB/s (decoded regions) | ms per batch | CPU cores busy | checked |");
+Console.WriteLine($"| --- | --- | --- | --- | --- | --- | --- | --- |");
 foreach (var row in rows) Console.WriteLine(row);
 
-void Run(string name, AugmentOptions augment)
+double Run(string name, AugmentOptions augment, bool profiles = true, double baseline = 0)
 {
+    LoaderProfiles.Enabled = profiles;
+    var profile = LoaderProfiles.Find([(patchSize, 3)], augment, augment.Width, augment.Height);
+    long profileBatches0 = profile?.Batches ?? 0;
     using var source = SampleSource.FromDataset(data);
     using var loader = new L3Loader(source, new LoaderOptions
     {
         Sampling = new SamplerOptions { BatchSize = batchSize, Seed = 1, LastBatch = LastBatchPolicy.Pad },
         Augment = augment, Readers = readers, PrefetchDepth = 4,
     });
-    Console.WriteLine($"\n{name} on {loader.Accelerator.Name} ({loader.Accelerator.AcceleratorType})");
+    Console.WriteLine($"\n{name} on {loader.Accelerator.Name} ({loader.Accelerator.AcceleratorType}), kernels: {profile?.Name ?? "generic"}");
 
     // every entry of the first two batches against the CPU reference
     int checkedEntries = 0;
@@ -96,7 +103,12 @@ void Run(string name, AugmentOptions augment)
     double images = (double)timedBatches * batchSize / seconds;
     double compressedGBs = (loader.CompressedBytes - compressed0) / seconds / 1e9, regionGBs = (loader.RegionBytes - region0) / seconds / 1e9;
     Console.WriteLine($"  {images:F1} images/s, {compressedGBs:F2} GB/s compressed read, {regionGBs:F2} GB/s decoded, {cores:F1} cores busy");
-    rows.Add($"| {name} | {images:F1} | {compressedGBs:F2} | {regionGBs:F2} | {seconds * 1000 / timedBatches:F1} | {cores:F1} | {checkedEntries} entries exact |");
+    if (profile is not null && profile.Batches == profileBatches0)
+        throw new InvalidOperationException($"{name}: the profile {profile.Name} matched but its kernels did not run");
+    string ratio = baseline > 0 ? $"{images / baseline:F2}" : "";
+    rows.Add($"| {name} | {images:F1} | {ratio} | {compressedGBs:F2} | {regionGBs:F2} | {seconds * 1000 / timedBatches:F1} | {cores:F1} | {checkedEntries} entries exact |");
+    LoaderProfiles.Enabled = true;
+    return images;
 }
 
 static L3Image Tile(L3Image image, int width, int height, int shiftX, int shiftY)
