@@ -3,11 +3,12 @@ using ILGPU.Runtime;
 
 namespace L3.Kernels;
 
-/// <summary>One patch to decode from a list: where its bytes start in the data, its size, and
-/// where its pixel (0, 0) lands in an interleaved output whose rows are <see cref="RowStride"/> bytes apart.</summary>
+/// <summary>One patch to decode from a list: where its bytes lie in the data (<see cref="Start"/>,
+/// <see cref="Length"/> bytes), its size, and where its pixel (0, 0) lands in an interleaved output
+/// whose rows are <see cref="RowStride"/> bytes apart. Width and height 0: a task switched off.</summary>
 public struct PatchTask
 {
-    public int Start, Width, Height, Out, RowStride;
+    public int Start, Width, Height, Out, RowStride, Length;
 }
 
 public static partial class GpuDecodeKernel

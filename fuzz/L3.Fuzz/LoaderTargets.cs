@@ -79,8 +79,10 @@ internal static class LoaderTargets
         catch (L3FormatException) { }
     }
 
-    /// <summary>Shard 0's lengths and checksums in the manifest set to the given index and tar, its
-    /// paths to the fixed names the target writes (JSON that does not parse is left as it is).</summary>
+    /// <summary>Shard 0's entry in the manifest made to agree with the given index and tar: lengths, the
+    /// index's XXH64, the paths the target writes, and, when the index parses, its sample count and tar
+    /// checksum (so a mutated tar gets past the reader's checks; the verifier hashes it). JSON that does
+    /// not parse is left as it is.</summary>
     private static byte[] Reseal(byte[] manifest, byte[] index, byte[] tar)
     {
         try
@@ -93,11 +95,20 @@ internal static class LoaderTargets
             shard["index_bytes"] = index.Length;
             shard["index_xxh64"] = XxHash64.HashToUInt64(index).ToString("x16");
             shard["tar_xxh64"] = XxHash64.HashToUInt64(tar).ToString("x16");
+            ShardIndex? parsed = null;
+            try { parsed = ShardIndex.Parse(index, "index"); }
+            catch (L3FormatException) { }
+            if (parsed is not null && shards.Count == 1)
+            {
+                shard["samples"] = parsed.Samples.Count;
+                root["samples"] = parsed.Samples.Count;
+                shard["tar_xxh64"] = parsed.TarChecksum.ToString("x16");
+            }
             return JsonSerializer.SerializeToUtf8Bytes(root);
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {
-            return manifest;
+            return manifest; // not JSON the resealer can edit (e.g. invalid UTF-8 in a string): the reader gets it as it is
         }
     }
 

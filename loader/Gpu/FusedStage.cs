@@ -6,13 +6,15 @@ using L3.Kernels;
 namespace L3.Loading;
 
 /// <summary>
-/// The device half of the loader: per slot, buffers for a batch's packed patches, decode tasks,
-/// decoded regions (staging) and output-stage parameters; uploads a <see cref="HostBatch"/> on a
-/// copy stream and runs the patch-list decode (<see cref="GpuDecodeKernel.DecodePatchList"/>) and
-/// the output stage (<see cref="AugmentKernel"/>) on a compute stream, writing the batch tensor.
-/// Every task and crop is checked against the buffers here, on the host, before a launch. A batch
+/// The device half of the loader. A batch runs in a slot: the slot's stream uploads the
+/// <see cref="HostBatch"/>'s packed patches, tasks and output-stage parameters into the slot's
+/// buffers, checks every patch (<see cref="PatchCheckKernel"/>), decodes them
+/// (<see cref="GpuDecodeKernel.DecodePatchList"/>) into the slot's staging regions and runs the output
+/// stage (<see cref="AugmentKernel"/>) into the batch tensor. Slots have streams of their own, so
+/// one batch's upload overlaps another's kernels. Every task and crop is checked against the
+/// buffers here, on the host, before a launch; what lies inside a patch, on the device. A batch
 /// that a registered profile serves (<see cref="LoaderProfiles.Find"/>) runs that profile's fused
-/// kernels, loaded once per stage; any other the generic ones.
+/// decode and output-stage kernels, loaded once per stage; any other the generic ones.
 /// </summary>
 internal sealed class FusedStage : IDisposable
 {
@@ -21,18 +23,20 @@ internal sealed class FusedStage : IDisposable
     private readonly Slot[] _slots;
     private readonly Kernels _generic;
     private readonly Dictionary<LoaderProfileRegistration, Kernels> _profileKernels = new();
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<uint>, ArrayView<PatchTask>, int, int, ArrayView<int>> _check;
 
     public FusedStage(Accelerator accelerator, int slots = 2)
     {
         _accelerator = accelerator;
         _groupSize = GpuDecodeLaunch.GroupSize(accelerator);
-        _slots = Enumerable.Range(0, slots).Select(_ => new Slot()).ToArray();
+        _slots = Enumerable.Range(0, slots).Select(_ => new Slot(accelerator.CreateStream())).ToArray();
+        _check = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<uint>, ArrayView<PatchTask>, int, int, ArrayView<int>>(PatchCheckKernel.CheckPatchList);
         _generic = Kernels.Load(accelerator, GpuDecodeKernel.DecodePatchList, AugmentKernel.Augment);
     }
 
     public int Slots => _slots.Length;
 
-    /// <summary>The profile whose kernels ran the last batch, or null for the generic kernels.</summary>
+    /// <summary>The profile whose kernels ran the last batch submitted, or null for the generic kernels.</summary>
     public LoaderProfileRegistration? LastProfile { get; private set; }
 
     /// <summary>The kernels for a batch: a registered profile's when it serves the batch, else the generic ones.</summary>
@@ -42,38 +46,53 @@ internal sealed class FusedStage : IDisposable
         LastProfile = profile;
         if (profile is null) return _generic;
         profile.CountBatch();
-        if (!_profileKernels.TryGetValue(profile, out var kernels))
-            _profileKernels[profile] = kernels = Kernels.Load(_accelerator, profile.Decode, profile.Augment);
-        return kernels;
+        lock (_profileKernels)
+        {
+            if (!_profileKernels.TryGetValue(profile, out var kernels))
+                _profileKernels[profile] = kernels = Kernels.Load(_accelerator, profile.Decode, profile.Augment);
+            return kernels;
+        }
     }
 
+    /// <summary>The stream of slot <paramref name="slot"/>: a batch's work there is done when it is.</summary>
+    public AcceleratorStream StreamOf(int slot) => _slots[slot].Stream;
+
     /// <summary>Starts copying the batch's packed patches, tasks and parameters into slot <paramref name="slot"/>.</summary>
-    public void Upload(HostBatch batch, int slot, AcceleratorStream stream)
+    private void Upload(HostBatch batch, Slot s)
     {
         Check(batch);
-        var s = _slots[slot];
-        s.Ensure(_accelerator, batch.PackedBytes / 4, batch.Tasks.Length, batch.Outputs.Length, (batch.StagingBytes + 7) / 8 + 1);
+        var stream = s.Stream;
+        s.Ensure(_accelerator, batch.PackedBytes / 4, batch.Tasks.Length, batch.Outputs.Length, (batch.StagingBytes + 7) / 8 + 1, batch.Launches.Length);
         ArrayView<uint> target = s.Data!.View.SubView(0, batch.PackedBytes / 4);
         target.CopyFrom(stream, batch.Packed.ArrayView.SubView(0, batch.PackedBytes / 4));
         if (batch.Tasks.Length > 0) s.Tasks!.View.SubView(0, batch.Tasks.Length).CopyFromCPU(stream, batch.Tasks);
         s.Samples!.View.SubView(0, batch.Outputs.Length).CopyFromCPU(stream, batch.Outputs);
+        s.FirstBad!.View.SubView(0, batch.Launches.Length).CopyFromCPU(stream, Enumerable.Repeat(int.MaxValue, batch.Launches.Length).ToArray());
     }
 
     /// <summary>Bytes of the batch's output tensor.</summary>
     public static long OutputBytes(HostBatch batch, AugmentOptions options) =>
         (long)batch.Outputs.Length * batch.OutputWidth * batch.OutputHeight * options.Channels * options.ElementBytes;
 
-    /// <summary>Starts decoding slot <paramref name="slot"/>'s batch and writing its tensor into
-    /// <paramref name="output"/> (8-byte aligned, at least <see cref="OutputBytes"/> long).</summary>
-    public void Run(HostBatch batch, int slot, AugmentOptions options, ArrayView<ulong> output, AcceleratorStream stream)
+    /// <summary>Starts the batch in slot <paramref name="slot"/> (whose previous batch must be done):
+    /// upload, patch check, decode, and its tensor into <paramref name="output"/> (8-byte aligned, at
+    /// least <see cref="OutputBytes"/> long); then the check's findings back to the host
+    /// (<see cref="FirstBadTask"/>, once the slot's stream is done).</summary>
+    public void Submit(HostBatch batch, int slot, AugmentOptions options, ArrayView<ulong> output)
     {
         var s = _slots[slot];
         if (output.Length * 8 < OutputBytes(batch, options)) throw new ArgumentException("the output buffer is too small", nameof(output));
+        Upload(batch, s);
+        var stream = s.Stream;
         ArrayView<ulong> data = s.Data!.View.AsContiguous().Cast<ulong>();
         ArrayView<ulong> staging = s.Staging!.View;
         var kernels = Select(batch, options);
-        foreach (var launch in batch.Launches)
+        for (int l = 0; l < batch.Launches.Length; l++)
         {
+            var launch = batch.Launches[l];
+            if (launch.Count == 0) continue;
+            _check(stream, launch.Count, s.Data.View, s.Tasks!.View.SubView(launch.First, launch.Count), launch.Count, launch.Channels,
+                s.FirstBad!.View.SubView(l, 1));
             int groups = GpuDecodeKernel.GroupsFor(launch.Count, launch.PatchSize, _groupSize);
             kernels.Decode(stream, new KernelConfig(groups, _groupSize), data, s.Data.View, s.Tasks!.View.SubView(launch.First, launch.Count),
                 staging, staging.Cast<byte>(), launch.Count, batch.ZeroWord,
@@ -91,6 +110,19 @@ internal sealed class FusedStage : IDisposable
         int threads = checked(batch.Outputs.Length * batch.OutputWidth * batch.OutputHeight);
         kernels.Augment(stream, threads, staging.Cast<byte>(), s.Samples!.View.SubView(0, batch.Outputs.Length),
             output.Cast<byte>(), output.Cast<ushort>(), output.Cast<float>(), shape, SpecializedValue.New((int)options.Type));
+        s.FirstBad!.View.SubView(0, batch.Launches.Length).CopyTo(stream, s.FirstBadHost!.ArrayView.SubView(0, batch.Launches.Length));
+    }
+
+    /// <summary>After slot <paramref name="slot"/>'s stream is done with <paramref name="batch"/>: the
+    /// first task the device check found bad (an index into the batch's tasks), or −1.</summary>
+    public int FirstBadTask(HostBatch batch, int slot)
+    {
+        var found = _slots[slot].FirstBadHost!.Span;
+        int first = -1;
+        for (int l = 0; l < batch.Launches.Length; l++)
+            if (found[l] != int.MaxValue && (first < 0 || batch.Launches[l].First + found[l] < first))
+                first = batch.Launches[l].First + found[l];
+        return first;
     }
 
     /// <summary>The kernels read without bounds checks: every task's bytes and pixels, and every
@@ -105,7 +137,7 @@ internal sealed class FusedStage : IDisposable
             {
                 var t = batch.Tasks[i];
                 long lastPixel = t.Out + (long)(t.Height - 1) * t.RowStride + (long)t.Width * launch.Channels;
-                if (t.Start < 0 || t.Start >= dataEnd || t.Width < 1 || t.Width > launch.PatchSize || t.Height < 1 || t.Height > launch.PatchSize
+                if (t.Start < 0 || t.Length < 1 || (long)t.Start + t.Length > dataEnd || t.Width < 1 || t.Width > launch.PatchSize || t.Height < 1 || t.Height > launch.PatchSize
                     || t.Out < 0 || t.RowStride < t.Width * launch.Channels || lastPixel > batch.StagingBytes)
                     throw new InvalidOperationException($"decode task {i} lies outside its buffers");
             }
@@ -137,15 +169,24 @@ internal sealed class FusedStage : IDisposable
                 ArrayView<byte>, ArrayView<ushort>, ArrayView<float>, AugmentOutput, SpecializedValue<int>>>()));
     }
 
-    private sealed class Slot : IDisposable
+    private sealed class Slot(AcceleratorStream stream) : IDisposable
     {
+        public readonly AcceleratorStream Stream = stream;
         public MemoryBuffer1D<uint, Stride1D.Dense>? Data;
+        public MemoryBuffer1D<int, Stride1D.Dense>? FirstBad;
+        public PageLockedArray1D<int>? FirstBadHost;
         public MemoryBuffer1D<PatchTask, Stride1D.Dense>? Tasks;
         public MemoryBuffer1D<AugmentSample, Stride1D.Dense>? Samples;
         public MemoryBuffer1D<ulong, Stride1D.Dense>? Staging;
 
-        public void Ensure(Accelerator accelerator, long dataWords, int tasks, int samples, long stagingLongs)
+        public void Ensure(Accelerator accelerator, long dataWords, int tasks, int samples, long stagingLongs, int launches)
         {
+            Grow(accelerator, ref FirstBad, launches);
+            if (FirstBadHost is null || FirstBadHost.Length < launches)
+            {
+                FirstBadHost?.Dispose();
+                FirstBadHost = accelerator.AllocatePageLocked1D<int>(Math.Max(16, launches));
+            }
             Grow(accelerator, ref Data, dataWords);
             Grow(accelerator, ref Tasks, tasks);
             Grow(accelerator, ref Samples, samples);
@@ -161,6 +202,10 @@ internal sealed class FusedStage : IDisposable
 
         public void Dispose()
         {
+            Stream.Synchronize();
+            Stream.Dispose();
+            FirstBad?.Dispose();
+            FirstBadHost?.Dispose();
             Data?.Dispose();
             Tasks?.Dispose();
             Samples?.Dispose();

@@ -7,9 +7,10 @@ namespace L3.Loading;
 /// <summary>
 /// Prepares batches on reader threads: reads each sample's header and table (checked as
 /// <see cref="L3Header.Read(ReadOnlySpan{byte}, long)"/> checks them), chooses its crop, reads only
-/// the payload ranges of the patches the crop touches straight into page-locked memory, and checks
-/// every one of those patches (<see cref="PatchFormat.Validate"/>) there, in parallel. With
-/// checksums on, the whole file is read and its payload checksum verified first.
+/// the payload ranges of the patches the crop touches straight into page-locked memory and writes
+/// their decode tasks, in parallel; the patches themselves are checked on the device
+/// (<see cref="PatchCheckKernel"/>), so the host only reads. With checksums on, the whole file is
+/// read and its payload checksum verified first.
 /// </summary>
 internal sealed class BatchReader(SampleSource source, AugmentOptions augment, ulong seed, int readers, bool verifyChecksums)
 {
@@ -52,23 +53,26 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
         if (outputElements > int.MaxValue)
             throw new ArgumentException($"a batch of {outputElements} output elements is too large for one launch; use smaller batches");
 
-        var tasks = new List<(PatchTask Task, int N, int C)>();
-        foreach (var s in samples) AddTasks(s, tasks);
-        // one launch per (patch size, channels); stable, so tasks stay in sample order within one
-        var ordered = tasks.Select((t, i) => (t.Task, t.N, t.C, I: i)).OrderBy(x => x.N).ThenBy(x => x.C).ThenBy(x => x.I).ToArray();
+        // one launch per (patch size, channels), its samples in batch order: each sample's tasks
+        // get a fixed range of the task list, so the readers write them in parallel
         var launches = new List<DecodeLaunch>();
-        for (int i = 0; i < ordered.Length;)
+        int taskCount = 0;
+        foreach (var group in samples.GroupBy(s => (s.Header.PatchSize, s.Header.Channels)))
         {
-            int j = i;
-            while (j < ordered.Length && ordered[j].N == ordered[i].N && ordered[j].C == ordered[i].C) j++;
-            launches.Add(new DecodeLaunch(ordered[i].N, ordered[i].C, i, j - i));
-            i = j;
+            int first = taskCount;
+            foreach (var s in group)
+            {
+                s.TaskFirst = taskCount;
+                taskCount = checked(taskCount + s.TaskCount);
+            }
+            launches.Add(new DecodeLaunch(group.Key.PatchSize, group.Key.Channels, first, taskCount - first));
         }
+        var tasks = new PatchTask[taskCount];
 
         var buffer = rentWords((packedBytes + 3) / 4);
         try
         {
-            ForEach(samples.Length, k => Fill(samples[k], buffer));
+            ForEach(samples.Length, k => Fill(samples[k], buffer, tasks));
             var bytes = MemoryMarshal.AsBytes(buffer.Span);
             bytes[(int)packed..(int)packedBytes].Clear();
         }
@@ -81,7 +85,7 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
         return new HostBatch
         {
             Plan = plan, Samples = samples, Packed = buffer, PackedBytes = (int)packedBytes, ZeroWord = (int)(dataEnd / 4),
-            Tasks = ordered.Select(x => x.Task).ToArray(), Launches = launches.ToArray(),
+            Tasks = tasks, Launches = launches.ToArray(),
             Outputs = samples.Select(Output).ToArray(), StagingBytes = (int)staging,
             OutputWidth = outputWidth, OutputHeight = outputHeight,
         };
@@ -157,58 +161,58 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
         }
     }
 
-    /// <summary>Reads the touched patch rows into the buffer and checks every touched patch there.</summary>
-    private void Fill(PreparedSample s, PageLockedArray1D<uint> buffer)
+    /// <summary>Reads the touched patch rows into the buffer and writes their decode tasks.</summary>
+    private void Fill(PreparedSample s, PageLockedArray1D<uint> buffer, PatchTask[] tasks)
     {
         var target = MemoryMarshal.AsBytes(buffer.Span).Slice(s.PackedAt, s.Bytes);
         var header = s.Header;
-        int at = 0;
-        try
+        int n = header.PatchSize, c = header.Channels, stride = s.RegionWidth * c;
+        int at = 0, task = s.TaskFirst;
+        for (int py = s.Py0; py <= s.Py1; py++)
         {
-            for (int py = s.Py0; py <= s.Py1; py++)
+            int start = s.RangeStart(py), length = s.RowBytes(py);
+            var row = target.Slice(at, length);
+            if (s.WholeFile is { } whole) whole.AsSpan(start, length).CopyTo(row);
+            else source.Read(s.Sample, start, row);
+            var offsets = header.PatchOffsets;
+            int y = py * n, height = Math.Min(n, header.Height - y);
+            for (int px = s.Px0; px <= s.Px1; px++)
             {
-                int start = s.RangeStart(py), length = s.RowBytes(py);
-                var row = target.Slice(at, length);
-                if (s.WholeFile is { } whole) whole.AsSpan(start, length).CopyTo(row);
-                else source.Read(s.Sample, start, row);
-                for (int px = s.Px0; px <= s.Px1; px++)
+                int p = py * header.PatchesX + px, x = px * n;
+                tasks[task++] = new PatchTask
                 {
-                    int p = py * header.PatchesX + px;
-                    var (offset, patchLength) = header.PatchRange(p);
-                    var rect = header.PatchRect(p);
-                    int inRow = header.PayloadStart + offset - start;
-                    PatchFormat.Validate(row.Slice(inRow, patchLength), rect.Width, rect.Height, header.Channels, header.PayloadStart + offset);
-                }
-                at += length;
+                    Start = s.PackedAt + at + header.PayloadStart + (int)offsets[p] - start, Length = (int)(offsets[p + 1] - offsets[p]),
+                    Width = Math.Min(n, header.Width - x), Height = height,
+                    Out = s.StagingAt + ((y - s.RegionY) * s.RegionWidth + x - s.RegionX) * c, RowStride = stride,
+                };
             }
-        }
-        catch (L3FormatException e)
-        {
-            throw new L3FormatException($"{source.Describe(s.Sample)}: {e.Reason}", e.Offset);
+            at += length;
         }
     }
 
-    private static void AddTasks(PreparedSample s, List<(PatchTask Task, int N, int C)> tasks)
+    /// <summary>The fault of the first bad patch of <paramref name="s"/> (which the device check
+    /// found bad), stated by the CPU validation from the bytes in the batch's buffer.</summary>
+    public Exception Fault(HostBatch batch, PreparedSample s)
     {
+        var bytes = MemoryMarshal.AsBytes(batch.Packed.Span);
         var header = s.Header;
-        int n = header.PatchSize, c = header.Channels, stride = s.RegionWidth * c;
-        int rowAt = s.PackedAt;
-        for (int py = s.Py0; py <= s.Py1; py++)
+        int columns = s.Px1 - s.Px0 + 1;
+        for (int j = 0; j < s.TaskCount; j++)
         {
-            int start = s.RangeStart(py);
-            for (int px = s.Px0; px <= s.Px1; px++)
+            // the task as the reader wrote it (the device switched the bad ones off in its own copy)
+            var t = batch.Tasks[s.TaskFirst + j];
+            int patch = (s.Py0 + j / columns) * header.PatchesX + s.Px0 + j % columns;
+            try
             {
-                int p = py * header.PatchesX + px;
-                var (offset, _) = header.PatchRange(p);
-                var rect = header.PatchRect(p);
-                tasks.Add((new PatchTask
-                {
-                    Start = rowAt + header.PayloadStart + offset - start, Width = rect.Width, Height = rect.Height,
-                    Out = s.StagingAt + ((rect.Y - s.RegionY) * s.RegionWidth + rect.X - s.RegionX) * c, RowStride = stride,
-                }, n, c));
+                PatchFormat.Validate(bytes.Slice(t.Start, t.Length), t.Width, t.Height, header.Channels,
+                    header.PayloadStart + header.PatchRange(patch).Start);
             }
-            rowAt += s.RowBytes(py);
+            catch (L3FormatException e)
+            {
+                return new L3FormatException($"{source.Describe(s.Sample)}: {e.Reason}", e.Offset);
+            }
         }
+        return new InvalidOperationException($"{source.Describe(s.Sample)}: the device check found a bad patch that the CPU validation accepts");
     }
 
     private static AugmentSample Output(PreparedSample s) => new()

@@ -21,6 +21,9 @@ internal sealed class PreparedSample
     public int Bytes;
     /// <summary>Where they go in the packed buffer, and the region's pixels in the staging buffer.</summary>
     public int PackedAt, StagingAt;
+    /// <summary>Its decode tasks: [TaskFirst, TaskFirst + TaskCount) of the batch's list, row by row.</summary>
+    public int TaskFirst;
+    public int TaskCount => (Px1 - Px0 + 1) * (Py1 - Py0 + 1);
 
     public int RowBytes(int py) => RangeEnd(py) - RangeStart(py);
     public int RangeStart(int py) => Header.PayloadStart + (int)Header.PatchOffsets[py * Header.PatchesX + Px0];
@@ -32,8 +35,8 @@ internal readonly record struct DecodeLaunch(int PatchSize, int Channels, int Fi
 
 /// <summary>
 /// A batch ready for the device: the touched patches of every sample packed into page-locked
-/// memory (then at least 16 zero bytes), the decode tasks, the output stage's per-sample
-/// parameters, and the labels. Every offset in it was checked against the buffers' sizes.
+/// memory (then at least 16 zero bytes), the decode tasks (one launch's tasks together, each
+/// sample's in a row), the output stage's per-sample parameters, and the labels.
 /// </summary>
 internal sealed class HostBatch
 {

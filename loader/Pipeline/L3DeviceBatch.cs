@@ -6,19 +6,24 @@ namespace L3.Loading;
 /// <summary>
 /// One batch on the device: the tensor (shape N×C×H×W or N×H×W×C, <see cref="Type"/> elements),
 /// as an ILGPU view and as a raw device pointer for other CUDA code, with the labels and where
-/// each entry came from. It is complete when handed out (the loader's compute stream has finished
-/// it). Dispose gives its memory back to the loader for a later batch.
+/// each entry came from. It is complete when handed out (its stream has finished it); its
+/// <see cref="ReadyEvent"/> marks that point for CUDA code that orders work by events. Dispose
+/// gives its memory back to the loader for a later batch: do so once the device work that reads
+/// it is done.
 /// </summary>
 public sealed class L3DeviceBatch : IDisposable
 {
     private readonly L3Loader _loader;
     private MemoryBuffer1D<ulong, Stride1D.Dense>? _buffer;
+    private readonly DeviceEvent? _ready;
 
     internal L3DeviceBatch(L3Loader loader, MemoryBuffer1D<ulong, Stride1D.Dense> buffer, long bytes, int[] shape, OutputType type,
-        TensorLayout layout, int[] labels, long[] samples, int valid, long epoch, int index, CropBox[] crops)
+        TensorLayout layout, AcceleratorStream stream, DeviceEvent? ready, int[] labels, long[] samples, int valid, long epoch, int index, CropBox[] crops)
     {
         _loader = loader;
         _buffer = buffer;
+        Stream = stream;
+        _ready = ready;
         Bytes = bytes;
         Shape = shape;
         Type = type;
@@ -53,10 +58,19 @@ public sealed class L3DeviceBatch : IDisposable
     public IntPtr DevicePointer => Buffer.NativePtr;
 
     /// <summary>The stream that wrote the tensor (already finished), for CUDA code that orders after it.</summary>
-    public AcceleratorStream Stream => _loader.ComputeStream;
+    public AcceleratorStream Stream { get; }
+
+    /// <summary>A <c>CUevent</c> recorded after the kernels that wrote the tensor (already complete when
+    /// the batch is handed out), for CUDA code in another context to wait on with
+    /// <c>cuStreamWaitEvent</c>; <see cref="IntPtr.Zero"/> on ILGPU's CPU accelerator.</summary>
+    public IntPtr ReadyEvent => _ready?.Handle ?? IntPtr.Zero;
 
     /// <summary>Always true: <see cref="L3Loader.Next"/> returns a finished batch.</summary>
     public bool IsReady => true;
+
+    /// <summary>Waits until the tensor is written (it already is when handed out; kept for code
+    /// written against events).</summary>
+    public void WaitReady() => _ready?.Synchronize();
 
     private MemoryBuffer1D<ulong, Stride1D.Dense> Buffer => _buffer ?? throw new ObjectDisposedException(nameof(L3DeviceBatch));
 
@@ -65,8 +79,8 @@ public sealed class L3DeviceBatch : IDisposable
     {
         var host = new byte[Bytes];
         _loader.Accelerator.Bind();
-        View.CopyToCPU(_loader.ComputeStream, host);
-        _loader.ComputeStream.Synchronize();
+        View.CopyToCPU(Stream, host);
+        Stream.Synchronize();
         return host;
     }
 
@@ -80,6 +94,8 @@ public sealed class L3DeviceBatch : IDisposable
     public void Dispose()
     {
         var buffer = Interlocked.Exchange(ref _buffer, null);
-        if (buffer is not null) _loader.ReturnOutput(buffer);
+        if (buffer is null) return;
+        _ready?.Dispose();
+        _loader.ReturnOutput(buffer);
     }
 }

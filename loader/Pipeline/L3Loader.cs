@@ -16,6 +16,12 @@ public sealed record LoaderOptions
     public int Readers { get; init; } = Math.Max(1, Math.Min(4, Environment.ProcessorCount));
     /// <summary>Batches prepared ahead in page-locked memory.</summary>
     public int PrefetchDepth { get; init; } = 3;
+    /// <summary>Batches prepared at once (each on up to <see cref="Readers"/> threads): more than one
+    /// hides each batch's serial steps behind another's reads.</summary>
+    public int ConcurrentBatches { get; init; } = 2;
+    /// <summary>Batches on the device at once, each with its stream and buffers: one's upload
+    /// overlaps another's kernels.</summary>
+    public int DeviceSlots { get; init; } = 2;
     /// <summary>Read whole files and verify their payload checksums (otherwise only the touched
     /// patches are read; their structure is always checked).</summary>
     public bool VerifyChecksums { get; init; }
@@ -26,12 +32,20 @@ public sealed record LoaderOptions
 }
 
 /// <summary>
-/// Turns L3 samples into augmented, normalized batches on the device. Background reader threads
-/// prepare batches (<see cref="BatchReader"/>) into a ring of page-locked buffers,
-/// <see cref="LoaderOptions.PrefetchDepth"/> ahead; <see cref="Next"/> uploads the next batch on a
-/// copy stream while the current one is decoded and augmented on the compute stream
-/// (<see cref="FusedStage"/>), and hands out a <see cref="L3DeviceBatch"/>. On a machine without a
-/// GPU the same code runs on ILGPU's CPU accelerator and gives the same values.
+/// Turns L3 samples into augmented, normalized batches on the device, in three stages that overlap:
+/// <list type="number">
+/// <item>preparation: <see cref="LoaderOptions.ConcurrentBatches"/> batches at a time, each read by
+/// <see cref="LoaderOptions.Readers"/> threads (<see cref="BatchReader"/>) into a ring of page-locked
+/// buffers, <see cref="LoaderOptions.PrefetchDepth"/> batches ahead;</item>
+/// <item>submission: a device thread starts each prepared batch in a free slot of the
+/// <see cref="FusedStage"/> (upload, patch check, decode, output stage on the slot's stream) and
+/// returns at once;</item>
+/// <item>completion: a thread waits for each slot's stream in batch order, turns a patch the device
+/// found bad into the CPU validation's <see cref="L3FormatException"/>, and queues the finished batch.</item>
+/// </list>
+/// <see cref="Next"/> takes the next finished batch: while the consumer trains on it, the following
+/// batches are read, uploaded and decoded. On a machine without a GPU the same code runs on ILGPU's
+/// CPU accelerator and gives the same values.
 /// </summary>
 public sealed class L3Loader : IDisposable
 {
@@ -42,21 +56,34 @@ public sealed class L3Loader : IDisposable
     private readonly bool _ownsAccelerator;
     private readonly FusedStage _stage;
     private readonly BatchReader _reader;
-    private readonly BlockingCollection<object> _ready;
+    /// <summary>Batches being prepared or prepared, in batch order (a failure in a batch's place).</summary>
+    private readonly BlockingCollection<Task<HostBatch>> _prepared;
+    /// <summary>Batches started on the device, in batch order.</summary>
+    private readonly BlockingCollection<InFlight> _inFlight = new();
+    /// <summary>Finished batches (or the failure in a batch's place), in batch order.</summary>
+    private readonly BlockingCollection<object> _finished;
+    private readonly SemaphoreSlim _freeSlots;
+    private readonly SemaphoreSlim _preparing;
     private readonly BlockingCollection<PageLockedArray1D<uint>> _free = new();
     private readonly ConcurrentBag<MemoryBuffer1D<ulong, Stride1D.Dense>> _outputs = new();
     private readonly CancellationTokenSource _stop = new();
-    private readonly Thread _producer;
+    private readonly Thread[] _threads;
     private readonly object _pinnedGate = new();
     private int _pinnedCount;
-    private HostBatch? _uploaded;
-    private int _uploadedSlot;
-    private int _nextSlot;
+    private bool _failed;
     private bool _disposed;
 
+    /// <summary>A batch started on the device (or, with <see cref="Failure"/>, what stopped the stages).</summary>
+    private sealed record InFlight(HostBatch Batch, int Slot, MemoryBuffer1D<ulong, Stride1D.Dense> Output, long OutputBytes, DeviceEvent? Ready)
+    {
+        public Exception? Failure { get; init; }
+        public static InFlight Failed(Exception failure) => new(null!, -1, null!, 0, null) { Failure = failure };
+    }
+
+    /// <summary>Batch preparations not yet taken by the device thread (to wait for at disposal).</summary>
+    private readonly ConcurrentDictionary<Task<HostBatch>, bool> _unclaimed = new();
+
     public Accelerator Accelerator { get; }
-    public AcceleratorStream CopyStream { get; }
-    public AcceleratorStream ComputeStream { get; }
 
     /// <summary>Where the loader stands after the last batch handed out (save it to resume).</summary>
     public LoaderState State { get; private set; }
@@ -68,6 +95,9 @@ public sealed class L3Loader : IDisposable
     public long Batches { get; private set; }
     public long CompressedBytes { get; private set; }
     public long RegionBytes { get; private set; }
+    /// <summary>How long <see cref="Next"/> waited for finished batches in all: near zero when the
+    /// loader keeps ahead of its consumer.</summary>
+    public TimeSpan WaitedForBatches { get; private set; }
 
     public L3Loader(SampleSource source, LoaderOptions options, LoaderState? resume = null, Accelerator? accelerator = null)
     {
@@ -75,6 +105,9 @@ public sealed class L3Loader : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Augment.Validate();
         if (options.PrefetchDepth < 1) throw new ArgumentOutOfRangeException(nameof(options), "prefetch depth must be at least 1");
+        if (options.ConcurrentBatches < 1) throw new ArgumentOutOfRangeException(nameof(options), "concurrent batches must be at least 1");
+        if (options.DeviceSlots < 1) throw new ArgumentOutOfRangeException(nameof(options), "device slots must be at least 1");
+        if (options.Readers < 1) throw new ArgumentOutOfRangeException(nameof(options), "readers must be at least 1");
         _source = source;
         _options = options;
         _sampler = new EpochSampler(source.Count, options.Sampling);
@@ -95,39 +128,135 @@ public sealed class L3Loader : IDisposable
             _ownsAccelerator = true;
         }
         Accelerator = accelerator;
-        CopyStream = accelerator.CreateStream();
-        ComputeStream = accelerator.CreateStream();
-        _stage = new FusedStage(accelerator);
+        _stage = new FusedStage(accelerator, options.DeviceSlots);
         _reader = new BatchReader(source, options.Augment, options.Sampling.Seed, options.Readers, options.VerifyChecksums);
-        _ready = new BlockingCollection<object>(options.PrefetchDepth);
+        _prepared = new BlockingCollection<Task<HostBatch>>(options.PrefetchDepth);
+        _finished = new BlockingCollection<object>(options.PrefetchDepth);
+        _freeSlots = new SemaphoreSlim(options.DeviceSlots);
+        _preparing = new SemaphoreSlim(options.ConcurrentBatches);
         var start = State;
-        _producer = new Thread(() => Produce(start)) { IsBackground = true, Name = "L3Loader reader" };
-        _producer.Start();
+        _threads =
+        [
+            new Thread(() => Prepare(start)) { IsBackground = true, Name = "L3Loader preparation" },
+            new Thread(Submit) { IsBackground = true, Name = "L3Loader device" },
+            new Thread(Complete) { IsBackground = true, Name = "L3Loader completion" },
+        ];
+        foreach (var thread in _threads) thread.Start();
     }
 
-    /// <summary>Prepares batch after batch, epoch after epoch, until stopped; a failure is handed
-    /// to the consumer in the batch's place.</summary>
-    private void Produce(LoaderState start)
+    /// <summary>Starts preparing batch after batch, epoch after epoch, until stopped; at most
+    /// <see cref="LoaderOptions.ConcurrentBatches"/> at once and <see cref="LoaderOptions.PrefetchDepth"/> ahead.</summary>
+    private void Prepare(LoaderState start)
     {
         try
         {
+            if (_sampler.BatchesPerEpoch == 0) return;
             foreach (var plan in _sampler.Batches(start, long.MaxValue))
             {
-                if (_sampler.BatchesPerEpoch == 0) break;
-                var batch = _reader.Read(plan, RentPinned);
-                try { _ready.Add(batch, _stop.Token); }
-                catch (OperationCanceledException) { ReturnPinned(batch.Packed); return; }
+                _preparing.Wait(_stop.Token);
+                var task = Task.Run(() =>
+                {
+                    try { return _reader.Read(plan, RentPinned); }
+                    finally { _preparing.Release(); }
+                });
+                _unclaimed[task] = true;
+                _prepared.Add(task, _stop.Token);
             }
         }
         catch (OperationCanceledException) { }
-        catch (Exception e)
+    }
+
+    /// <summary>Starts each prepared batch on the device as soon as a slot is free.</summary>
+    private void Submit()
+    {
+        Accelerator.Bind();
+        long index = 0;
+        try
         {
-            try { _ready.Add(e, _stop.Token); } catch (OperationCanceledException) { }
+            while (true)
+            {
+                var task = _prepared.Take(_stop.Token);
+                HostBatch batch;
+                try { batch = task.GetAwaiter().GetResult(); }
+                catch (Exception e)
+                {
+                    if (_stop.IsCancellationRequested) return;
+                    _inFlight.Add(InFlight.Failed(e));
+                    return;
+                }
+                finally { _unclaimed.TryRemove(task, out _); }
+                try
+                {
+                    _freeSlots.Wait(_stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    ReturnPinned(batch.Packed);
+                    throw;
+                }
+                int slot = (int)(index++ % _stage.Slots);
+                long bytes = FusedStage.OutputBytes(batch, _options.Augment);
+                MemoryBuffer1D<ulong, Stride1D.Dense>? output = null;
+                try
+                {
+                    output = RentOutput((bytes + 7) / 8);
+                    _stage.Submit(batch, slot, _options.Augment, output.View);
+                    var ready = DeviceEvent.RecordOn(_stage.StreamOf(slot));
+                    _inFlight.Add(new InFlight(batch, slot, output, bytes, ready));
+                }
+                catch (Exception e)
+                {
+                    ReturnPinned(batch.Packed);
+                    output?.Dispose();
+                    _inFlight.Add(InFlight.Failed(e));
+                    return;
+                }
+            }
         }
+        catch (OperationCanceledException) { }
+    }
+
+    /// <summary>Waits for each started batch in order and queues it finished (or its failure).</summary>
+    private void Complete()
+    {
+        Accelerator.Bind();
+        try
+        {
+            while (true)
+            {
+                var item = _inFlight.Take(_stop.Token);
+                if (item.Failure is { } failure)
+                {
+                    _finished.Add(failure, _stop.Token);
+                    return;
+                }
+                var batch = item.Batch;
+                Exception? fault = null;
+                try
+                {
+                    _stage.StreamOf(item.Slot).Synchronize();
+                    int bad = _stage.FirstBadTask(batch, item.Slot);
+                    if (bad >= 0) fault = _reader.Fault(batch, batch.Samples.First(s => bad >= s.TaskFirst && bad < s.TaskFirst + s.TaskCount));
+                }
+                catch (Exception e) { fault = e; }
+                ReturnPinned(batch.Packed);
+                _freeSlots.Release();
+                if (fault is not null)
+                {
+                    ReturnOutput(item.Output);
+                    item.Ready?.Dispose();
+                    _finished.Add(fault, _stop.Token);
+                    return;
+                }
+                _finished.Add(item, _stop.Token);
+            }
+        }
+        catch (OperationCanceledException) { }
     }
 
     /// <summary>A page-locked buffer of at least <paramref name="words"/> words from the ring
-    /// (PrefetchDepth + 2 buffers: the prepared ones, one uploading, one being filled).</summary>
+    /// (PrefetchDepth + DeviceSlots + 1 buffers: the prepared ones, one waiting for a slot, those on
+    /// the device).</summary>
     private PageLockedArray1D<uint> RentPinned(long words)
     {
         // the readers run on threads of their own: pinning and unpinning need the accelerator's
@@ -136,7 +265,7 @@ public sealed class L3Loader : IDisposable
         PageLockedArray1D<uint>? buffer = null;
         lock (_pinnedGate)
         {
-            if (_pinnedCount < _options.PrefetchDepth + 2 && !_free.TryTake(out buffer))
+            if (_pinnedCount < _options.PrefetchDepth + _options.DeviceSlots + 1 && !_free.TryTake(out buffer))
             {
                 _pinnedCount++;
                 return Accelerator.AllocatePageLocked1D<uint>(words + words / 4);
@@ -154,61 +283,29 @@ public sealed class L3Loader : IDisposable
         else _free.Add(buffer);
     }
 
-    private HostBatch TakePrepared()
-    {
-        if (!_ready.TryTake(out var item, (int)Math.Min(int.MaxValue, _options.ReaderTimeout.TotalMilliseconds), _stop.Token))
-            throw new TimeoutException($"the loader's readers prepared no batch in {_options.ReaderTimeout.TotalSeconds:0} s (stalled storage?)");
-        // the reader's own exception (an L3FormatException naming the sample), with its stack
-        if (item is Exception e) ExceptionDispatchInfo.Throw(e);
-        return (HostBatch)item;
-    }
-
     /// <summary>
     /// The next batch, on the device and complete (its kernels have finished). Batches go on across
     /// epochs; <see cref="State"/> moves past the batch. Dispose the batch to give its memory back.
-    /// A corrupt sample raises <see cref="L3FormatException"/> naming its shard and sample.
+    /// A corrupt sample raises <see cref="L3FormatException"/> naming its shard and sample; after a
+    /// failure the loader gives no more batches.
     /// </summary>
     public L3DeviceBatch Next()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_sampler.BatchesPerEpoch == 0) throw new InvalidOperationException("the loader gives no batches: drop_last leaves none on this rank");
-        Accelerator.Bind();
-        if (_uploaded is null)
+        if (_failed) throw new InvalidOperationException("the loader stopped at an earlier failure");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        if (!_finished.TryTake(out var item, (int)Math.Min(int.MaxValue, _options.ReaderTimeout.TotalMilliseconds), _stop.Token))
+            throw new TimeoutException($"the loader's readers prepared no batch in {_options.ReaderTimeout.TotalSeconds:0} s (stalled storage?)");
+        WaitedForBatches += clock.Elapsed;
+        if (item is Exception e)
         {
-            _uploaded = TakePrepared();
-            _uploadedSlot = _nextSlot;
-            _nextSlot = (_nextSlot + 1) % _stage.Slots;
-            _stage.Upload(_uploaded, _uploadedSlot, CopyStream);
+            _failed = true;
+            // the reader's own exception (an L3FormatException naming the sample), with its stack
+            ExceptionDispatchInfo.Throw(e);
         }
-        var current = _uploaded;
-        int slot = _uploadedSlot;
-        _uploaded = null;
-        CopyStream.Synchronize();
-        ReturnPinned(current.Packed);
-
-        long bytes = FusedStage.OutputBytes(current, _options.Augment);
-        var output = RentOutput((bytes + 7) / 8);
-        _stage.Run(current, slot, _options.Augment, output.View, ComputeStream);
-
-        // while the GPU decodes this batch, copy the next one if the readers have it ready
-        if (_ready.TryTake(out var next))
-        {
-            if (next is Exception) _readyFault = next;
-            else
-            {
-                _uploaded = (HostBatch)next;
-                _uploadedSlot = _nextSlot;
-                _nextSlot = (_nextSlot + 1) % _stage.Slots;
-                _stage.Upload(_uploaded, _uploadedSlot, CopyStream);
-            }
-        }
-        ComputeStream.Synchronize();
-        if (_readyFault is Exception fault)
-        {
-            _readyFault = null;
-            _ready.Add(fault); // raised by the next call, after this good batch
-        }
-
+        var done = (InFlight)item;
+        var current = done.Batch;
         State = _sampler.After(current.Plan);
         Batches++;
         CompressedBytes += current.CompressedBytes;
@@ -217,12 +314,10 @@ public sealed class L3Loader : IDisposable
         int[] shape = a.Layout == TensorLayout.ChannelsLast
             ? [current.Outputs.Length, current.OutputHeight, current.OutputWidth, a.Channels]
             : [current.Outputs.Length, a.Channels, current.OutputHeight, current.OutputWidth];
-        return new L3DeviceBatch(this, output, bytes, shape, a.Type, a.Layout,
+        return new L3DeviceBatch(this, done.Output, done.OutputBytes, shape, a.Type, a.Layout, _stage.StreamOf(done.Slot), done.Ready,
             current.Samples.Select(s => s.Label).ToArray(), current.Plan.Samples, current.Plan.Valid, current.Plan.Epoch, current.Plan.Index,
             current.Samples.Select(s => s.Box).ToArray());
     }
-
-    private object? _readyFault;
 
     /// <summary>The rest of the current epoch's batches (each to be disposed by the caller).</summary>
     public IEnumerable<L3DeviceBatch> ReadEpoch()
@@ -244,7 +339,7 @@ public sealed class L3Loader : IDisposable
     internal void ReturnOutput(MemoryBuffer1D<ulong, Stride1D.Dense> buffer)
     {
         // a batch may be disposed on any thread
-        if (_disposed || _outputs.Count >= 4) { Accelerator.Bind(); buffer.Dispose(); }
+        if (_disposed || _outputs.Count >= _options.PrefetchDepth + _options.DeviceSlots) { Accelerator.Bind(); buffer.Dispose(); }
         else _outputs.Add(buffer);
     }
 
@@ -253,22 +348,29 @@ public sealed class L3Loader : IDisposable
         if (_disposed) return;
         _disposed = true;
         _stop.Cancel();
-        _producer.Join();
+        foreach (var thread in _threads) thread.Join();
         Accelerator.Bind();
-        CopyStream.Synchronize();
-        ComputeStream.Synchronize();
-        if (_uploaded is not null) _uploaded.Packed.Dispose();
-        while (_ready.TryTake(out var item)) if (item is HostBatch b) b.Packed.Dispose();
+        // the device finishes what it was given, batches still being read finish, then every buffer is given back
+        for (int slot = 0; slot < _stage.Slots; slot++) _stage.StreamOf(slot).Synchronize();
+        foreach (var task in _unclaimed.Keys)
+        {
+            try { if (task.Wait(TimeSpan.FromMinutes(1))) task.Result.Packed.Dispose(); }
+            catch (AggregateException) { }
+        }
+        while (_inFlight.TryTake(out var item))
+            if (item.Failure is null) { item.Batch.Packed.Dispose(); item.Output.Dispose(); item.Ready?.Dispose(); }
+        while (_finished.TryTake(out var item))
+            if (item is InFlight done) { done.Output.Dispose(); done.Ready?.Dispose(); }
+        _stage.Dispose();
         while (_free.TryTake(out var buffer)) buffer.Dispose();
         while (_outputs.TryTake(out var output)) output.Dispose();
-        _stage.Dispose();
-        CopyStream.Dispose();
-        ComputeStream.Dispose();
         if (_ownsAccelerator)
         {
             Accelerator.Dispose();
             _context!.Dispose();
         }
         _stop.Dispose();
+        _freeSlots.Dispose();
+        _preparing.Dispose();
     }
 }

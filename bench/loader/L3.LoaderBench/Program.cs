@@ -94,6 +94,7 @@ double Run(string name, AugmentOptions augment, bool profiles = true, double bas
     for (int i = 0; i < 3; i++) loader.Next().Dispose();   // warm-up
     var process = Process.GetCurrentProcess();
     long compressed0 = loader.CompressedBytes, region0 = loader.RegionBytes;
+    var waited0 = loader.WaitedForBatches;
     var cpu0 = process.TotalProcessorTime;
     var clock = Stopwatch.StartNew();
     for (int i = 0; i < timedBatches; i++) loader.Next().Dispose();
@@ -102,7 +103,9 @@ double Run(string name, AugmentOptions augment, bool profiles = true, double bas
     double cores = (process.TotalProcessorTime - cpu0).TotalSeconds / seconds;
     double images = (double)timedBatches * batchSize / seconds;
     double compressedGBs = (loader.CompressedBytes - compressed0) / seconds / 1e9, regionGBs = (loader.RegionBytes - region0) / seconds / 1e9;
-    Console.WriteLine($"  {images:F1} images/s, {compressedGBs:F2} GB/s compressed read, {regionGBs:F2} GB/s decoded, {cores:F1} cores busy");
+    double waited = (loader.WaitedForBatches - waited0).TotalSeconds / seconds;
+    Console.WriteLine($"  {images:F1} images/s, {compressedGBs:F2} GB/s compressed read, {regionGBs:F2} GB/s decoded, {cores:F1} cores busy, " +
+                      $"consumer waited {waited:P0} of the time");
     if (profile is not null && profile.Batches == profileBatches0)
         throw new InvalidOperationException($"{name}: the profile {profile.Name} matched but its kernels did not run");
     string ratio = baseline > 0 ? $"{images / baseline:F2}" : "";
