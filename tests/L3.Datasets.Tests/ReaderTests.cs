@@ -61,6 +61,20 @@ public sealed class ReaderTests : IDisposable
     }
 
     [Fact]
+    public void A_channel_counted_twice_in_the_manifest_is_an_L3FormatException()
+    {
+        MakeDataset(images: 3);
+        string path = Path.Combine(PathOf("ds"), "dataset.json");
+        string json = File.ReadAllText(path);
+        int counts = json.IndexOf("\"channel_counts\"", StringComparison.Ordinal);
+        Assert.True(counts >= 0);
+        int open = json.IndexOf('{', counts);
+        File.WriteAllText(path, json[..(open + 1)] + "\"03\": 1, \"3\": 1, " + json[(open + 1)..]);
+        var e = Assert.Throws<L3FormatException>(() => L3Dataset.Open(PathOf("ds")));
+        Assert.Contains("not a valid dataset manifest", e.Message);
+    }
+
+    [Fact]
     public void A_truncated_shard_or_altered_index_is_an_L3FormatException()
     {
         MakeDataset();
