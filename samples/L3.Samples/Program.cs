@@ -24,7 +24,8 @@ L3Profile_N16.Decode(file, decoded);
 Console.WriteLine($"L3Profile_N16.Decode: {(decoded.AsSpan().SequenceEqual(pixels) ? "lossless" : "MISMATCH")}");
 
 // L3Codec.Decode dispatches a matching file to the registered profile: the library's decoder
-// instantiated with the profile's shape; DescribeDecoder names the decoder it runs.
+// instantiated with the profile's shape; DescribeDecoder names the decoder it runs (here L3Profile_Train224:
+// it fixes the channel count as well, so it is the most specific match for this RGB file).
 var viaCodec = L3Codec.Decode(file);
 Console.WriteLine($"L3Codec.Decode: {(viaCodec.Pixels.AsSpan().SequenceEqual(pixels) ? "lossless" : "MISMATCH")}");
 Console.WriteLine($"decoded by: {L3Codec.DescribeDecoder(file)}");
