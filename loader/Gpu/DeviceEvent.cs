@@ -28,13 +28,13 @@ public sealed class DeviceEvent : IDisposable
     {
         if (stream is not CudaStream cuda) return null;
         var api = CudaAPI.CurrentAPI;
-        Check(api.CreateEvent(out var handle, CudaEventFlags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+        Check(api.CreateEvent(out var handle, CudaEventFlags.CU_EVENT_DISABLE_TIMING | CudaEventFlags.CU_EVENT_BLOCKING_SYNC), "cuEventCreate");
         var recorded = new DeviceEvent(stream.Accelerator, handle);
         Check(api.RecordEvent(handle, cuda.StreamPtr), "cuEventRecord");
         return recorded;
     }
 
-    /// <summary>Waits on the host until the marked work is done.</summary>
+    /// <summary>Waits on the host until the marked work is done, asleep (a blocking-sync event).</summary>
     public void Synchronize()
     {
         _accelerator.Bind();

@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 using L3.Gpu;
+using ILGPU.Runtime.Cuda;
 using L3.Kernels;
 
 namespace L3.Loading;
@@ -62,10 +63,20 @@ internal sealed class FusedStage : IDisposable
     {
         Check(batch);
         var stream = s.Stream;
-        s.Ensure(_accelerator, batch.PackedBytes / 4, batch.Tasks.Length, batch.Outputs.Length, (batch.StagingBytes + 7) / 8 + 1, batch.Launches.Length);
+        s.Ensure(_accelerator, batch.PackedBytes / 4, batch.TaskCount, batch.Outputs.Length, (batch.StagingBytes + 7) / 8 + 1, batch.Launches.Length);
         ArrayView<uint> target = s.Data!.View.SubView(0, batch.PackedBytes / 4);
-        target.CopyFrom(stream, batch.Packed.ArrayView.SubView(0, batch.PackedBytes / 4));
-        if (batch.Tasks.Length > 0) s.Tasks!.View.SubView(0, batch.Tasks.Length).CopyFromCPU(stream, batch.Tasks);
+        if (batch.Packed is { } packed) target.CopyFrom(stream, packed.ArrayView.SubView(0, batch.PackedBytes / 4));
+        else
+        {
+            // the mapped path: each sample's band straight from the page cache, then the zero padding
+            var api = CudaAPI.CurrentAPI;
+            IntPtr data = s.Data.NativePtr;
+            foreach (var copy in batch.Copies!)
+                CheckCuda(api.MemcpyAsync(data + copy.Offset, copy.Source, copy.Length, stream), "cuMemcpyAsync");
+            int end = batch.Copies.Length == 0 ? 0 : batch.Copies[^1].Offset + batch.Copies[^1].Length;
+            CheckCuda(api.Memset(data + end, 0, batch.PackedBytes - end, stream), "cuMemsetD8Async");
+        }
+        if (batch.TaskCount > 0) s.Tasks!.View.SubView(0, batch.TaskCount).CopyFrom(stream, batch.Tasks.ArrayView.SubView(0, batch.TaskCount));
         s.Samples!.View.SubView(0, batch.Outputs.Length).CopyFromCPU(stream, batch.Outputs);
         s.FirstBad!.View.SubView(0, batch.Launches.Length).CopyFromCPU(stream, Enumerable.Repeat(int.MaxValue, batch.Launches.Length).ToArray());
     }
@@ -125,22 +136,27 @@ internal sealed class FusedStage : IDisposable
         return first;
     }
 
-    /// <summary>The kernels read without bounds checks: every task's bytes and pixels, and every
-    /// crop's pixels, must lie inside their buffers.</summary>
+    /// <summary>The kernels read without bounds checks: every launch, copy and crop must lie
+    /// inside its buffers.</summary>
     private static void Check(HostBatch batch)
     {
         long dataEnd = (long)batch.ZeroWord * 4;
-        if (dataEnd + 16 > batch.PackedBytes || batch.PackedBytes % 8 != 0 || batch.Packed.Length * 4 < batch.PackedBytes)
+        if (dataEnd + 16 > batch.PackedBytes || batch.PackedBytes % 8 != 0 || (batch.Packed?.Length ?? long.MaxValue / 4) * 4 < batch.PackedBytes)
             throw new InvalidOperationException("packed buffer without its zero padding");
-        foreach (var launch in batch.Launches)
-            for (int i = launch.First; i < launch.First + launch.Count; i++)
+        if (batch.Packed is null)
+        {
+            int at = 0;
+            foreach (var copy in batch.Copies ?? throw new InvalidOperationException("a batch with neither packed bytes nor copies"))
             {
-                var t = batch.Tasks[i];
-                long lastPixel = t.Out + (long)(t.Height - 1) * t.RowStride + (long)t.Width * launch.Channels;
-                if (t.Start < 0 || t.Length < 1 || (long)t.Start + t.Length > dataEnd || t.Width < 1 || t.Width > launch.PatchSize || t.Height < 1 || t.Height > launch.PatchSize
-                    || t.Out < 0 || t.RowStride < t.Width * launch.Channels || lastPixel > batch.StagingBytes)
-                    throw new InvalidOperationException($"decode task {i} lies outside its buffers");
+                if (copy.Offset != at || copy.Length < 0 || copy.Source == IntPtr.Zero) throw new InvalidOperationException("device copies out of order");
+                at += copy.Length;
             }
+            if (at > dataEnd) throw new InvalidOperationException("device copies past the data");
+        }
+        // the tasks were checked by the readers as they wrote them (BatchReader.CheckTasks)
+        foreach (var launch in batch.Launches)
+            if (launch.First < 0 || launch.Count < 0 || launch.First + launch.Count > batch.TaskCount)
+                throw new InvalidOperationException("a launch lies outside the task list");
         foreach (var o in batch.Outputs)
         {
             long last = o.Source + (long)(o.CropY + o.CropHeight - 1) * o.Stride + (long)(o.CropX + o.CropWidth) * o.SourceChannels;
@@ -148,6 +164,11 @@ internal sealed class FusedStage : IDisposable
                 || (long)(o.CropX + o.CropWidth) * o.SourceChannels > o.Stride || last > batch.StagingBytes)
                 throw new InvalidOperationException("a crop lies outside its decoded region");
         }
+    }
+
+    private static void CheckCuda(CudaError error, string call)
+    {
+        if (error != CudaError.CUDA_SUCCESS) throw new InvalidOperationException($"{call} failed: {error}");
     }
 
     public void Dispose()

@@ -12,11 +12,16 @@ namespace L3.Loading;
 /// (<see cref="PatchCheckKernel"/>), so the host only reads. With checksums on, the whole file is
 /// read and its payload checksum verified first.
 /// </summary>
-internal sealed class BatchReader(SampleSource source, AugmentOptions augment, ulong seed, int readers, bool verifyChecksums)
+/// <remarks>With the dataset's files mapped (<see cref="MappedFiles"/>), nothing is copied on the
+/// host: each sample's band of touched patch rows, from the first row's first touched patch to the
+/// last row's last, is one device copy straight from the page cache (the bytes between rows go
+/// along: one copy an image instead of one a row).</remarks>
+internal sealed class BatchReader(SampleSource source, AugmentOptions augment, ulong seed, int readers, bool verifyChecksums, LoaderTimings timings,
+    MappedFiles? mapped = null)
 {
-    /// <summary>First read of a file: enough for the header and table of most images (a 2048×1024
-    /// image at N = 16 has a 32 KiB table).</summary>
-    private const int FirstRead = 64 * 1024;
+    /// <summary>First read of a file: the fixed header and the start of the table; the rest of the
+    /// table (32 KiB for a 2048×1024 image at N = 16) is read once its length is known.</summary>
+    private const int FirstRead = 4 * 1024;
     private const int Alignment = 16;
     private const int Padding = 16;
     /// <summary>The decode kernel addresses bytes with 32-bit integers.</summary>
@@ -24,11 +29,17 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
 
     private readonly ParallelOptions _parallel = new() { MaxDegreeOfParallelism = Math.Max(1, readers) };
 
-    public HostBatch Read(SampleBatch plan, Func<long, PageLockedArray1D<uint>> rentWords)
+    public HostBatch Read(SampleBatch plan, Func<long, PageLockedArray1D<uint>> rentWords, Func<long, PageLockedArray1D<PatchTask>> rentTasks)
     {
         var samples = new PreparedSample[plan.Samples.Length];
         // the same sample twice (pad) is read twice: cheap, and keeps the layout simple
-        ForEach(samples.Length, k => samples[k] = Open(plan.Samples[k], plan.Epoch));
+        ForEach(samples.Length, k =>
+        {
+            long t0 = LoaderTimings.Now;
+            samples[k] = Open(plan.Samples[k], plan.Epoch);
+            LoaderTimings.Add(ref timings.OpenTicks, t0);
+        });
+        long layout = LoaderTimings.Now;
 
         var (outputWidth, outputHeight) = augment.OutputSize(samples[0].Header.Width, samples[0].Header.Height);
         foreach (var s in samples)
@@ -67,28 +78,55 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
             }
             launches.Add(new DecodeLaunch(group.Key.PatchSize, group.Key.Channels, first, taskCount - first));
         }
-        var tasks = new PatchTask[taskCount];
-
-        var buffer = rentWords((packedBytes + 3) / 4);
+        var tasks = rentTasks(taskCount);
+        PageLockedArray1D<uint>? buffer = null;
+        LoaderTimings.Add(ref timings.LayoutTicks, layout);
+        Interlocked.Add(ref timings.Images, samples.Length);
         try
         {
-            ForEach(samples.Length, k => Fill(samples[k], buffer, tasks));
-            var bytes = MemoryMarshal.AsBytes(buffer.Span);
-            bytes[(int)packed..(int)packedBytes].Clear();
+            if (mapped is null) buffer = rentWords((packedBytes + 3) / 4);
+            long dataBytes = dataEnd;
+            ForEach(samples.Length, k =>
+            {
+                long t0 = LoaderTimings.Now;
+                var s = samples[k];
+                if (buffer is not null) Fill(s, buffer);
+                WriteTasks(s, tasks.Span, band: buffer is null);
+                CheckTasks(s, tasks.Span, dataBytes, staging);
+                LoaderTimings.Add(ref timings.FillTicks, t0);
+            });
+            if (buffer is not null) MemoryMarshal.AsBytes(buffer.Span)[(int)packed..(int)packedBytes].Clear();
         }
         catch
         {
-            buffer.Dispose();
+            buffer?.Dispose();
+            tasks.Dispose();
             throw;
         }
 
         return new HostBatch
         {
             Plan = plan, Samples = samples, Packed = buffer, PackedBytes = (int)packedBytes, ZeroWord = (int)(dataEnd / 4),
-            Tasks = tasks, Launches = launches.ToArray(),
+            // the mapped path: the device copies each sample's band from the page cache
+            Copies = buffer is null ? samples.Select(s => new DeviceCopy(s.Mapped, s.PackedAt, s.Bytes)).ToArray() : null,
+            Tasks = tasks, TaskCount = taskCount, Launches = launches.ToArray(),
             Outputs = samples.Select(Output).ToArray(), StagingBytes = (int)staging,
             OutputWidth = outputWidth, OutputHeight = outputHeight,
         };
+    }
+
+    /// <summary>The kernels read without bounds checks: every task's bytes and pixels must lie
+    /// inside their buffers (checked here, in parallel, as the tasks are written).</summary>
+    private static void CheckTasks(PreparedSample s, Span<PatchTask> tasks, long dataBytes, long stagingBytes)
+    {
+        int n = s.Header.PatchSize, c = s.Header.Channels;
+        foreach (var t in tasks.Slice(s.TaskFirst, s.TaskCount))
+        {
+            long lastPixel = t.Out + (long)(t.Height - 1) * t.RowStride + (long)t.Width * c;
+            if (t.Start < 0 || t.Length < 1 || (long)t.Start + t.Length > dataBytes || t.Width < 1 || t.Width > n || t.Height < 1 || t.Height > n
+                || t.Out < 0 || t.RowStride < t.Width * c || lastPixel > stagingBytes)
+                throw new InvalidOperationException($"a decode task of {s.Sample} lies outside its buffers");
+        }
     }
 
     /// <summary>Runs <paramref name="action"/> for 0..count−1 on the reader threads; a failure is
@@ -150,6 +188,14 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
             s.RegionY = s.Py0 * n;
             s.RegionWidth = Math.Min((s.Px1 + 1) * n, header.Width) - s.RegionX;
             s.RegionHeight = Math.Min((s.Py1 + 1) * n, header.Height) - s.RegionY;
+            if (mapped is not null)
+            {
+                // one band: from the first touched row's start to the last touched row's end
+                s.Bytes = s.RangeEnd(s.Py1) - s.RangeStart(s.Py0);
+                var (file, offset) = source.Where(sample);
+                s.Mapped = mapped.AddressOf(file, offset + s.RangeStart(s.Py0));
+                return s;
+            }
             long bytes = 0;
             for (int py = s.Py0; py <= s.Py1; py++) bytes += s.RowBytes(py);
             s.Bytes = checked((int)bytes);
@@ -161,56 +207,74 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
         }
     }
 
-    /// <summary>Reads the touched patch rows into the buffer and writes their decode tasks.</summary>
-    private void Fill(PreparedSample s, PageLockedArray1D<uint> buffer, PatchTask[] tasks)
+    /// <summary>Reads the touched patch rows into the buffer, one after the other.</summary>
+    private void Fill(PreparedSample s, PageLockedArray1D<uint> buffer)
     {
         var target = MemoryMarshal.AsBytes(buffer.Span).Slice(s.PackedAt, s.Bytes);
-        var header = s.Header;
-        int n = header.PatchSize, c = header.Channels, stride = s.RegionWidth * c;
-        int at = 0, task = s.TaskFirst;
+        int at = 0;
         for (int py = s.Py0; py <= s.Py1; py++)
         {
             int start = s.RangeStart(py), length = s.RowBytes(py);
             var row = target.Slice(at, length);
+            long t0 = LoaderTimings.Now;
             if (s.WholeFile is { } whole) whole.AsSpan(start, length).CopyTo(row);
             else source.Read(s.Sample, start, row);
-            var offsets = header.PatchOffsets;
+            LoaderTimings.Add(ref timings.ReadTicks, t0);
+            at += length;
+        }
+    }
+
+    /// <summary>Writes the sample's decode tasks, row by row: its patches' bytes lie in the data
+    /// rows back to back (<paramref name="band"/> false), or as in the file from the first touched
+    /// row's start (<paramref name="band"/> true).</summary>
+    private static void WriteTasks(PreparedSample s, Span<PatchTask> tasks, bool band)
+    {
+        var header = s.Header;
+        var offsets = header.PatchOffsets;
+        int n = header.PatchSize, c = header.Channels, stride = s.RegionWidth * c;
+        int rowAt = s.PackedAt, task = s.TaskFirst;
+        for (int py = s.Py0; py <= s.Py1; py++)
+        {
+            if (band) rowAt = s.PackedAt + s.RangeStart(py) - s.RangeStart(s.Py0);
+            int start = s.RangeStart(py);
             int y = py * n, height = Math.Min(n, header.Height - y);
             for (int px = s.Px0; px <= s.Px1; px++)
             {
                 int p = py * header.PatchesX + px, x = px * n;
                 tasks[task++] = new PatchTask
                 {
-                    Start = s.PackedAt + at + header.PayloadStart + (int)offsets[p] - start, Length = (int)(offsets[p + 1] - offsets[p]),
+                    Start = rowAt + header.PayloadStart + (int)offsets[p] - start, Length = (int)(offsets[p + 1] - offsets[p]),
                     Width = Math.Min(n, header.Width - x), Height = height,
                     Out = s.StagingAt + ((y - s.RegionY) * s.RegionWidth + x - s.RegionX) * c, RowStride = stride,
                 };
             }
-            at += length;
+            rowAt += s.RowBytes(py);
         }
     }
 
     /// <summary>The fault of the first bad patch of <paramref name="s"/> (which the device check
-    /// found bad), stated by the CPU validation from the bytes in the batch's buffer.</summary>
-    public Exception Fault(HostBatch batch, PreparedSample s)
+    /// found bad), stated by the CPU validation from the sample's bytes read again.</summary>
+    public Exception Fault(PreparedSample s)
     {
-        var bytes = MemoryMarshal.AsBytes(batch.Packed.Span);
         var header = s.Header;
-        int columns = s.Px1 - s.Px0 + 1;
-        for (int j = 0; j < s.TaskCount; j++)
+        int bandStart = s.RangeStart(s.Py0);
+        try
         {
-            // the task as the reader wrote it (the device switched the bad ones off in its own copy)
-            var t = batch.Tasks[s.TaskFirst + j];
-            int patch = (s.Py0 + j / columns) * header.PatchesX + s.Px0 + j % columns;
-            try
-            {
-                PatchFormat.Validate(bytes.Slice(t.Start, t.Length), t.Width, t.Height, header.Channels,
-                    header.PayloadStart + header.PatchRange(patch).Start);
-            }
-            catch (L3FormatException e)
-            {
-                return new L3FormatException($"{source.Describe(s.Sample)}: {e.Reason}", e.Offset);
-            }
+            var band = new byte[s.RangeEnd(s.Py1) - bandStart];
+            source.Read(s.Sample, bandStart, band);
+            for (int py = s.Py0; py <= s.Py1; py++)
+                for (int px = s.Px0; px <= s.Px1; px++)
+                {
+                    int patch = py * header.PatchesX + px;
+                    var (start, length) = header.PatchRange(patch);
+                    var rect = header.PatchRect(patch);
+                    PatchFormat.Validate(band.AsSpan(header.PayloadStart + start - bandStart, length), rect.Width, rect.Height, header.Channels,
+                        header.PayloadStart + start);
+                }
+        }
+        catch (L3FormatException e)
+        {
+            return new L3FormatException($"{source.Describe(s.Sample)}: {e.Reason}", e.Offset);
         }
         return new InvalidOperationException($"{source.Describe(s.Sample)}: the device check found a bad patch that the CPU validation accepts");
     }

@@ -21,6 +21,8 @@ internal sealed class PreparedSample
     public int Bytes;
     /// <summary>Where they go in the packed buffer, and the region's pixels in the staging buffer.</summary>
     public int PackedAt, StagingAt;
+    /// <summary>Where its band of patch rows lies in a mapped file (the mapped path).</summary>
+    public IntPtr Mapped;
     /// <summary>Its decode tasks: [TaskFirst, TaskFirst + TaskCount) of the batch's list, row by row.</summary>
     public int TaskFirst;
     public int TaskCount => (Px1 - Px0 + 1) * (Py1 - Py0 + 1);
@@ -29,6 +31,10 @@ internal sealed class PreparedSample
     public int RangeStart(int py) => Header.PayloadStart + (int)Header.PatchOffsets[py * Header.PatchesX + Px0];
     public int RangeEnd(int py) => Header.PayloadStart + (int)Header.PatchOffsets[py * Header.PatchesX + Px1 + 1];
 }
+
+/// <summary>A host→device copy of the mapped path: <see cref="Length"/> bytes from a registered
+/// host address to byte <see cref="Offset"/> of the slot's data.</summary>
+internal readonly record struct DeviceCopy(IntPtr Source, int Offset, int Length);
 
 /// <summary>One launch of the patch-list decode: tasks [First, First + Count) share N and channels.</summary>
 internal readonly record struct DecodeLaunch(int PatchSize, int Channels, int First, int Count);
@@ -42,11 +48,15 @@ internal sealed class HostBatch
 {
     public required SampleBatch Plan;
     public required PreparedSample[] Samples;
-    public required PageLockedArray1D<uint> Packed;
+    /// <summary>The packed patches in page-locked memory, or null on the mapped path (<see cref="Copies"/>).</summary>
+    public required PageLockedArray1D<uint>? Packed;
+    public DeviceCopy[]? Copies;
     /// <summary>Bytes of <see cref="Packed"/> in use, padding included (a multiple of 8).</summary>
     public required int PackedBytes;
     public required int ZeroWord;
-    public required PatchTask[] Tasks;
+    /// <summary>The decode tasks, [0, <see cref="TaskCount"/>) of a page-locked buffer.</summary>
+    public required PageLockedArray1D<PatchTask> Tasks;
+    public required int TaskCount;
     public required DecodeLaunch[] Launches;
     public required AugmentSample[] Outputs;
     public required int StagingBytes;

@@ -4,8 +4,22 @@ using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using System.Runtime.ExceptionServices;
+using L3.Kernels;
 
 namespace L3.Loading;
+
+/// <summary>How a loader moves sample bytes to the device.</summary>
+public enum HostPath
+{
+    /// <summary><see cref="MappedFiles"/> where possible (a dataset on a CUDA device, fitting in half
+    /// of the memory, checksums not verified), else <see cref="PageLockedCopies"/>.</summary>
+    Auto,
+    /// <summary>Reader threads copy the touched patch rows into page-locked buffers, one upload a batch.</summary>
+    PageLockedCopies,
+    /// <summary>The dataset's shards are mapped and registered with the driver; the device copies each
+    /// sample's touched rows from the page cache, and the host copies no pixel data.</summary>
+    MappedFiles,
+}
 
 /// <summary>What a <see cref="L3Loader"/> does.</summary>
 public sealed record LoaderOptions
@@ -27,6 +41,8 @@ public sealed record LoaderOptions
     public bool VerifyChecksums { get; init; }
     /// <summary>How long the consumer waits for the readers before reporting them stalled.</summary>
     public TimeSpan ReaderTimeout { get; init; } = TimeSpan.FromMinutes(2);
+    /// <summary>How sample bytes reach the device (<see cref="Loading.HostPath"/>).</summary>
+    public HostPath HostPath { get; init; } = HostPath.Auto;
     /// <summary>Use ILGPU's CPU accelerator even when a CUDA device is present (when the loader opens its own).</summary>
     public bool ForceCpu { get; init; }
 }
@@ -56,6 +72,7 @@ public sealed class L3Loader : IDisposable
     private readonly bool _ownsAccelerator;
     private readonly FusedStage _stage;
     private readonly BatchReader _reader;
+    private readonly MappedFiles? _mapped;
     /// <summary>Batches being prepared or prepared, in batch order (a failure in a batch's place).</summary>
     private readonly BlockingCollection<Task<HostBatch>> _prepared;
     /// <summary>Batches started on the device, in batch order.</summary>
@@ -64,12 +81,11 @@ public sealed class L3Loader : IDisposable
     private readonly BlockingCollection<object> _finished;
     private readonly SemaphoreSlim _freeSlots;
     private readonly SemaphoreSlim _preparing;
-    private readonly BlockingCollection<PageLockedArray1D<uint>> _free = new();
+    private readonly PinnedPool<uint> _packedBuffers;
+    private readonly PinnedPool<PatchTask> _taskBuffers;
     private readonly ConcurrentBag<MemoryBuffer1D<ulong, Stride1D.Dense>> _outputs = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread[] _threads;
-    private readonly object _pinnedGate = new();
-    private int _pinnedCount;
     private bool _failed;
     private bool _disposed;
 
@@ -98,6 +114,10 @@ public sealed class L3Loader : IDisposable
     /// <summary>How long <see cref="Next"/> waited for finished batches in all: near zero when the
     /// loader keeps ahead of its consumer.</summary>
     public TimeSpan WaitedForBatches { get; private set; }
+    /// <summary>How sample bytes reach the device, and why (<see cref="LoaderOptions.HostPath"/>).</summary>
+    public string HostPathUsed { get; }
+    /// <summary>Where the loader's threads spend their time (for benchmarks).</summary>
+    public LoaderTimings Timings { get; } = new();
 
     public L3Loader(SampleSource source, LoaderOptions options, LoaderState? resume = null, Accelerator? accelerator = null)
     {
@@ -129,7 +149,18 @@ public sealed class L3Loader : IDisposable
         }
         Accelerator = accelerator;
         _stage = new FusedStage(accelerator, options.DeviceSlots);
-        _reader = new BatchReader(source, options.Augment, options.Sampling.Seed, options.Readers, options.VerifyChecksums);
+        string why = "checksums are verified (whole files are read)";
+        if (options.HostPath != HostPath.PageLockedCopies && !options.VerifyChecksums)
+            _mapped = MappedFiles.TryMap(accelerator, source.BackingFiles, out why);
+        if (options.HostPath == HostPath.MappedFiles && _mapped is null)
+            throw new NotSupportedException($"the dataset's files cannot be mapped for the device: {why}");
+        HostPathUsed = _mapped is not null ? "mapped files: the device copies from the page cache"
+            : $"page-locked copies by the readers ({(options.HostPath == HostPath.PageLockedCopies ? "chosen" : why)})";
+        // buffers for the batches prepared ahead, one waiting for a slot, those on the device
+        int pinned = options.PrefetchDepth + options.DeviceSlots + 1;
+        _packedBuffers = new PinnedPool<uint>(accelerator, pinned, _stop.Token);
+        _taskBuffers = new PinnedPool<PatchTask>(accelerator, pinned, _stop.Token);
+        _reader = new BatchReader(source, options.Augment, options.Sampling.Seed, options.Readers, options.VerifyChecksums, Timings, _mapped);
         _prepared = new BlockingCollection<Task<HostBatch>>(options.PrefetchDepth);
         _finished = new BlockingCollection<object>(options.PrefetchDepth);
         _freeSlots = new SemaphoreSlim(options.DeviceSlots);
@@ -156,7 +187,7 @@ public sealed class L3Loader : IDisposable
                 _preparing.Wait(_stop.Token);
                 var task = Task.Run(() =>
                 {
-                    try { return _reader.Read(plan, RentPinned); }
+                    try { return _reader.Read(plan, _packedBuffers.Rent, _taskBuffers.Rent); }
                     finally { _preparing.Release(); }
                 });
                 _unclaimed[task] = true;
@@ -191,7 +222,7 @@ public sealed class L3Loader : IDisposable
                 }
                 catch (OperationCanceledException)
                 {
-                    ReturnPinned(batch.Packed);
+                    ReturnPinned(batch);
                     throw;
                 }
                 int slot = (int)(index++ % _stage.Slots);
@@ -199,14 +230,16 @@ public sealed class L3Loader : IDisposable
                 MemoryBuffer1D<ulong, Stride1D.Dense>? output = null;
                 try
                 {
+                    long t0 = LoaderTimings.Now;
                     output = RentOutput((bytes + 7) / 8);
                     _stage.Submit(batch, slot, _options.Augment, output.View);
                     var ready = DeviceEvent.RecordOn(_stage.StreamOf(slot));
+                    LoaderTimings.Add(ref Timings.SubmitTicks, t0);
                     _inFlight.Add(new InFlight(batch, slot, output, bytes, ready));
                 }
                 catch (Exception e)
                 {
-                    ReturnPinned(batch.Packed);
+                    ReturnPinned(batch);
                     output?.Dispose();
                     _inFlight.Add(InFlight.Failed(e));
                     return;
@@ -234,12 +267,16 @@ public sealed class L3Loader : IDisposable
                 Exception? fault = null;
                 try
                 {
-                    _stage.StreamOf(item.Slot).Synchronize();
+                    // on CUDA, a blocking-sync event: the thread sleeps instead of spinning a core
+                    long t0 = LoaderTimings.Now;
+                    if (item.Ready is { } ready) ready.Synchronize();
+                    else _stage.StreamOf(item.Slot).Synchronize();
+                    LoaderTimings.Add(ref Timings.WaitTicks, t0);
                     int bad = _stage.FirstBadTask(batch, item.Slot);
-                    if (bad >= 0) fault = _reader.Fault(batch, batch.Samples.First(s => bad >= s.TaskFirst && bad < s.TaskFirst + s.TaskCount));
+                    if (bad >= 0) fault = _reader.Fault(batch.Samples.First(s => bad >= s.TaskFirst && bad < s.TaskFirst + s.TaskCount));
                 }
                 catch (Exception e) { fault = e; }
-                ReturnPinned(batch.Packed);
+                ReturnPinned(batch);
                 _freeSlots.Release();
                 if (fault is not null)
                 {
@@ -254,33 +291,11 @@ public sealed class L3Loader : IDisposable
         catch (OperationCanceledException) { }
     }
 
-    /// <summary>A page-locked buffer of at least <paramref name="words"/> words from the ring
-    /// (PrefetchDepth + DeviceSlots + 1 buffers: the prepared ones, one waiting for a slot, those on
-    /// the device).</summary>
-    private PageLockedArray1D<uint> RentPinned(long words)
+    /// <summary>Gives a batch's page-locked buffers back to their rings.</summary>
+    private void ReturnPinned(HostBatch batch)
     {
-        // the readers run on threads of their own: pinning and unpinning need the accelerator's
-        // CUDA context current on the calling thread
-        Accelerator.Bind();
-        PageLockedArray1D<uint>? buffer = null;
-        lock (_pinnedGate)
-        {
-            if (_pinnedCount < _options.PrefetchDepth + _options.DeviceSlots + 1 && !_free.TryTake(out buffer))
-            {
-                _pinnedCount++;
-                return Accelerator.AllocatePageLocked1D<uint>(words + words / 4);
-            }
-        }
-        buffer ??= _free.Take(_stop.Token);
-        if (buffer.Length >= words) return buffer;
-        buffer.Dispose();
-        return Accelerator.AllocatePageLocked1D<uint>(words + words / 4);
-    }
-
-    private void ReturnPinned(PageLockedArray1D<uint> buffer)
-    {
-        if (_disposed) { Accelerator.Bind(); buffer.Dispose(); }
-        else _free.Add(buffer);
+        _packedBuffers.Return(batch.Packed);
+        _taskBuffers.Return(batch.Tasks);
     }
 
     /// <summary>
@@ -354,15 +369,17 @@ public sealed class L3Loader : IDisposable
         for (int slot = 0; slot < _stage.Slots; slot++) _stage.StreamOf(slot).Synchronize();
         foreach (var task in _unclaimed.Keys)
         {
-            try { if (task.Wait(TimeSpan.FromMinutes(1))) task.Result.Packed.Dispose(); }
+            try { if (task.Wait(TimeSpan.FromMinutes(1))) ReturnPinned(task.Result); }
             catch (AggregateException) { }
         }
         while (_inFlight.TryTake(out var item))
-            if (item.Failure is null) { item.Batch.Packed.Dispose(); item.Output.Dispose(); item.Ready?.Dispose(); }
+            if (item.Failure is null) { ReturnPinned(item.Batch); item.Output.Dispose(); item.Ready?.Dispose(); }
         while (_finished.TryTake(out var item))
             if (item is InFlight done) { done.Output.Dispose(); done.Ready?.Dispose(); }
         _stage.Dispose();
-        while (_free.TryTake(out var buffer)) buffer.Dispose();
+        _mapped?.Dispose();
+        _packedBuffers.Dispose();
+        _taskBuffers.Dispose();
         while (_outputs.TryTake(out var output)) output.Dispose();
         if (_ownsAccelerator)
         {

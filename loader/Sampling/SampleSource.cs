@@ -27,6 +27,15 @@ public abstract class SampleSource : IDisposable
 
     public virtual void Dispose() { }
 
+    /// <summary>The files that hold the samples back to back (a dataset's shards), for a loader that
+    /// maps them so the device copies samples straight from the page cache; empty when the samples
+    /// are files of their own (too many to map).</summary>
+    internal virtual IReadOnlyList<(string Path, long Length)> BackingFiles => [];
+
+    /// <summary>Where sample <paramref name="sample"/>'s L3 file starts: which of
+    /// <see cref="BackingFiles"/>, and at which byte.</summary>
+    internal virtual (int File, long Offset) Where(long sample) => throw new NotSupportedException("the samples are files of their own");
+
     /// <summary>The samples of a dataset (the source does not own it).</summary>
     public static SampleSource FromDataset(L3Dataset dataset) => new DatasetSource(dataset);
 
@@ -92,6 +101,15 @@ public abstract class SampleSource : IDisposable
         {
             var location = dataset.Locate(sample);
             return $"{dataset.Shards[location.Shard].Tar} sample {sample} (key {location.Entry.Key})";
+        }
+
+        internal override IReadOnlyList<(string Path, long Length)> BackingFiles =>
+            Enumerable.Range(0, dataset.Shards.Count).Select(s => (dataset.ShardPath(s), dataset.Shards[s].TarBytes)).ToArray();
+
+        internal override (int File, long Offset) Where(long sample)
+        {
+            var location = dataset.Locate(sample);
+            return (location.Shard, location.Entry.DataOffset);
         }
 
         public override void Dispose() => _shards.Dispose();

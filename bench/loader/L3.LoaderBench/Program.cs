@@ -5,14 +5,14 @@ using L3.Imaging;
 using L3.Loading;
 
 // L3 loader bench: see bench/loader/run.sh. Usage:
-//   L3.LoaderBench PNG_DIR WORK_DIR [images=512] [batch=64] [batches=50] [readers=cores]
+//   L3.LoaderBench PNG_DIR WORK_DIR [images=512] [batch=64] [batches=50] [readers=the loader's default]
 // L3_BENCH_SMALL=1: 256x128 images, to try it on ILGPU's CPU accelerator.
 string pngDir = args.Length > 0 ? args[0] : "images";
 string work = args.Length > 1 ? args[1] : Path.Combine(Path.GetTempPath(), "l3-loader-bench");
 int imageCount = args.Length > 2 ? int.Parse(args[2]) : 512;
 int batchSize = args.Length > 3 ? int.Parse(args[3]) : 64;
 int timedBatches = args.Length > 4 ? int.Parse(args[4]) : 50;
-int readers = args.Length > 5 ? int.Parse(args[5]) : Environment.ProcessorCount;
+int readers = args.Length > 5 ? int.Parse(args[5]) : new LoaderOptions().Readers;
 bool small = Environment.GetEnvironmentVariable("L3_BENCH_SMALL") == "1";
 int width = small ? 256 : 2048, height = small ? 128 : 1024;
 int patchSize = int.Parse(Environment.GetEnvironmentVariable("L3_PATCH") ?? "16");
@@ -51,17 +51,20 @@ foreach (var shard in data.Shards) File.ReadAllBytes(Path.Combine(dataset, shard
 var rows = new List<string>();
 // The same output with the generic fused kernels and with the profile's (Profiles.cs: the generator's
 // DecodePatchList<Shape> and Augment<Output>), in the same run; the ratio is profile / generic.
-var rrc = new AugmentOptions { Width = 224, Height = 224, Type = OutputType.Float16 };
-double generic = Run("RandomResizedCrop 224, flip, normalize, fp16 NCHW: generic fused kernel", rrc, profiles: false);
-Run("RandomResizedCrop 224, flip, normalize, fp16 NCHW: profile fused kernel", rrc, profiles: true, baseline: generic);
-Run("full images, normalize, fp16 NCHW", new AugmentOptions { Crop = CropMode.Full, RandomFlip = false, Type = OutputType.Float16 });
-Run("full images, uint8 NHWC", new AugmentOptions { Crop = CropMode.Full, RandomFlip = false, Type = OutputType.UInt8, Layout = TensorLayout.ChannelsLast });
+var crops = new AugmentOptions { Width = 224, Height = 224, Type = OutputType.Float16 };
+var full = new AugmentOptions { Crop = CropMode.Full, RandomFlip = false, Type = OutputType.Float16 };
+double generic = Run("RandomResizedCrop 224, flip, normalize, fp16 NCHW: generic fused kernel", crops, HostPath.Auto, profiles: false);
+Run("RandomResizedCrop 224, flip, normalize, fp16 NCHW: profile fused kernel", crops, HostPath.Auto, baseline: generic);
+Run("the same, page-locked copies", crops, HostPath.PageLockedCopies);
+Run("full images, normalize, fp16 NCHW", full, HostPath.Auto);
+Run("the same, page-locked copies", full, HostPath.PageLockedCopies);
+Run("full images, uint8 NHWC", full with { Type = OutputType.UInt8, Layout = TensorLayout.ChannelsLast }, HostPath.Auto);
 Console.WriteLine();
 Console.WriteLine($"| output | images/s | ratio to generic | compressed GB/s read | source GB/s (decoded regions) | ms per batch | CPU cores busy | checked |");
 Console.WriteLine($"| --- | --- | --- | --- | --- | --- | --- | --- |");
 foreach (var row in rows) Console.WriteLine(row);
 
-double Run(string name, AugmentOptions augment, bool profiles = true, double baseline = 0)
+double Run(string name, AugmentOptions augment, HostPath hostPath, bool profiles = true, double baseline = 0)
 {
     LoaderProfiles.Enabled = profiles;
     var profile = LoaderProfiles.Find([(patchSize, 3)], augment, augment.Width, augment.Height);
@@ -70,9 +73,9 @@ double Run(string name, AugmentOptions augment, bool profiles = true, double bas
     using var loader = new L3Loader(source, new LoaderOptions
     {
         Sampling = new SamplerOptions { BatchSize = batchSize, Seed = 1, LastBatch = LastBatchPolicy.Pad },
-        Augment = augment, Readers = readers, PrefetchDepth = 4,
+        Augment = augment, Readers = readers, PrefetchDepth = 4, HostPath = hostPath,
     });
-    Console.WriteLine($"\n{name} on {loader.Accelerator.Name} ({loader.Accelerator.AcceleratorType}), kernels: {profile?.Name ?? "generic"}");
+    Console.WriteLine($"\n{name} on {loader.Accelerator.Name} ({loader.Accelerator.AcceleratorType}); {loader.HostPathUsed}; kernels: {profile?.Name ?? "generic"}");
 
     // every entry of the first two batches against the CPU reference
     int checkedEntries = 0;
@@ -95,6 +98,7 @@ double Run(string name, AugmentOptions augment, bool profiles = true, double bas
     var process = Process.GetCurrentProcess();
     long compressed0 = loader.CompressedBytes, region0 = loader.RegionBytes;
     var waited0 = loader.WaitedForBatches;
+    var timings0 = loader.Timings.Snapshot();
     var cpu0 = process.TotalProcessorTime;
     var clock = Stopwatch.StartNew();
     for (int i = 0; i < timedBatches; i++) loader.Next().Dispose();
@@ -106,6 +110,7 @@ double Run(string name, AugmentOptions augment, bool profiles = true, double bas
     double waited = (loader.WaitedForBatches - waited0).TotalSeconds / seconds;
     Console.WriteLine($"  {images:F1} images/s, {compressedGBs:F2} GB/s compressed read, {regionGBs:F2} GB/s decoded, {cores:F1} cores busy, " +
                       $"consumer waited {waited:P0} of the time");
+    Console.WriteLine($"  {loader.Timings.Since(timings0)}");
     if (profile is not null && profile.Batches == profileBatches0)
         throw new InvalidOperationException($"{name}: the profile {profile.Name} matched but its kernels did not run");
     string ratio = baseline > 0 ? $"{images / baseline:F2}" : "";
