@@ -106,6 +106,7 @@ internal static class LoaderBenchCommand
         var checkClock = new Stopwatch();
         TimeSpan firstBatch = TimeSpan.Zero, cpu0 = process.TotalProcessorTime, checkCpu = TimeSpan.Zero;
         long compressed0 = 0, region0 = 0, images = 0, checkedEntries = 0;
+        var timings0 = loader.Timings.Snapshot();
         var profileBatches = LoaderProfiles.All.ToDictionary(p => p, p => p.Batches);
         for (long b = 0; b < total; b++)
         {
@@ -117,6 +118,7 @@ internal static class LoaderBenchCommand
                 process.Refresh();
                 cpu0 = process.TotalProcessorTime;
                 (compressed0, region0) = (loader.CompressedBytes, loader.RegionBytes);
+                timings0 = loader.Timings.Snapshot();
             }
             else images += batch.Valid;
             if (s.Check)
@@ -142,6 +144,7 @@ internal static class LoaderBenchCommand
             Console.WriteLine($"source pixels decoded: {(loader.RegionBytes - region0) / seconds / 1e9:G3} GB/s (patches the crops touch); compressed read: {(loader.CompressedBytes - compressed0) / seconds / 1e9:G3} GB/s");
             Console.WriteLine($"time per batch: {seconds * 1000 / (total - 1):F2} ms (upload, decode and output stage; GPU kernel time alone: not available from the loader)");
             Console.WriteLine($"CPU cores busy: {cores:F2}");
+            Console.WriteLine($"stages, {loader.Timings.Since(timings0)}");
         }
         else Console.WriteLine("images/s: n/a (one batch only: it compiles the kernels; give --batches 2 or more)");
         if (s.Check) Console.WriteLine($"check: passed, {checkedEntries} entries equal the CPU reference byte for byte");

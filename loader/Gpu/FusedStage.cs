@@ -218,7 +218,8 @@ internal sealed class FusedStage : IDisposable
         {
             if (buffer is not null && buffer.Length >= length) return;
             buffer?.Dispose();
-            buffer = accelerator.Allocate1D<T>(Math.Max(16, length + length / 8));
+            // room to spare: batches vary in size, and freeing device memory waits for the whole device
+            buffer = accelerator.Allocate1D<T>(Math.Max(16, length + length / 2));
         }
 
         public void Dispose()

@@ -17,8 +17,17 @@ namespace L3.Loading;
 /// last row's last, is one device copy straight from the page cache (the bytes between rows go
 /// along: one copy an image instead of one a row).</remarks>
 internal sealed class BatchReader(SampleSource source, AugmentOptions augment, ulong seed, int readers, bool verifyChecksums, LoaderTimings timings,
-    MappedFiles? mapped = null)
+    MappedFiles? mapped = null, long headerCacheBytes = 0, bool replaceBadSamples = false)
 {
+    /// <summary>Whole files are read: to verify checksums, or to find every bad sample on the host
+    /// (checksum and touched patches) before the batch is laid out, so that it can be replaced.</summary>
+    private readonly bool _readWholeFiles = verifyChecksums || replaceBadSamples;
+
+    /// <summary>Checked headers and tables kept for later epochs (the files do not change under a
+    /// loader), up to <c>headerCacheBytes</c>: from the second epoch on, the host reads nothing.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, L3Header> _headers = new();
+    private long _cachedBytes;
+
     /// <summary>First read of a file: the fixed header and the start of the table; the rest of the
     /// table (32 KiB for a 2048×1024 image at N = 16) is read once its length is known.</summary>
     private const int FirstRead = 4 * 1024;
@@ -32,13 +41,25 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
     public HostBatch Read(SampleBatch plan, Func<long, PageLockedArray1D<uint>> rentWords, Func<long, PageLockedArray1D<PatchTask>> rentTasks)
     {
         var samples = new PreparedSample[plan.Samples.Length];
+        var failures = new L3FormatException?[samples.Length];
         // the same sample twice (pad) is read twice: cheap, and keeps the layout simple
         ForEach(samples.Length, k =>
         {
             long t0 = LoaderTimings.Now;
-            samples[k] = Open(plan.Samples[k], plan.Epoch);
+            try { samples[k] = Open(plan.Samples[k], plan.Epoch); }
+            catch (L3FormatException e) when (replaceBadSamples) { failures[k] = e; }
             LoaderTimings.Add(ref timings.OpenTicks, t0);
         });
+        var replaced = new List<string>();
+        for (int k = 0; k < samples.Length; k++)
+        {
+            if (failures[k] is not { } failure) continue;
+            // the next good sample of the batch takes the bad one's place (with its crop)
+            int good = Enumerable.Range(1, samples.Length - 1).Select(d => (k + d) % samples.Length).FirstOrDefault(j => failures[j] is null, -1);
+            if (good < 0) throw failure;
+            samples[k] = samples[good].Copy();
+            replaced.Add(failure.Message);
+        }
         long layout = LoaderTimings.Now;
 
         var (outputWidth, outputHeight) = augment.OutputSize(samples[0].Header.Width, samples[0].Header.Height);
@@ -106,7 +127,7 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
 
         return new HostBatch
         {
-            Plan = plan, Samples = samples, Packed = buffer, PackedBytes = (int)packedBytes, ZeroWord = (int)(dataEnd / 4),
+            Plan = plan, Samples = samples, Replaced = replaced, Packed = buffer, PackedBytes = (int)packedBytes, ZeroWord = (int)(dataEnd / 4),
             // the mapped path: the device copies each sample's band from the page cache
             Copies = buffer is null ? samples.Select(s => new DeviceCopy(s.Mapped, s.PackedAt, s.Bytes)).ToArray() : null,
             Tasks = tasks, TaskCount = taskCount, Launches = launches.ToArray(),
@@ -152,7 +173,7 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
             long length = source.GetLength(sample);
             L3Header header;
             byte[]? whole = null;
-            if (verifyChecksums)
+            if (_readWholeFiles)
             {
                 if (length > int.MaxValue) throw new L3FormatException($"file of {length} bytes is too long for an L3 file", 0);
                 whole = GC.AllocateUninitializedArray<byte>((int)length);
@@ -160,6 +181,7 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
                 header = L3Header.Read(whole);
                 header.VerifyPayload(whole);
             }
+            else if (_headers.TryGetValue(sample, out var cached)) header = cached;
             else
             {
                 var head = new byte[(int)Math.Min(length, FirstRead)];
@@ -173,6 +195,9 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
                     head = longer;
                 }
                 header = L3Header.Read(head, length);
+                long size = header.PayloadStart + 256L;
+                if (Interlocked.Add(ref _cachedBytes, size) <= headerCacheBytes) _headers[sample] = header;
+                else Interlocked.Add(ref _cachedBytes, -size);
             }
             if (!augment.Accepts(header.Channels))
                 throw new L3FormatException($"an image of {header.Channels} channel(s) cannot give the output's {augment.Channels}", FileLayout.ChannelsOffset);
@@ -188,6 +213,10 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
             s.RegionY = s.Py0 * n;
             s.RegionWidth = Math.Min((s.Px1 + 1) * n, header.Width) - s.RegionX;
             s.RegionHeight = Math.Min((s.Py1 + 1) * n, header.Height) - s.RegionY;
+            if (replaceBadSamples)
+                for (int py = s.Py0; py <= s.Py1; py++)
+                    for (int px = s.Px0; px <= s.Px1; px++)
+                        PatchFormat.ValidatePatch(whole, header, py * header.PatchesX + px);
             if (mapped is not null)
             {
                 // one band: from the first touched row's start to the last touched row's end

@@ -27,6 +27,9 @@ internal sealed class PreparedSample
     public int TaskFirst;
     public int TaskCount => (Px1 - Px0 + 1) * (Py1 - Py0 + 1);
 
+    /// <summary>The same sample, to take a bad one's place in a batch (its own layout fields).</summary>
+    public PreparedSample Copy() => (PreparedSample)MemberwiseClone();
+
     public int RowBytes(int py) => RangeEnd(py) - RangeStart(py);
     public int RangeStart(int py) => Header.PayloadStart + (int)Header.PatchOffsets[py * Header.PatchesX + Px0];
     public int RangeEnd(int py) => Header.PayloadStart + (int)Header.PatchOffsets[py * Header.PatchesX + Px1 + 1];
@@ -48,6 +51,8 @@ internal sealed class HostBatch
 {
     public required SampleBatch Plan;
     public required PreparedSample[] Samples;
+    /// <summary>Why each bad sample of the batch was replaced (<see cref="BadSamplePolicy.Replace"/>).</summary>
+    public IReadOnlyList<string> Replaced = [];
     /// <summary>The packed patches in page-locked memory, or null on the mapped path (<see cref="Copies"/>).</summary>
     public required PageLockedArray1D<uint>? Packed;
     public DeviceCopy[]? Copies;

@@ -21,6 +21,17 @@ public enum HostPath
     MappedFiles,
 }
 
+/// <summary>What a loader does with a corrupt, truncated or missing sample.</summary>
+public enum BadSamplePolicy
+{
+    /// <summary>Raise its <see cref="L3FormatException"/> (naming it) from <see cref="L3Loader.Next"/>; the loader stops.</summary>
+    Raise,
+    /// <summary>Put the batch's next good sample in its place and count it
+    /// (<see cref="L3Loader.ReplacedSamples"/>). Whole files are read and checked on the host
+    /// (payload checksum and touched patches), so this costs host time.</summary>
+    Replace,
+}
+
 /// <summary>What a <see cref="L3Loader"/> does.</summary>
 public sealed record LoaderOptions
 {
@@ -39,8 +50,13 @@ public sealed record LoaderOptions
     /// <summary>Read whole files and verify their payload checksums (otherwise only the touched
     /// patches are read; their structure is always checked).</summary>
     public bool VerifyChecksums { get; init; }
+    /// <summary>Bytes of checked headers and patch tables kept for later epochs (the files must not
+    /// change while the loader reads them); 0 reads every header every epoch.</summary>
+    public long HeaderCacheBytes { get; init; } = 512L << 20;
     /// <summary>How long the consumer waits for the readers before reporting them stalled.</summary>
     public TimeSpan ReaderTimeout { get; init; } = TimeSpan.FromMinutes(2);
+    /// <summary>What a bad sample does (<see cref="BadSamplePolicy"/>).</summary>
+    public BadSamplePolicy BadSamples { get; init; } = BadSamplePolicy.Raise;
     /// <summary>How sample bytes reach the device (<see cref="Loading.HostPath"/>).</summary>
     public HostPath HostPath { get; init; } = HostPath.Auto;
     /// <summary>Use ILGPU's CPU accelerator even when a CUDA device is present (when the loader opens its own).</summary>
@@ -114,6 +130,11 @@ public sealed class L3Loader : IDisposable
     /// <summary>How long <see cref="Next"/> waited for finished batches in all: near zero when the
     /// loader keeps ahead of its consumer.</summary>
     public TimeSpan WaitedForBatches { get; private set; }
+    /// <summary>Bad samples replaced in the batches handed out (<see cref="BadSamplePolicy.Replace"/>),
+    /// and the last one's reason.</summary>
+    public long ReplacedSamples { get; private set; }
+    public string? LastReplacement { get; private set; }
+
     /// <summary>How sample bytes reach the device, and why (<see cref="LoaderOptions.HostPath"/>).</summary>
     public string HostPathUsed { get; }
     /// <summary>Where the loader's threads spend their time (for benchmarks).</summary>
@@ -149,8 +170,8 @@ public sealed class L3Loader : IDisposable
         }
         Accelerator = accelerator;
         _stage = new FusedStage(accelerator, options.DeviceSlots);
-        string why = "checksums are verified (whole files are read)";
-        if (options.HostPath != HostPath.PageLockedCopies && !options.VerifyChecksums)
+        string why = "whole files are read (checksums verified, or bad samples replaced)";
+        if (options.HostPath != HostPath.PageLockedCopies && !options.VerifyChecksums && options.BadSamples == BadSamplePolicy.Raise)
             _mapped = MappedFiles.TryMap(accelerator, source.BackingFiles, out why);
         if (options.HostPath == HostPath.MappedFiles && _mapped is null)
             throw new NotSupportedException($"the dataset's files cannot be mapped for the device: {why}");
@@ -160,7 +181,8 @@ public sealed class L3Loader : IDisposable
         int pinned = options.PrefetchDepth + options.DeviceSlots + 1;
         _packedBuffers = new PinnedPool<uint>(accelerator, pinned, _stop.Token);
         _taskBuffers = new PinnedPool<PatchTask>(accelerator, pinned, _stop.Token);
-        _reader = new BatchReader(source, options.Augment, options.Sampling.Seed, options.Readers, options.VerifyChecksums, Timings, _mapped);
+        _reader = new BatchReader(source, options.Augment, options.Sampling.Seed, options.Readers, options.VerifyChecksums, Timings, _mapped, options.HeaderCacheBytes,
+            options.BadSamples == BadSamplePolicy.Replace);
         _prepared = new BlockingCollection<Task<HostBatch>>(options.PrefetchDepth);
         _finished = new BlockingCollection<object>(options.PrefetchDepth);
         _freeSlots = new SemaphoreSlim(options.DeviceSlots);
@@ -325,12 +347,14 @@ public sealed class L3Loader : IDisposable
         Batches++;
         CompressedBytes += current.CompressedBytes;
         RegionBytes += current.RegionBytes;
+        ReplacedSamples += current.Replaced.Count;
+        if (current.Replaced.Count > 0) LastReplacement = current.Replaced[^1];
         var a = _options.Augment;
         int[] shape = a.Layout == TensorLayout.ChannelsLast
             ? [current.Outputs.Length, current.OutputHeight, current.OutputWidth, a.Channels]
             : [current.Outputs.Length, a.Channels, current.OutputHeight, current.OutputWidth];
         return new L3DeviceBatch(this, done.Output, done.OutputBytes, shape, a.Type, a.Layout, _stage.StreamOf(done.Slot), done.Ready,
-            current.Samples.Select(s => s.Label).ToArray(), current.Plan.Samples, current.Plan.Valid, current.Plan.Epoch, current.Plan.Index,
+            current.Samples.Select(s => s.Label).ToArray(), current.Samples.Select(s => s.Sample).ToArray(), current.Plan.Valid, current.Plan.Epoch, current.Plan.Index,
             current.Samples.Select(s => s.Box).ToArray());
     }
 

@@ -53,6 +53,19 @@ public class PipelineTests(CpuAccelerator cpu) : IClassFixture<CpuAccelerator>
     }
 
     [Fact]
+    public void MappedFilesAreRefusedWithTheReasonWhereTheyCannotBeUsed()
+    {
+        using var files = Files(3);
+        using var source = files.Source();
+        var options = new LoaderOptions { Sampling = new SamplerOptions { BatchSize = 2 }, Augment = Small, HostPath = HostPath.MappedFiles };
+        var e = Assert.Throws<NotSupportedException>(() => new L3Loader(source, options, accelerator: cpu.Accelerator));
+        Assert.Contains("not a CUDA device", e.Message);
+        using var auto = new L3Loader(source, options with { HostPath = HostPath.Auto }, accelerator: cpu.Accelerator);
+        Assert.StartsWith("page-locked copies by the readers", auto.HostPathUsed);
+        using (auto.Next()) { }
+    }
+
+    [Fact]
     public void TwoRanksGetDisjointSamplesCoveringTheEpoch()
     {
         using var files = Files(9);
@@ -122,6 +135,36 @@ public class PipelineTests(CpuAccelerator cpu) : IClassFixture<CpuAccelerator>
         var e = Assert.Throws<L3FormatException>(() => loader.Next());
         Assert.Contains(files.Paths[1], e.Message);
         Assert.Contains("flags", e.Message);
+    }
+
+    [Fact]
+    public void BadSamplesAreReplacedAndCountedWhenAsked()
+    {
+        using var files = Files(6);
+        Corrupt(files.Paths[1], b => b[L3Header.Read(b).PayloadStart] = 0x80); // a bad patch (checksum and structure)
+        File.WriteAllBytes(files.Paths[4], File.ReadAllBytes(files.Paths[4])[..100]); // truncated
+        using var source = files.Source();
+        var augment = Small with { Crop = CropMode.Center };
+        using var loader = new L3Loader(source, new LoaderOptions
+        {
+            Sampling = new SamplerOptions { BatchSize = 3, Shuffle = false }, Augment = augment, BadSamples = BadSamplePolicy.Replace,
+        }, accelerator: cpu.Accelerator);
+        var seen = new List<long>();
+        foreach (var batch in loader.ReadEpoch())
+            using (batch)
+            {
+                var host = batch.CopyToHost();
+                for (int k = 0; k < batch.Count; k++)
+                {
+                    var image = L3Codec.Decode(File.ReadAllBytes(files.Paths[(int)batch.Samples[k]]));
+                    Assert.Equal(AugmentReference.Apply(image, batch.Crops[k], augment), batch.Entry(host, k).ToArray());
+                    Assert.Equal((int)batch.Samples[k] % 3, batch.Labels[k]);
+                }
+                seen.AddRange(batch.Samples);
+            }
+        Assert.Equal([0L, 2, 2, 3, 5, 5], seen); // 1 and 4 replaced by the next good sample of their batch
+        Assert.Equal(2, loader.ReplacedSamples);
+        Assert.Contains(files.Paths[4], loader.LastReplacement);
     }
 
     [Fact]
