@@ -206,6 +206,7 @@ demo.SetAction(_ => Run(() =>
 root.Subcommands.Add(demo);
 root.Subcommands.Add(DatasetCommands.Convert());
 root.Subcommands.Add(DatasetCommands.Extract());
+root.Subcommands.Add(LoaderBenchCommand.Create());
 
 // a bare `l3` shows what it can do
 root.SetAction(_ => root.Parse(["--help"]).Invoke());

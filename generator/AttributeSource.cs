@@ -40,7 +40,65 @@ internal static class AttributeSource
 
                 /// <summary>The channel count, 1, 3 or 4; 0 (the default) accepts any.</summary>
                 public int Channels { get; set; }
+
+                // The loader's output stage (docs/LOADER.md). Give OutputWidth and OutputHeight (or
+                // Crop = Full) to have the generator emit the fused kernels for this output; the other
+                // settings default to the loader's: fp16, channels first, ImageNet normalization,
+                // 3 channels, RandomResizedCrop.
+
+                /// <summary>Output width in pixels, 1..16384.</summary>
+                public int OutputWidth { get; set; }
+
+                /// <summary>Output height in pixels, 1..16384.</summary>
+                public int OutputHeight { get; set; }
+
+                /// <summary>Output channels: 1, 3 (the default) or 4.</summary>
+                public int OutputChannels { get; set; }
+
+                /// <summary>The output's element type (default Float16).</summary>
+                public L3OutputType OutputType { get; set; }
+
+                /// <summary>Channels first (NCHW, the default) or last (NHWC).</summary>
+                public L3TensorLayout Layout { get; set; }
+
+                /// <summary>A named normalization (default ImageNet for float outputs; none for UInt8).</summary>
+                public L3Normalization Normalization { get; set; }
+
+                /// <summary>Per-channel mean on the [0, 1] scale (torchvision's), one per output channel; with Std, instead of a named normalization.</summary>
+                public float[]? Mean { get; set; }
+
+                /// <summary>Per-channel standard deviation on the [0, 1] scale, one per output channel, positive.</summary>
+                public float[]? Std { get; set; }
+
+                /// <summary>How the loader crops (default RandomResized); Full outputs the whole image and needs Height.</summary>
+                public L3CropMode Crop { get; set; }
             }
+
+            /// <summary>The element type of a profile's output tensor.</summary>
+            [global::Microsoft.CodeAnalysis.EmbeddedAttribute]
+            GENERATED_CODE
+            internal enum L3OutputType { UInt8 = 0, Float32 = 1, Float16 = 2, BFloat16 = 3 }
+
+            /// <summary>Where a profile's output puts the channels.</summary>
+            [global::Microsoft.CodeAnalysis.EmbeddedAttribute]
+            GENERATED_CODE
+            internal enum L3TensorLayout { ChannelsFirst = 0, ChannelsLast = 1 }
+
+            /// <summary>A named normalization of a profile's float output.</summary>
+            [global::Microsoft.CodeAnalysis.EmbeddedAttribute]
+            GENERATED_CODE
+            internal enum L3Normalization
+            {
+                /// <summary>torchvision's ImageNet mean (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225); alpha 0.5 and 0.5.</summary>
+                ImageNet = 0,
+                /// <summary>No normalization: values in [0, 1].</summary>
+                None = 1,
+            }
+
+            /// <summary>How the loader crops for a profile's output.</summary>
+            [global::Microsoft.CodeAnalysis.EmbeddedAttribute]
+            GENERATED_CODE
+            internal enum L3CropMode { RandomResized = 0, Center = 1, Full = 2 }
         }
         """.Replace("GENERATED_CODE", CodeWriter.GeneratedCodeAttribute);
 }

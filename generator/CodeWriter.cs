@@ -34,6 +34,9 @@ internal sealed class CodeWriter
         _depth++;
     }
 
+    /// <summary>One level less, without a brace (for an initializer closed by "};").</summary>
+    public void Dedent() => _depth--;
+
     public void Close()
     {
         _depth--;

@@ -59,6 +59,41 @@ internal static class DiagnosticDescriptors
         "[L3Profile] class '{0}' has the same configuration ({1}) as the profile '{2}'; keep one of them",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor OutputSizeMissing = new(
+        "L3G011", "Output size missing",
+        "[L3Profile] on '{0}': an output needs OutputWidth and OutputHeight (or Crop = Full)",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor InvalidOutputSize = new(
+        "L3G012", "Invalid output size",
+        "[L3Profile] on '{0}': {1} = {2} is outside 1..16384",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor InvalidOutputChannels = new(
+        "L3G013", "Invalid output channels",
+        "[L3Profile] on '{0}': OutputChannels = {1} cannot be produced: {2}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor InvalidMeanStd = new(
+        "L3G014", "Invalid mean or std",
+        "[L3Profile] on '{0}': {1}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor NormalizationConflict = new(
+        "L3G015", "Conflicting normalization",
+        "[L3Profile] on '{0}': {1}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor FullCropSize = new(
+        "L3G016", "Full crop without a fixed size",
+        "[L3Profile] on '{0}': {1}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor UndefinedEnumValue = new(
+        "L3G017", "Undefined output setting",
+        "[L3Profile] on '{0}': {1} = {2} is not a defined value",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     public static DiagnosticDescriptor ById(string id) => id switch
     {
         "L3G001" => InvalidPatchSize,
@@ -71,6 +106,13 @@ internal static class DiagnosticDescriptors
         "L3G008" => NestedOrGeneric,
         "L3G009" => DuplicateName,
         "L3G010" => DuplicateConfiguration,
+        "L3G011" => OutputSizeMissing,
+        "L3G012" => InvalidOutputSize,
+        "L3G013" => InvalidOutputChannels,
+        "L3G014" => InvalidMeanStd,
+        "L3G015" => NormalizationConflict,
+        "L3G016" => FullCropSize,
+        "L3G017" => UndefinedEnumValue,
         _ => throw new ArgumentOutOfRangeException(nameof(id), id, "unknown diagnostic id"),
     };
 }

@@ -67,6 +67,37 @@ internal static class Explanation
         yield return "The host validates the file exactly as Decode does before any kernel runs; the kernel trusts every offset.";
     }
 
+    /// <summary>What the fused kernels make of the declared output.</summary>
+    public static IEnumerable<string> Fused(ProfileModel p, OutputModel o)
+    {
+        yield return "The loader's two kernels instantiated with this profile: the patch-list decode (GpuDecodeKernel.DecodePatchList<Shape>)";
+        yield return "decodes the patches each sample's crop touches into a staging region; the output stage";
+        yield return "(AugmentKernel.Augment<Output>) resizes, flips, normalizes and converts into the batch tensor.";
+        yield return $"○ Decode: N = {p.N} ({Count(p.LanesPerPatch, "lane")} a patch, {Count(p.PatchesPerWarp, "patch", "patches")} a warp)"
+            + (p.Channels is { } c ? $", {Count(c, "channel")}: the plane loop folds." : "; the channels are the launch's (a specialized value).");
+        yield return o.Crop == "Full"
+            ? $"○ Output: whole images, {o.Width} × {o.Height} (Crop = Full), {Count(o.Channels, "channel")}, {o.TypeName}, {o.LayoutName}."
+            : $"○ Output: {o.Width} × {o.Height}, {Count(o.Channels, "channel")}, {o.TypeName}, {o.LayoutName}; crop {o.Crop} (drawn on the host).";
+        int pixels = o.Width * o.Height;
+        yield return $"○ One thread per output pixel: sample = index / {pixels}, row and column by division by {o.Width}, constants.";
+        yield return o.ChannelsLast
+            ? $"○ Element (s, y, x, c) at (s · {pixels} + y · {o.Width} + x) · {o.Channels} + c."
+            : $"○ Element (s, c, y, x) at (s · {o.Channels} + c) · {pixels} + y · {o.Width} + x.";
+        yield return o.Type == 0
+            ? "○ UInt8: the interpolated value rounded (halves up); no normalization."
+            : o.Normalizes
+                ? $"○ {o.TypeName}: (value − 255·mean[c]) × 1 / (255·std[c]), {o.Normalization} mean ({Values(o.Mean)}) and std ({Values(o.Std)})."
+                : $"○ {o.TypeName}: value / 255 (no normalization: mean 0, scale 1/255).";
+        yield return "The host checks every task and crop against its buffers before a launch, as for the generic kernels.";
+    }
+
+    private static string Values(EquatableArray<float> values)
+    {
+        var texts = new List<string>();
+        foreach (var v in values) texts.Add(v.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+        return string.Join(", ", texts);
+    }
+
     private static string Count(int n, string singular, string? plural = null) =>
         n == 1 ? $"1 {singular}" : $"{n} {plural ?? singular + "s"}";
 }

@@ -14,7 +14,8 @@ namespace L3.Generator;
 /// the name and configuration clashes.</item>
 /// <item><see cref="ProfileStep"/>: the valid profiles alone, without their locations, so an edit that
 /// only moves a class leaves the emitted source cached; <see cref="GpuStep"/>: whether the compilation
-/// references ILGPU (the GPU entry points are emitted only then).</item>
+/// references ILGPU (the GPU entry points are emitted only then); <see cref="LoaderStep"/>: whether it
+/// references the loader (a declared output's settings and registration are emitted only then).</item>
 /// <item><see cref="Emitter"/>: the C# of one profile, with <see cref="Explanation"/>'s comments.</item>
 /// </list>
 /// Models are in Model.cs, diagnostics in Diagnostics.cs.
@@ -27,6 +28,7 @@ public sealed class L3ProfileGenerator : IIncrementalGenerator
     public const string ProfileStep = "L3Profile.Profiles";
     public const string GpuStep = "L3Profile.HasIlgpu";
     public const string DuplicatesStep = "L3Profile.Duplicates";
+    public const string LoaderStep = "L3Profile.HasLoader";
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
@@ -67,7 +69,11 @@ public sealed class L3ProfileGenerator : IIncrementalGenerator
             .Select(static (c, _) => c.GetTypeByMetadataName("ILGPU.Runtime.Accelerator") is not null)
             .WithTrackingName(GpuStep);
 
-        context.RegisterSourceOutput(profiles.Combine(hasIlgpu), static (spc, pair) =>
-            spc.AddSource(Emitter.HintName(pair.Left), Emitter.Emit(pair.Left, pair.Right)));
+        var hasLoader = context.CompilationProvider
+            .Select(static (c, _) => c.GetTypeByMetadataName("L3.Loading.LoaderProfiles") is not null)
+            .WithTrackingName(LoaderStep);
+
+        context.RegisterSourceOutput(profiles.Combine(hasIlgpu).Combine(hasLoader), static (spc, pair) =>
+            spc.AddSource(Emitter.HintName(pair.Left.Left), Emitter.Emit(pair.Left.Left, pair.Left.Right, pair.Right)));
     }
 }

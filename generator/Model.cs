@@ -18,15 +18,17 @@ namespace L3.Generator;
 /// <param name="Accessibility">"public" or "internal"</param>
 /// <param name="Height">null when the profile accepts any height</param>
 /// <param name="Channels">null when the profile accepts 1, 3 or 4 channels</param>
+/// <param name="Output">the loader output the profile declares, or null</param>
 internal sealed record ProfileModel(
     string? Namespace, string ClassName, string Accessibility,
-    int N, int Width, int? Height, int? Channels)
+    int N, int Width, int? Height, int? Channels, OutputModel? Output = null)
 {
     public string FullName => Namespace is null ? ClassName : Namespace + "." + ClassName;
 
-    /// <summary>N, Width, Height and Channels: two profiles with the same key are ambiguous.</summary>
+    /// <summary>N, Width, Height, Channels and the output: two profiles with the same key are ambiguous.</summary>
     public string ConfigurationText =>
-        $"N = {N}, Width = {Width}" + (Height is { } h ? $", Height = {h}" : "") + (Channels is { } c ? $", Channels = {c}" : "");
+        $"N = {N}, Width = {Width}" + (Height is { } h ? $", Height = {h}" : "") + (Channels is { } c ? $", Channels = {c}" : "")
+        + (Output is { } o ? ", " + o.Text : "");
 
     // The derived facts, computed here so that the emitter only prints them (the same arithmetic
     // as L3.Kernels.PatchShape, which the decoders fold from the emitted shape).
@@ -43,6 +45,31 @@ internal sealed record ProfileModel(
     public int LanesPerPatch => N / 8;
     public int PatchesPerWarp => 32 / LanesPerPatch;
     public int PatchesPerGroup => 4 * PatchesPerWarp;
+}
+
+/// <summary>
+/// The loader output a profile declares, as the loader's output stage takes it (docs/LOADER.md):
+/// the size (the image's own for a full crop), channels, element type (L3.Kernels.AugmentMath's
+/// codes), layout, and per channel the mean and std on the [0, 1] scale (empty for UInt8).
+/// </summary>
+internal sealed record OutputModel(
+    int Width, int Height, int Channels, int Type, bool ChannelsLast, string Normalization,
+    EquatableArray<float> Mean, EquatableArray<float> Std, string Crop)
+{
+    public static readonly string[] TypeNames = { "UInt8", "Float32", "Float16", "BFloat16" };
+    public static readonly string[] CropNames = { "RandomResized", "Center", "Full" };
+    public static readonly float[] ImageNetMean = { 0.485f, 0.456f, 0.406f, 0.5f };
+    public static readonly float[] ImageNetStd = { 0.229f, 0.224f, 0.225f, 0.5f };
+
+    public string TypeName => TypeNames[Type];
+    public string LayoutName => ChannelsLast ? "ChannelsLast" : "ChannelsFirst";
+    public bool IsFloat => Type != 0;
+    /// <summary>Whether values are normalized by a mean and std (else a float output is value / 255).</summary>
+    public bool Normalizes => IsFloat && Normalization != "None";
+
+    /// <summary>What the configuration text shows of the output.</summary>
+    public string Text =>
+        $"Output {Width}x{Height}x{Channels} {TypeName} {LayoutName}" + (IsFloat ? $" {Normalization}" : "") + $" {Crop}";
 }
 
 /// <summary>What the transform of one attributed class yields: the profile (null when an error

@@ -30,9 +30,28 @@ public static partial class GpuDecodeKernel
         int taskCount,
         int zeroWord,
         SpecializedValue<int> patchSizeValue,
+        SpecializedValue<int> channelsValue) =>
+        DecodePatchList<AnyShape>(data, dataWords, tasks, outLongs, outBytes, taskCount, zeroWord, patchSizeValue, channelsValue);
+
+    /// <summary>
+    /// <see cref="DecodePatchList"/> with the patch size and, when <typeparamref name="TShape"/> fixes it,
+    /// the channel count read through the shape (<see cref="PatchShape"/>): a generated profile's fused
+    /// decode. Only N and the channels matter to a patch list (a task carries its patch's place); the
+    /// host launches it only for patches of the shape's N and channels.
+    /// </summary>
+    public static void DecodePatchList<TShape>(
+        ArrayView<ulong> data,
+        ArrayView<uint> dataWords,
+        ArrayView<PatchTask> tasks,
+        ArrayView<ulong> outLongs,
+        ArrayView<byte> outBytes,
+        int taskCount,
+        int zeroWord,
+        SpecializedValue<int> patchSizeValue,
         SpecializedValue<int> channelsValue)
+        where TShape : struct, IPatchShape
     {
-        int n = patchSizeValue.Value, channels = channelsValue.Value;
+        int n = PatchShape.N<TShape>(patchSizeValue.Value), channels = PatchShape.Channels<TShape>(channelsValue.Value);
         int lanes = n / RowCoding.GroupSize;
         int patchesPerWarp = 32 / lanes;
         int lane = Warp.LaneIdx;

@@ -152,7 +152,9 @@ public sealed class DatasetManifest
             manifest.CheckConsistency(name);
             return manifest;
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or OverflowException)
+        // ArgumentException: a key twice in channel_counts ("3" and "03"), found by the dataset-read fuzz target
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or OverflowException
+                                       or ArgumentException)
         {
             throw new L3FormatException($"{name} is not a valid dataset manifest: {e.Message}");
         }

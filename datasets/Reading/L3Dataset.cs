@@ -103,7 +103,21 @@ public sealed class L3Dataset : IDisposable
     }
 
     /// <summary>The source path sample i was converted from.</summary>
-    public string GetSource(long sample) => SampleMetadata.ReadSource(ReadMetadata(sample));
+    /// <exception cref="L3FormatException">the metadata member is not a JSON object with a "source" string</exception>
+    public string GetSource(long sample)
+    {
+        var metadata = ReadMetadata(sample);
+        try
+        {
+            return SampleMetadata.ReadSource(metadata);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            var location = Locate(sample);
+            throw new L3FormatException($"{Manifest.Shards[location.Shard].Tar}: sample {sample} (key {location.Entry.Key}) has metadata " +
+                                        $"that is not a JSON object with a source: {e.Message}");
+        }
+    }
 
     private void ReadMember(int shard, long offset, Span<byte> destination, SampleLocation location)
     {

@@ -37,5 +37,37 @@ internal static class Seeds
                         File.WriteAllBytes(Path.Combine(raw, $"c{channels}-{kind}.raw"), [.. shape, .. pixels.AsSpan(0, Math.Min(pixels.Length, 600))]);
                     }
                 }
+        WriteDatasets(Directory.CreateDirectory(Path.Combine(directory, "dataset")).FullName, random);
+    }
+
+    /// <summary>The dataset-read target's input (<see cref="LoaderTargets.PackDataset"/>): small datasets
+    /// written by the converter, one shard each: gray, RGB and RGBA images in two classes.</summary>
+    private static void WriteDatasets(string directory, Random random)
+    {
+        foreach (var (name, patchSize, channels) in new[] { ("rgb-n8", 8, new[] { 3, 3, 3 }), ("mixed-n16", 16, new[] { 1, 3, 4, 3 }) })
+        {
+            string work = Path.Combine(Path.GetTempPath(), $"l3-fuzz-seeds-{Environment.ProcessId}-{name}");
+            if (Directory.Exists(work)) Directory.Delete(work, true);
+            string images = Path.Combine(work, "images"), dataset = Path.Combine(work, "dataset");
+            for (int i = 0; i < channels.Length; i++)
+            {
+                int width = 9 + 3 * i, height = 7 + i;
+                var pixels = new byte[width * height * channels[i]];
+                random.NextBytes(pixels);
+                string path = Path.Combine(images, $"class{i % 2}", $"{i}.png");
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                L3.Imaging.ImageFiles.Write(path, new L3Image(width, height, channels[i], pixels));
+            }
+            using (var source = L3.Datasets.ImageSource.Open(images))
+                L3.Datasets.DatasetConverter.Convert(source, dataset, new L3.Datasets.ConvertOptions
+                {
+                    DecodeImage = bytes => L3.Imaging.ImageFiles.Read(bytes), PatchSize = patchSize, Jobs = 1,
+                });
+            File.WriteAllBytes(Path.Combine(directory, name + ".dataset"), LoaderTargets.PackDataset(
+                File.ReadAllBytes(Path.Combine(dataset, "dataset.json")),
+                File.ReadAllBytes(Path.Combine(dataset, L3.Datasets.DatasetLayout.ShardIndexPath(0))),
+                File.ReadAllBytes(Path.Combine(dataset, L3.Datasets.DatasetLayout.ShardTarPath(0)))));
+            Directory.Delete(work, true);
+        }
     }
 }

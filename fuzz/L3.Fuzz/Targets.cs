@@ -24,6 +24,10 @@ public static class Targets
             L3Targets.DecodeDense),
         new("l3-encode", "raw", "the encoder on every CPU path from arbitrary pixels and shapes: equal bytes, lossless round trip",
             L3Targets.EncodeEverywhere),
+        new("dataset-read", "dataset", "a dataset folder (manifest, shard index, tar; shard 0 resealed) read through L3Dataset and the loader's SampleSource: every sample, its label and metadata; the verifier on small ones",
+            LoaderTargets.ReadDataset),
+        new("loader-sample", "l3", "the loader's sample path: header and table from the first bytes (agreeing with the whole-file check), the crop, the touched patches' checks, and the CPU reference on the decoded region against the whole image",
+            LoaderTargets.SamplePath),
     ];
 
     public static FuzzTarget? Find(string name) => All.FirstOrDefault(t => t.Name == name);

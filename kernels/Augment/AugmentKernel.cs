@@ -32,6 +32,7 @@ public struct AugmentOutput
 /// </summary>
 public static class AugmentKernel
 {
+    /// <summary>The generic output stage: everything from the launch (<see cref="AnyOutput"/>).</summary>
     public static void Augment(
         Index1D index,
         ArrayView<byte> source,
@@ -40,10 +41,28 @@ public static class AugmentKernel
         ArrayView<ushort> outHalves,
         ArrayView<float> outFloats,
         AugmentOutput output,
+        SpecializedValue<int> typeValue) =>
+        Augment<AnyOutput>(index, source, samples, outBytes, outHalves, outFloats, output, typeValue);
+
+    /// <summary>
+    /// The output stage with what <typeparamref name="TOutput"/> fixes (size, channels, type, layout,
+    /// normalization) as constants, the rest from <paramref name="output"/> and <paramref name="typeValue"/>:
+    /// a generated profile's fused kernel. The host checks that a launch's values equal the shape's.
+    /// </summary>
+    public static void Augment<TOutput>(
+        Index1D index,
+        ArrayView<byte> source,
+        ArrayView<AugmentSample> samples,
+        ArrayView<byte> outBytes,
+        ArrayView<ushort> outHalves,
+        ArrayView<float> outFloats,
+        AugmentOutput output,
         SpecializedValue<int> typeValue)
+        where TOutput : struct, IAugmentShape
     {
-        int type = typeValue.Value;
-        int width = output.Width, height = output.Height;
+        int type = AugmentShape.Type<TOutput>(typeValue.Value);
+        int width = AugmentShape.Width<TOutput>(output.Width), height = AugmentShape.Height<TOutput>(output.Height);
+        bool channelsLast = AugmentShape.ChannelsLast<TOutput>(output.ChannelsLast);
         int pixels = width * height;
         int s = index / pixels;
         if (s >= output.Samples) return;
@@ -62,21 +81,19 @@ public static class AugmentKernel
         int row0 = p.Source + (p.CropY + y0) * p.Stride, row1 = p.Source + (p.CropY + y1) * p.Stride;
         int col0 = (p.CropX + x0) * cs, col1 = (p.CropX + x1) * cs;
 
-        int channels = output.Channels;
+        int channels = AugmentShape.Channels<TOutput>(output.Channels);
         for (int c = 0; c < channels; c++)
         {
             int sc = cs == 1 ? 0 : c;
             int v = AugmentMath.Interpolate(source[row0 + col0 + sc], source[row0 + col1 + sc],
                 source[row1 + col0 + sc], source[row1 + col1 + sc], fx, fy);
-            int at = output.ChannelsLast != 0 ? (s * pixels + rest) * channels + c : (s * channels + c) * pixels + rest;
+            int at = channelsLast ? (s * pixels + rest) * channels + c : (s * channels + c) * pixels + rest;
             if (type == AugmentMath.UInt8)
             {
                 outBytes[at] = (byte)AugmentMath.ToByte(v);
                 continue;
             }
-            float mean = c == 0 ? output.Mean0 : c == 1 ? output.Mean1 : c == 2 ? output.Mean2 : output.Mean3;
-            float scale = c == 0 ? output.Scale0 : c == 1 ? output.Scale1 : c == 2 ? output.Scale2 : output.Scale3;
-            float f = AugmentMath.Normalize(v, mean, scale);
+            float f = AugmentMath.Normalize(v, AugmentShape.Mean<TOutput>(c, output), AugmentShape.Scale<TOutput>(c, output));
             if (type == AugmentMath.Float32) outFloats[at] = f;
             else if (type == AugmentMath.Float16) outHalves[at] = (ushort)AugmentMath.ToHalfBits(f);
             else outHalves[at] = (ushort)AugmentMath.ToBFloat16Bits(f);

@@ -13,17 +13,17 @@ namespace L3.Loading;
 /// (<see cref="GpuDecodeKernel.DecodePatchList"/>) into the slot's staging regions and runs the output
 /// stage (<see cref="AugmentKernel"/>) into the batch tensor. Slots have streams of their own, so
 /// one batch's upload overlaps another's kernels. Every task and crop is checked against the
-/// buffers here, on the host, before a launch; what lies inside a patch, on the device.
+/// buffers here, on the host, before a launch; what lies inside a patch, on the device. A batch
+/// that a registered profile serves (<see cref="LoaderProfiles.Find"/>) runs that profile's fused
+/// decode and output-stage kernels, loaded once per stage; any other the generic ones.
 /// </summary>
 internal sealed class FusedStage : IDisposable
 {
     private readonly Accelerator _accelerator;
     private readonly int _groupSize;
     private readonly Slot[] _slots;
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<ulong>, ArrayView<uint>, ArrayView<PatchTask>, ArrayView<ulong>,
-        ArrayView<byte>, int, int, SpecializedValue<int>, SpecializedValue<int>> _decode;
-    private readonly Action<AcceleratorStream, Index1D, ArrayView<byte>, ArrayView<AugmentSample>, ArrayView<byte>, ArrayView<ushort>,
-        ArrayView<float>, AugmentOutput, SpecializedValue<int>> _augment;
+    private readonly Kernels _generic;
+    private readonly Dictionary<LoaderProfileRegistration, Kernels> _profileKernels = new();
     private readonly Action<AcceleratorStream, Index1D, ArrayView<uint>, ArrayView<PatchTask>, int, int, ArrayView<int>> _check;
 
     public FusedStage(Accelerator accelerator, int slots = 2)
@@ -32,13 +32,28 @@ internal sealed class FusedStage : IDisposable
         _groupSize = GpuDecodeLaunch.GroupSize(accelerator);
         _slots = Enumerable.Range(0, slots).Select(_ => new Slot(accelerator.CreateStream())).ToArray();
         _check = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<uint>, ArrayView<PatchTask>, int, int, ArrayView<int>>(PatchCheckKernel.CheckPatchList);
-        _decode = accelerator.LoadKernel<ArrayView<ulong>, ArrayView<uint>, ArrayView<PatchTask>, ArrayView<ulong>, ArrayView<byte>,
-            int, int, SpecializedValue<int>, SpecializedValue<int>>(GpuDecodeKernel.DecodePatchList);
-        _augment = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<byte>, ArrayView<AugmentSample>, ArrayView<byte>, ArrayView<ushort>,
-            ArrayView<float>, AugmentOutput, SpecializedValue<int>>(AugmentKernel.Augment);
+        _generic = Kernels.Load(accelerator, GpuDecodeKernel.DecodePatchList, AugmentKernel.Augment);
     }
 
     public int Slots => _slots.Length;
+
+    /// <summary>The profile whose kernels ran the last batch submitted, or null for the generic kernels.</summary>
+    public LoaderProfileRegistration? LastProfile { get; private set; }
+
+    /// <summary>The kernels for a batch: a registered profile's when it serves the batch, else the generic ones.</summary>
+    private Kernels Select(HostBatch batch, AugmentOptions options)
+    {
+        var profile = LoaderProfiles.Find(batch.Launches.Select(l => (l.PatchSize, l.Channels)), options, batch.OutputWidth, batch.OutputHeight);
+        LastProfile = profile;
+        if (profile is null) return _generic;
+        profile.CountBatch();
+        lock (_profileKernels)
+        {
+            if (!_profileKernels.TryGetValue(profile, out var kernels))
+                _profileKernels[profile] = kernels = Kernels.Load(_accelerator, profile.Decode, profile.Augment);
+            return kernels;
+        }
+    }
 
     /// <summary>The stream of slot <paramref name="slot"/>: a batch's work there is done when it is.</summary>
     public AcceleratorStream StreamOf(int slot) => _slots[slot].Stream;
@@ -82,6 +97,7 @@ internal sealed class FusedStage : IDisposable
         var stream = s.Stream;
         ArrayView<ulong> data = s.Data!.View.AsContiguous().Cast<ulong>();
         ArrayView<ulong> staging = s.Staging!.View;
+        var kernels = Select(batch, options);
         for (int l = 0; l < batch.Launches.Length; l++)
         {
             var launch = batch.Launches[l];
@@ -89,7 +105,7 @@ internal sealed class FusedStage : IDisposable
             _check(stream, launch.Count, s.Data.View, s.Tasks!.View.SubView(launch.First, launch.Count), launch.Count, launch.Channels,
                 s.FirstBad!.View.SubView(l, 1));
             int groups = GpuDecodeKernel.GroupsFor(launch.Count, launch.PatchSize, _groupSize);
-            _decode(stream, new KernelConfig(groups, _groupSize), data, s.Data.View, s.Tasks!.View.SubView(launch.First, launch.Count),
+            kernels.Decode(stream, new KernelConfig(groups, _groupSize), data, s.Data.View, s.Tasks!.View.SubView(launch.First, launch.Count),
                 staging, staging.Cast<byte>(), launch.Count, batch.ZeroWord,
                 SpecializedValue.New(launch.PatchSize), SpecializedValue.New(launch.Channels));
         }
@@ -103,7 +119,7 @@ internal sealed class FusedStage : IDisposable
         (shape.Mean0, shape.Mean1, shape.Mean2, shape.Mean3) = (n[0].Mean, n[1].Mean, n[2].Mean, n[3].Mean);
         (shape.Scale0, shape.Scale1, shape.Scale2, shape.Scale3) = (n[0].Scale, n[1].Scale, n[2].Scale, n[3].Scale);
         int threads = checked(batch.Outputs.Length * batch.OutputWidth * batch.OutputHeight);
-        _augment(stream, threads, staging.Cast<byte>(), s.Samples!.View.SubView(0, batch.Outputs.Length),
+        kernels.Augment(stream, threads, staging.Cast<byte>(), s.Samples!.View.SubView(0, batch.Outputs.Length),
             output.Cast<byte>(), output.Cast<ushort>(), output.Cast<float>(), shape, SpecializedValue.New((int)options.Type));
         s.FirstBad!.View.SubView(0, batch.Launches.Length).CopyTo(stream, s.FirstBadHost!.ArrayView.SubView(0, batch.Launches.Length));
     }
@@ -158,6 +174,20 @@ internal sealed class FusedStage : IDisposable
     public void Dispose()
     {
         foreach (var s in _slots) s.Dispose();
+    }
+
+    /// <summary>A decode and an output-stage kernel, loaded for this accelerator.</summary>
+    private sealed record Kernels(
+        Action<AcceleratorStream, KernelConfig, ArrayView<ulong>, ArrayView<uint>, ArrayView<PatchTask>, ArrayView<ulong>,
+            ArrayView<byte>, int, int, SpecializedValue<int>, SpecializedValue<int>> Decode,
+        Action<AcceleratorStream, Index1D, ArrayView<byte>, ArrayView<AugmentSample>, ArrayView<byte>, ArrayView<ushort>,
+            ArrayView<float>, AugmentOutput, SpecializedValue<int>> Augment)
+    {
+        public static Kernels Load(Accelerator accelerator, PatchListDecodeKernel decode, AugmentStageKernel augment) => new(
+            accelerator.LoadKernel(decode.Method.CreateDelegate<Action<ArrayView<ulong>, ArrayView<uint>, ArrayView<PatchTask>,
+                ArrayView<ulong>, ArrayView<byte>, int, int, SpecializedValue<int>, SpecializedValue<int>>>()),
+            accelerator.LoadAutoGroupedKernel(augment.Method.CreateDelegate<Action<Index1D, ArrayView<byte>, ArrayView<AugmentSample>,
+                ArrayView<byte>, ArrayView<ushort>, ArrayView<float>, AugmentOutput, SpecializedValue<int>>>()));
     }
 
     private sealed class Slot(AcceleratorStream stream) : IDisposable

@@ -24,7 +24,8 @@ L3Profile_N16.Decode(file, decoded);
 Console.WriteLine($"L3Profile_N16.Decode: {(decoded.AsSpan().SequenceEqual(pixels) ? "lossless" : "MISMATCH")}");
 
 // L3Codec.Decode dispatches a matching file to the registered profile: the library's decoder
-// instantiated with the profile's shape; DescribeDecoder names the decoder it runs.
+// instantiated with the profile's shape; DescribeDecoder names the decoder it runs (here L3Profile_Train224:
+// it fixes the channel count as well, so it is the most specific match for this RGB file).
 var viaCodec = L3Codec.Decode(file);
 Console.WriteLine($"L3Codec.Decode: {(viaCodec.Pixels.AsSpan().SequenceEqual(pixels) ? "lossless" : "MISMATCH")}");
 Console.WriteLine($"decoded by: {L3Codec.DescribeDecoder(file)}");
@@ -46,6 +47,26 @@ if (args.Contains("--gpu"))
     L3Profile_N16.DecodeOnAccelerator(accelerator, stripFile, onDevice);
     Console.WriteLine($"profile kernel (GpuDecodeKernel.Decode<L3Profile_N16.Shape>) on {accelerator.Name}, {L3Profile_N16.Width}x{rows}: " +
         (onDevice.AsSpan().SequenceEqual(strip) ? "lossless" : "MISMATCH"));
+    // The loader with the Train224 profile's output: its fused kernels decode and augment the batch.
+    string folder = Path.Combine(Path.GetTempPath(), "l3-samples-" + Environment.ProcessId);
+    Directory.CreateDirectory(folder);
+    var paths = Enumerable.Range(0, 4).Select(i => Path.Combine(folder, $"{i}.l3")).ToList();
+    foreach (var path in paths) File.WriteAllBytes(path, L3Profile_Train224.Encode(strip, rows, channels));
+    using (var source = L3.Loading.SampleSource.FromFiles(paths, [0, 1, 0, 1]))
+    using (var loader = new L3.Loading.L3Loader(source, new L3.Loading.LoaderOptions
+    {
+        Sampling = new L3.Loading.SamplerOptions { BatchSize = 4 }, Augment = L3Profile_Train224.AugmentOptions,
+    }, accelerator: accelerator))
+    using (var batch = loader.Next())
+    {
+        var registration = L3.Loading.LoaderProfiles.All.Single(p => p.Name == typeof(L3Profile_Train224).FullName);
+        var host = batch.CopyToHost();
+        bool exact = Enumerable.Range(0, batch.Count).All(k => batch.Entry(host, k).SequenceEqual(
+            L3.Loading.AugmentReference.Apply(L3Codec.Decode(File.ReadAllBytes(paths[(int)batch.Samples[k]])), batch.Crops[k], L3Profile_Train224.AugmentOptions)));
+        Console.WriteLine($"loader batch [{string.Join(", ", batch.Shape)}] {batch.Type} by the fused kernels of " +
+            $"{(registration.Batches > 0 ? registration.Name : "the generic stage")}: {(exact ? "equal to the CPU reference" : "MISMATCH")}");
+    }
+    Directory.Delete(folder, true);
     if (cuda)
     {
         var frame = new byte[L3Profile_Portrait.Width * L3Profile_Portrait.Height * L3Profile_Portrait.Channels];

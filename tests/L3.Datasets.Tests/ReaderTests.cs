@@ -36,6 +36,44 @@ public sealed class ReaderTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(0, (byte)0x00)]    // not JSON
+    [InlineData(2, (byte)'x')]      // "source" misspelt: no such key (found by the dataset-read fuzz target)
+    public void Corrupt_sample_metadata_is_an_L3FormatException_naming_shard_and_key(int at, byte value)
+    {
+        MakeDataset(images: 3);
+        using (var dataset = L3Dataset.Open(PathOf("ds")))
+        {
+            var entry = dataset.Locate(1).Entry;
+            var bytes = File.ReadAllBytes(dataset.ShardPath(0));
+            var metadata = bytes.AsSpan((int)entry.MetadataOffset, entry.MetadataLength);
+            int field = metadata.IndexOf("\"source\""u8);
+            bytes[(int)entry.MetadataOffset + (at == 0 ? 0 : field + at)] = value;
+            File.WriteAllBytes(dataset.ShardPath(0), bytes);
+        }
+        using (var dataset = L3Dataset.Open(PathOf("ds")))
+        {
+            var e = Assert.Throws<L3FormatException>(() => dataset.GetSource(1));
+            Assert.Contains("shard-000000.tar", e.Message);
+            Assert.Contains($"key {dataset.Locate(1).Entry.Key}", e.Message);
+            Assert.NotEmpty(dataset.GetSource(0));
+        }
+    }
+
+    [Fact]
+    public void A_channel_counted_twice_in_the_manifest_is_an_L3FormatException()
+    {
+        MakeDataset(images: 3);
+        string path = Path.Combine(PathOf("ds"), "dataset.json");
+        string json = File.ReadAllText(path);
+        int counts = json.IndexOf("\"channel_counts\"", StringComparison.Ordinal);
+        Assert.True(counts >= 0);
+        int open = json.IndexOf('{', counts);
+        File.WriteAllText(path, json[..(open + 1)] + "\"03\": 1, \"3\": 1, " + json[(open + 1)..]);
+        var e = Assert.Throws<L3FormatException>(() => L3Dataset.Open(PathOf("ds")));
+        Assert.Contains("not a valid dataset manifest", e.Message);
+    }
+
     [Fact]
     public void A_truncated_shard_or_altered_index_is_an_L3FormatException()
     {

@@ -30,6 +30,27 @@ public sealed class CompilationTests
         Assert.True(emit.Success, string.Join("\n", emit.Diagnostics));
     }
 
+    public static TheoryData<string, bool, bool> OutputProfiles => new()
+    {
+        { "namespace A; [L3.L3Profile(N = 16, Width = 256, OutputWidth = 224, OutputHeight = 224)] public static partial class P { }", true, true },
+        { "namespace A; [L3.L3Profile(N = 16, Width = 256, OutputWidth = 224, OutputHeight = 224)] public static partial class P { }", true, false },
+        { "namespace A; [L3.L3Profile(N = 16, Width = 256, OutputWidth = 224, OutputHeight = 224)] public static partial class P { }", false, false },
+        { "[L3.L3Profile(N = 8, Width = 64, Height = 48, Channels = 4, OutputChannels = 4, Crop = L3.L3CropMode.Full, OutputType = L3.L3OutputType.BFloat16, Normalization = L3.L3Normalization.None)] static partial class P { }", true, true },
+        { "namespace A; [L3.L3Profile(N = 64, Width = 2048, OutputWidth = 1, OutputHeight = 16384, OutputType = L3.L3OutputType.UInt8, Layout = L3.L3TensorLayout.ChannelsLast)] internal static partial class P { }", true, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(OutputProfiles))]
+    public void Output_profiles_compile_without_warnings(string source, bool withIlgpu, bool withLoader)
+    {
+        var result = GeneratorHarness.Run(source, withIlgpu, withLoader: withLoader);
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.ErrorsAndWarnings.Select(d => d.ToString()));
+        string generated = result.Source(source.StartsWith("namespace A;") ? "A.P.g.cs" : "P.g.cs");
+        Assert.Equal(withIlgpu, generated.Contains("FusedAugment"));
+        Assert.Equal(withIlgpu && withLoader, generated.Contains("LoaderProfiles.Register<Shape, Output>"));
+    }
+
     [Fact]
     public void Kernels_are_emitted_only_when_ilgpu_is_referenced()
     {

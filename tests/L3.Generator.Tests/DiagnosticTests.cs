@@ -20,6 +20,23 @@ public sealed class DiagnosticTests
     [InlineData("L3G007", "[L3Profile(N = 8, Width = 10)] public partial class P { }", "'P' must be declared static")]
     [InlineData("L3G008", "public static partial class Outer { [L3Profile(N = 8, Width = 10)] public static partial class P { } }", "'P' must be a top-level")]
     [InlineData("L3G008", "[L3Profile(N = 8, Width = 10)] public static partial class P<T> { }", "'P' must be a top-level")]
+    [InlineData("L3G011", "[L3Profile(N = 8, Width = 10, OutputType = L3OutputType.Float32)] public static partial class P { }", "needs OutputWidth and OutputHeight")]
+    [InlineData("L3G011", "[L3Profile(N = 8, Width = 10, OutputWidth = 32)] public static partial class P { }", "needs OutputWidth and OutputHeight")]
+    [InlineData("L3G012", "[L3Profile(N = 8, Width = 10, OutputWidth = 0, OutputHeight = 32)] public static partial class P { }", "OutputWidth = 0 is outside 1..16384")]
+    [InlineData("L3G012", "[L3Profile(N = 8, Width = 10, OutputWidth = 32, OutputHeight = 20000)] public static partial class P { }", "OutputHeight = 20000")]
+    [InlineData("L3G013", "[L3Profile(N = 8, Width = 10, OutputWidth = 32, OutputHeight = 32, OutputChannels = 2)] public static partial class P { }", "OutputChannels = 2 cannot be produced: it is not 1, 3 or 4")]
+    [InlineData("L3G013", "[L3Profile(N = 8, Width = 10, Channels = 3, OutputWidth = 32, OutputHeight = 32, OutputChannels = 4)] public static partial class P { }", "images of 3 channel(s) give 3")]
+    [InlineData("L3G013", "[L3Profile(N = 8, Width = 10, Channels = 4, OutputWidth = 32, OutputHeight = 32, OutputChannels = 1)] public static partial class P { }", "images of 4 channel(s) give 3 or 4")]
+    [InlineData("L3G014", "[L3Profile(N = 8, Width = 10, OutputWidth = 32, OutputHeight = 32, Mean = new[] { 0.5f, 0.5f, 0.5f })] public static partial class P { }", "Mean and Std go together")]
+    [InlineData("L3G014", "[L3Profile(N = 8, Width = 10, OutputWidth = 32, OutputHeight = 32, Mean = new[] { 0.5f, 0.5f }, Std = new[] { 0.2f, 0.2f })] public static partial class P { }", "Mean has 2 value(s) and Std 2; give one per output channel (3)")]
+    [InlineData("L3G014", "[L3Profile(N = 8, Width = 10, OutputWidth = 32, OutputHeight = 32, Mean = new[] { 0.5f, 0.5f, 0.5f }, Std = new[] { 0.2f, 0f, 0.2f })] public static partial class P { }", "std finite and positive")]
+    [InlineData("L3G015", "[L3Profile(N = 8, Width = 10, OutputWidth = 32, OutputHeight = 32, OutputType = L3OutputType.UInt8, Normalization = L3Normalization.ImageNet)] public static partial class P { }", "UInt8 writes rounded pixel values")]
+    [InlineData("L3G015", "[L3Profile(N = 8, Width = 10, OutputWidth = 32, OutputHeight = 32, OutputType = L3OutputType.UInt8, Mean = new[] { 0.5f, 0.5f, 0.5f }, Std = new[] { 0.2f, 0.2f, 0.2f })] public static partial class P { }", "float outputs only")]
+    [InlineData("L3G015", "[L3Profile(N = 8, Width = 10, OutputWidth = 32, OutputHeight = 32, Normalization = L3Normalization.None, Mean = new[] { 0.5f, 0.5f, 0.5f }, Std = new[] { 0.2f, 0.2f, 0.2f })] public static partial class P { }", "either Normalization or Mean and Std")]
+    [InlineData("L3G016", "[L3Profile(N = 8, Width = 10, Crop = L3CropMode.Full)] public static partial class P { }", "a constant only when the profile gives Height")]
+    [InlineData("L3G016", "[L3Profile(N = 8, Width = 10, Height = 10, Crop = L3CropMode.Full, OutputWidth = 10)] public static partial class P { }", "leave OutputWidth and OutputHeight out")]
+    [InlineData("L3G017", "[L3Profile(N = 8, Width = 10, OutputWidth = 32, OutputHeight = 32, OutputType = (L3OutputType)7)] public static partial class P { }", "OutputType = 7 is not a defined value")]
+    [InlineData("L3G017", "[L3Profile(N = 8, Width = 10, OutputWidth = 32, OutputHeight = 32, Crop = (L3CropMode)5)] public static partial class P { }", "Crop = 5 is not a defined value")]
     public void Invalid_profile_is_an_error(string id, string declaration, string messagePart)
     {
         var result = GeneratorHarness.Run($"using L3;\nnamespace Ns;\n{declaration}\n");
@@ -49,6 +66,19 @@ public sealed class DiagnosticTests
         var diagnostic = Assert.Single(result.GeneratorDiagnostics);
         Assert.Equal("L3G009", diagnostic.Id);
         Assert.Contains("'B.P' has the same name as the profile 'A.P'", diagnostic.GetMessage());
+    }
+
+    [Fact]
+    public void Same_shape_with_different_outputs_is_not_a_clash()
+    {
+        var result = GeneratorHarness.Run("""
+            [L3.L3Profile(N = 16, Width = 640, OutputWidth = 224, OutputHeight = 224)] public static partial class Train { }
+            [L3.L3Profile(N = 16, Width = 640, OutputWidth = 224, OutputHeight = 224, Crop = L3.L3CropMode.Center)] public static partial class Val { }
+            [L3.L3Profile(N = 16, Width = 640, OutputWidth = 224, OutputHeight = 224)] public static partial class Again { }
+            """);
+        var diagnostic = Assert.Single(result.GeneratorDiagnostics);
+        Assert.Equal("L3G010", diagnostic.Id);
+        Assert.Contains("'Again' has the same configuration", diagnostic.GetMessage());
     }
 
     [Fact]

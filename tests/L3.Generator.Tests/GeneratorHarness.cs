@@ -20,7 +20,7 @@ internal static class GeneratorHarness
 
     private static MetadataReference Of(Type type) => MetadataReference.CreateFromFile(type.Assembly.Location);
 
-    public static CSharpCompilation Compilation(string source, bool withIlgpu = true, bool withRuntime = true)
+    public static CSharpCompilation Compilation(string source, bool withIlgpu = true, bool withRuntime = true, bool withLoader = false)
     {
         var references = FrameworkReferences.ToList();
         if (withRuntime)
@@ -30,6 +30,7 @@ internal static class GeneratorHarness
             references.Add(Of(typeof(System.IO.Hashing.XxHash64)));
         }
         if (withIlgpu) references.Add(Of(typeof(ILGPU.Context)));
+        if (withLoader) references.Add(Of(typeof(L3.Loading.LoaderProfiles)));   // L3.Loader
         return CSharpCompilation.Create("Consumer",
             [CSharpSyntaxTree.ParseText(source, ParseOptions, path: "Profiles.cs")],
             references,
@@ -54,9 +55,9 @@ internal static class GeneratorHarness
             CompileDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning);
     }
 
-    public static Result Run(string source, bool withIlgpu = true, bool withRuntime = true)
+    public static Result Run(string source, bool withIlgpu = true, bool withRuntime = true, bool withLoader = false)
     {
-        var compilation = Compilation(source, withIlgpu, withRuntime);
+        var compilation = Compilation(source, withIlgpu, withRuntime, withLoader);
         var driver = Driver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
         var run = driver.GetRunResult().Results.Single();
         return new Result(run, output, diagnostics, output.GetDiagnostics());

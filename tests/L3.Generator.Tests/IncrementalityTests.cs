@@ -69,11 +69,32 @@ public sealed class IncrementalityTests
     }
 
     [Fact]
+    public void Output_profiles_stay_cached_and_regenerate_on_an_output_change()
+    {
+        const string source = "namespace App; [L3.L3Profile(N = 16, Width = 512, OutputWidth = 224, OutputHeight = 224)] public static partial class Train { }";
+        var other = CSharpSyntaxTree.ParseText("namespace App; class Other { }", GeneratorHarness.ParseOptions, path: "Other.cs");
+        var compilation = GeneratorHarness.Compilation(source, withLoader: true).AddSyntaxTrees(other);
+        var driver = GeneratorHarness.Driver().RunGenerators(compilation);
+
+        var edited = CSharpSyntaxTree.ParseText("namespace App; class Other { int K() => 3; }", GeneratorHarness.ParseOptions, path: "Other.cs");
+        var run = driver.RunGenerators(compilation.ReplaceSyntaxTree(other, edited)).GetRunResult().Results.Single();
+        Assert.All(Reasons(run, L3ProfileGenerator.LoaderStep), r => Assert.True(r is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"loader step: {r}"));
+        Assert.All(run.TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs),
+            o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"an output step ran: {o.Reason}"));
+
+        var tree = compilation.SyntaxTrees.First();
+        var changed = CSharpSyntaxTree.ParseText(source.Replace("OutputWidth = 224", "OutputWidth = 160"), GeneratorHarness.ParseOptions, path: tree.FilePath);
+        run = driver.RunGenerators(compilation.ReplaceSyntaxTree(tree, changed)).GetRunResult().Results.Single();
+        Assert.Contains(IncrementalStepRunReason.Modified, Reasons(run, L3ProfileGenerator.ProfileStep));
+        Assert.Contains("public const int OutputWidth = 160;", run.GeneratedSources.Single(s => s.HintName == "App.Train.g.cs").SourceText.ToString());
+    }
+
+    [Fact]
     public void Pipeline_values_hold_no_symbols_or_syntax()
     {
         var (driver, _) = FirstRun();
         var run = driver.GetRunResult().Results.Single();
-        string[] ours = [L3ProfileGenerator.ParseStep, L3ProfileGenerator.ProfileStep, L3ProfileGenerator.GpuStep, L3ProfileGenerator.DuplicatesStep];
+        string[] ours = [L3ProfileGenerator.ParseStep, L3ProfileGenerator.ProfileStep, L3ProfileGenerator.GpuStep, L3ProfileGenerator.LoaderStep, L3ProfileGenerator.DuplicatesStep];
         Assert.All(ours, name => Assert.True(run.TrackedSteps.ContainsKey(name), name));
         foreach (var step in ours.SelectMany(name => run.TrackedSteps[name]))
             foreach (var (value, _) in step.Outputs)

@@ -17,6 +17,22 @@ public sealed class SnapshotTests
         Snapshot.Match(name, result.Source(hintName));
     }
 
+    [Theory]
+    [InlineData("N16_W256_Out224_F16", "[L3Profile(N = 16, Width = 256, OutputWidth = 224, OutputHeight = 224)] public static partial class Train224 { }", "Samples.Train224.g.cs")]
+    [InlineData("N64_W2048_H1024_C3_Full_UInt8_NHWC",
+        "[L3Profile(N = 64, Width = 2048, Height = 1024, Channels = 3, Crop = L3CropMode.Full, OutputType = L3OutputType.UInt8, Layout = L3TensorLayout.ChannelsLast)] public static partial class FullFrames { }",
+        "Samples.FullFrames.g.cs")]
+    [InlineData("N32_W640_C1_Out96x64x1_F32_Custom",
+        "[L3Profile(N = 32, Width = 640, Channels = 1, OutputWidth = 96, OutputHeight = 64, OutputChannels = 1, OutputType = L3OutputType.Float32, Mean = new[] { 0.5f }, Std = new[] { 0.25f }, Crop = L3CropMode.Center)] public static partial class Gray96 { }",
+        "Samples.Gray96.g.cs")]
+    public void Generated_output_stage_matches_snapshot(string name, string declaration, string hintName)
+    {
+        var result = GeneratorHarness.Run($"using L3;\nnamespace Samples;\n{declaration}\n", withLoader: true);
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.ErrorsAndWarnings.Select(d => d.ToString()));
+        Snapshot.Match(name, result.Source(hintName));
+    }
+
     [Fact]
     public void Attribute_source_matches_snapshot()
     {

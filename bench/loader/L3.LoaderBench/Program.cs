@@ -49,27 +49,33 @@ Console.WriteLine($"dataset: {data.Count} samples, {data.Manifest.L3Bytes / 1e6:
 foreach (var shard in data.Shards) File.ReadAllBytes(Path.Combine(dataset, shard.Tar));
 
 var rows = new List<string>();
+// The same output with the generic fused kernels and with the profile's (Profiles.cs: the generator's
+// DecodePatchList<Shape> and Augment<Output>), in the same run; the ratio is profile / generic.
 var crops = new AugmentOptions { Width = 224, Height = 224, Type = OutputType.Float16 };
 var full = new AugmentOptions { Crop = CropMode.Full, RandomFlip = false, Type = OutputType.Float16 };
-Run("RandomResizedCrop 224, flip, normalize, fp16 NCHW", crops, HostPath.Auto);
+double generic = Run("RandomResizedCrop 224, flip, normalize, fp16 NCHW: generic fused kernel", crops, HostPath.Auto, profiles: false);
+Run("RandomResizedCrop 224, flip, normalize, fp16 NCHW: profile fused kernel", crops, HostPath.Auto, baseline: generic);
 Run("the same, page-locked copies", crops, HostPath.PageLockedCopies);
 Run("full images, normalize, fp16 NCHW", full, HostPath.Auto);
 Run("the same, page-locked copies", full, HostPath.PageLockedCopies);
 Run("full images, uint8 NHWC", full with { Type = OutputType.UInt8, Layout = TensorLayout.ChannelsLast }, HostPath.Auto);
 Console.WriteLine();
-Console.WriteLine($"| output | images/s | compressed GB/s read | source GB/s (decoded regions) | ms per batch | CPU cores busy | checked |");
-Console.WriteLine($"| --- | --- | --- | --- | --- | --- | --- |");
+Console.WriteLine($"| output | images/s | ratio to generic | compressed GB/s read | source GB/s (decoded regions) | ms per batch | CPU cores busy | checked |");
+Console.WriteLine($"| --- | --- | --- | --- | --- | --- | --- | --- |");
 foreach (var row in rows) Console.WriteLine(row);
 
-void Run(string name, AugmentOptions augment, HostPath hostPath)
+double Run(string name, AugmentOptions augment, HostPath hostPath, bool profiles = true, double baseline = 0)
 {
+    LoaderProfiles.Enabled = profiles;
+    var profile = LoaderProfiles.Find([(patchSize, 3)], augment, augment.Width, augment.Height);
+    long profileBatches0 = profile?.Batches ?? 0;
     using var source = SampleSource.FromDataset(data);
     using var loader = new L3Loader(source, new LoaderOptions
     {
         Sampling = new SamplerOptions { BatchSize = batchSize, Seed = 1, LastBatch = LastBatchPolicy.Pad },
         Augment = augment, Readers = readers, PrefetchDepth = 4, HostPath = hostPath,
     });
-    Console.WriteLine($"\n{name} on {loader.Accelerator.Name} ({loader.Accelerator.AcceleratorType}); {loader.HostPathUsed}");
+    Console.WriteLine($"\n{name} on {loader.Accelerator.Name} ({loader.Accelerator.AcceleratorType}); {loader.HostPathUsed}; kernels: {profile?.Name ?? "generic"}");
 
     // every entry of the first two batches against the CPU reference
     int checkedEntries = 0;
@@ -105,7 +111,12 @@ void Run(string name, AugmentOptions augment, HostPath hostPath)
     Console.WriteLine($"  {images:F1} images/s, {compressedGBs:F2} GB/s compressed read, {regionGBs:F2} GB/s decoded, {cores:F1} cores busy, " +
                       $"consumer waited {waited:P0} of the time");
     Console.WriteLine($"  {loader.Timings.Since(timings0)}");
-    rows.Add($"| {name} | {images:F1} | {compressedGBs:F2} | {regionGBs:F2} | {seconds * 1000 / timedBatches:F1} | {cores:F1} | {checkedEntries} entries exact |");
+    if (profile is not null && profile.Batches == profileBatches0)
+        throw new InvalidOperationException($"{name}: the profile {profile.Name} matched but its kernels did not run");
+    string ratio = baseline > 0 ? $"{images / baseline:F2}" : "";
+    rows.Add($"| {name} | {images:F1} | {ratio} | {compressedGBs:F2} | {regionGBs:F2} | {seconds * 1000 / timedBatches:F1} | {cores:F1} | {checkedEntries} entries exact |");
+    LoaderProfiles.Enabled = true;
+    return images;
 }
 
 static L3Image Tile(L3Image image, int width, int height, int shiftX, int shiftY)
