@@ -199,6 +199,9 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
                 if (Interlocked.Add(ref _cachedBytes, size) <= headerCacheBytes) _headers[sample] = header;
                 else Interlocked.Add(ref _cachedBytes, -size);
             }
+            // the fused stage decodes row coding (mode 0); a dense file is named, never misread
+            if (header.Mode != L3CodingMode.Rows)
+                throw new L3FormatException($"coding mode {(int)header.Mode} ({header.Mode}) is not decoded by the loader yet; convert the dataset with mode 0", FileLayout.ModeOffset);
             if (!augment.Accepts(header.Channels))
                 throw new L3FormatException($"an image of {header.Channels} channel(s) cannot give the output's {augment.Channels}", FileLayout.ChannelsOffset);
 

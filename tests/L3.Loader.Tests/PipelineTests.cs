@@ -168,6 +168,18 @@ public class PipelineTests(CpuAccelerator cpu) : IClassFixture<CpuAccelerator>
     }
 
     [Fact]
+    public void ADenseFileIsNamedNotMisread()
+    {
+        using var files = Files(3);
+        var image = files.Images[2];
+        File.WriteAllBytes(files.Paths[2], L3Codec.Encode(image, new L3EncodeOptions { PatchSize = 8, Mode = L3CodingMode.Dense }));
+        using var source = files.Source();
+        var e = FirstEpochFails(source, cpu, verify: false);
+        Assert.Contains(files.Paths[2], e.Message);
+        Assert.Contains("coding mode 1", e.Message);
+    }
+
+    [Fact]
     public void TruncatedAndMissingFilesAreReportedByName()
     {
         using var files = Files(4);
