@@ -74,7 +74,7 @@ public sealed class ConvertPlan
     /// <summary>Part <paramref name="part"/> of <paramref name="parts"/> owns shards s with s mod parts = part.</summary>
     public static bool IsOwnedBy(int shard, int part, int parts) => shard % parts == part;
 
-    public static ConvertPlan Create(ImageSource source, int patchSize, ShardSize shardSize, string readOptions = "")
+    public static ConvertPlan Create(ImageSource source, int patchSize, ShardSize shardSize, string readOptions = "", L3CodingMode mode = L3CodingMode.Rows)
     {
         var items = source.Items;
         var classes = items.Select(i => i.ClassName).OfType<string>().Distinct().Order(StringComparer.Ordinal).ToList();
@@ -115,7 +115,8 @@ public sealed class ConvertPlan
             Tool = DatasetLayout.ToolVersion,
             Settings = new ConversionSettings(patchSize, shardSize.Images > 0
                 ? shardSize.Images.ToString(CultureInfo.InvariantCulture)
-                : shardSize.SourceBytes.ToString(CultureInfo.InvariantCulture) + "B", source.Kind, readOptions),
+                : shardSize.SourceBytes.ToString(CultureInfo.InvariantCulture) + "B", source.Kind, readOptions,
+                mode.ToString().ToLowerInvariant()),
             Input = new InputSummary(items.Count, bytes, digest.GetCurrentHashAsUInt64()),
             Classes = classes,
             ShardInputs = shardInputs,

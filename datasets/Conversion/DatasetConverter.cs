@@ -30,8 +30,8 @@ public sealed record ConvertOptions
 
     public int PatchSize { get; init; } = L3EncodeOptions.Default.PatchSize;
 
-    /// <summary>How each sample's patches are coded (its file's header says so; samples of both
-    /// modes may share a dataset).</summary>
+    /// <summary>How each sample's patches are coded (its file's header says so). Recorded in the
+    /// plan, so parts and resumed runs of one conversion all code the same way.</summary>
     public L3CodingMode Mode { get; init; } = L3CodingMode.Rows;
 
     public ShardSize ShardSize { get; init; } = ShardSize.Default;
@@ -91,7 +91,7 @@ public static class DatasetConverter
         if (options.Jobs < 1) throw new ArgumentException("jobs must be at least 1");
 
         var clock = Stopwatch.StartNew();
-        var plan = ConvertPlan.Create(source, options.PatchSize, options.ShardSize, options.ReadOptionsText);
+        var plan = ConvertPlan.Create(source, options.PatchSize, options.ShardSize, options.ReadOptionsText, options.Mode);
         // the plan is published before anything else, so a part starting at the same time sees
         // either a folder of conversion entries only, or the plan it must match
         CheckDestination(destination);

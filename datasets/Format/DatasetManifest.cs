@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace L3.Datasets;
 
 /// <summary>What a conversion was asked to do: part of the plan and of the manifest.</summary>
-public sealed record ConversionSettings(int PatchSize, string ShardSize, string SourceKind, string ReadOptions = "");
+public sealed record ConversionSettings(int PatchSize, string ShardSize, string SourceKind, string ReadOptions = "", string CodingMode = "rows");
 
 /// <summary>The input a conversion read: how many files, their bytes, and an XXH64 digest of the
 /// sorted list (names, sizes, labels), so two processes can tell they see the same input.</summary>
@@ -194,6 +194,7 @@ public sealed class DatasetManifest
             w.WriteString("shard_size", s.ShardSize);
             w.WriteString("source_kind", s.SourceKind);
             w.WriteString("read_options", s.ReadOptions);
+            w.WriteString("coding_mode", s.CodingMode);
             w.WriteEndObject();
         }
 
@@ -201,7 +202,9 @@ public sealed class DatasetManifest
         {
             var o = root.GetProperty("options");
             return new ConversionSettings(o.GetProperty("patch_size").GetInt32(), o.GetProperty("shard_size").GetString()!,
-                o.GetProperty("source_kind").GetString()!, o.GetProperty("read_options").GetString()!);
+                o.GetProperty("source_kind").GetString()!, o.GetProperty("read_options").GetString()!,
+                // datasets written before coding modes were recorded are row-coded
+                o.TryGetProperty("coding_mode", out var mode) ? mode.GetString()! : "rows");
         }
 
         public static void WriteInput(Utf8JsonWriter w, InputSummary input)

@@ -201,6 +201,8 @@ public sealed class ConvertTests : IDisposable
         Convert(PathOf("src"), PathOf("ds"), Options());
         var other = Assert.Throws<DatasetException>(() => Convert(PathOf("src"), PathOf("ds"), Options() with { PatchSize = 32 }));
         Assert.Contains("other options", other.Message);
+        var dense = Assert.Throws<DatasetException>(() => Convert(PathOf("src"), PathOf("ds"), Options() with { Mode = L3CodingMode.Dense }));
+        Assert.Contains("CodingMode = rows", dense.Message);
         TestTrees.Write(PathOf("src"), "cat/new.png", TestTrees.Encode(1, 1, 1, [5]));
         Assert.Contains("other input", Assert.Throws<DatasetException>(() => Convert(PathOf("src"), PathOf("ds"), Options())).Message);
     }
