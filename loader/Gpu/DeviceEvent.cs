@@ -41,7 +41,8 @@ public sealed class DeviceEvent : IDisposable
         Check(CudaAPI.CurrentAPI.SynchronizeEvent(Handle), "cuEventSynchronize");
     }
 
-    private static void Check(CudaError error, string call)
+    /// <summary>A failed CUDA driver call as an exception naming the call.</summary>
+    internal static void Check(CudaError error, string call)
     {
         if (error != CudaError.CUDA_SUCCESS) throw new InvalidOperationException($"{call} failed: {error}");
     }

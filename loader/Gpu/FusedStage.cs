@@ -72,9 +72,9 @@ internal sealed class FusedStage : IDisposable
             var api = CudaAPI.CurrentAPI;
             IntPtr data = s.Data.NativePtr;
             foreach (var copy in batch.Copies!)
-                CheckCuda(api.MemcpyAsync(data + copy.Offset, copy.Source, copy.Length, stream), "cuMemcpyAsync");
+                DeviceEvent.Check(api.MemcpyAsync(data + copy.Offset, copy.Source, copy.Length, stream), "cuMemcpyAsync");
             int end = batch.Copies.Length == 0 ? 0 : batch.Copies[^1].Offset + batch.Copies[^1].Length;
-            CheckCuda(api.Memset(data + end, 0, batch.PackedBytes - end, stream), "cuMemsetD8Async");
+            DeviceEvent.Check(api.Memset(data + end, 0, batch.PackedBytes - end, stream), "cuMemsetD8Async");
         }
         if (batch.TaskCount > 0) s.Tasks!.View.SubView(0, batch.TaskCount).CopyFrom(stream, batch.Tasks.ArrayView.SubView(0, batch.TaskCount));
         s.Samples!.View.SubView(0, batch.Outputs.Length).CopyFromCPU(stream, batch.Outputs);
@@ -164,11 +164,6 @@ internal sealed class FusedStage : IDisposable
                 || (long)(o.CropX + o.CropWidth) * o.SourceChannels > o.Stride || last > batch.StagingBytes)
                 throw new InvalidOperationException("a crop lies outside its decoded region");
         }
-    }
-
-    private static void CheckCuda(CudaError error, string call)
-    {
-        if (error != CudaError.CUDA_SUCCESS) throw new InvalidOperationException($"{call} failed: {error}");
     }
 
     public void Dispose()
