@@ -135,6 +135,9 @@ internal static class LoaderTargets
             throw new FuzzFinding($"the reader's header check refuses ({e.Message}) what L3Header.Read of the whole file accepts");
         }
 
+        // the loader decodes row coding only and refuses other modes by name (BatchReader.Open)
+        if (header.Mode != L3CodingMode.Rows) return;
+
         var crops = new[] { CropMode.RandomResized, CropMode.Center, CropMode.Full };
         var types = new[] { OutputType.UInt8, OutputType.Float32, OutputType.Float16, OutputType.BFloat16 };
         int outputChannels = header.Channels switch { 1 => (hash & 1) == 0 ? 1 : 3, 4 => (hash & 1) == 0 ? 3 : 4, _ => 3 };
