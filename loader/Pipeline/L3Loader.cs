@@ -98,7 +98,6 @@ public sealed class L3Loader : IDisposable
     private readonly SemaphoreSlim _freeSlots;
     private readonly SemaphoreSlim _preparing;
     private readonly PinnedPool<uint> _packedBuffers;
-    private readonly PinnedPool<PatchTask> _taskBuffers;
     private readonly ConcurrentBag<MemoryBuffer1D<ulong, Stride1D.Dense>> _outputs = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread[] _threads;
@@ -180,7 +179,6 @@ public sealed class L3Loader : IDisposable
         // buffers for the batches prepared ahead, one waiting for a slot, those on the device
         int pinned = options.PrefetchDepth + options.DeviceSlots + 1;
         _packedBuffers = new PinnedPool<uint>(accelerator, pinned, _stop.Token);
-        _taskBuffers = new PinnedPool<PatchTask>(accelerator, pinned, _stop.Token);
         _reader = new BatchReader(source, options.Augment, options.Sampling.Seed, options.Readers, options.VerifyChecksums, Timings, _mapped, options.HeaderCacheBytes,
             options.BadSamples == BadSamplePolicy.Replace);
         _prepared = new BlockingCollection<Task<HostBatch>>(options.PrefetchDepth);
@@ -209,7 +207,7 @@ public sealed class L3Loader : IDisposable
                 _preparing.Wait(_stop.Token);
                 var task = Task.Run(() =>
                 {
-                    try { return _reader.Read(plan, _packedBuffers.Rent, _taskBuffers.Rent); }
+                    try { return _reader.Read(plan, _packedBuffers.Rent); }
                     finally { _preparing.Release(); }
                 });
                 _unclaimed[task] = true;
@@ -313,12 +311,8 @@ public sealed class L3Loader : IDisposable
         catch (OperationCanceledException) { }
     }
 
-    /// <summary>Gives a batch's page-locked buffers back to their rings.</summary>
-    private void ReturnPinned(HostBatch batch)
-    {
-        _packedBuffers.Return(batch.Packed);
-        _taskBuffers.Return(batch.Tasks);
-    }
+    /// <summary>Gives a batch's page-locked buffer back to its ring.</summary>
+    private void ReturnPinned(HostBatch batch) => _packedBuffers.Return(batch.Packed);
 
     /// <summary>
     /// The next batch, on the device and complete (its kernels have finished). Batches go on across
@@ -403,7 +397,6 @@ public sealed class L3Loader : IDisposable
         _stage.Dispose();
         _mapped?.Dispose();
         _packedBuffers.Dispose();
-        _taskBuffers.Dispose();
         while (_outputs.TryTake(out var output)) output.Dispose();
         if (_ownsAccelerator)
         {
