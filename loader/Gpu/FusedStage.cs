@@ -29,11 +29,14 @@ internal sealed class FusedStage : IDisposable
     private readonly Action<AcceleratorStream, Index1D, ArrayView<uint>, ArrayView<SampleRegion>, int, ArrayView<int>, ArrayView<PatchTask>, int, int, int,
         ArrayView<int>> _writeTasks;
 
-    public FusedStage(Accelerator accelerator, int slots = 2)
+    public FusedStage(Accelerator accelerator, int slots = 2, bool timeDevice = false)
     {
         _accelerator = accelerator;
         _groupSize = GpuDecodeLaunch.GroupSize(accelerator);
-        _slots = Enumerable.Range(0, slots).Select(_ => new Slot(accelerator.CreateStream())).ToArray();
+        _slots = Enumerable.Range(0, slots).Select(_ => new Slot(accelerator.CreateStream())
+        {
+            Marks = timeDevice && accelerator is CudaAccelerator ? Enumerable.Range(0, 4).Select(_ => DeviceEvent.Timed(accelerator)!).ToArray() : null,
+        }).ToArray();
         _writeTasks = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<uint>, ArrayView<SampleRegion>, int, ArrayView<int>, ArrayView<PatchTask>, int, int, int,
             ArrayView<int>>(PatchTaskKernel.WriteTasks);
         _generic = Kernels.Load(accelerator, GpuDecodeKernel.DecodePatchList, AugmentKernel.Augment);
@@ -71,18 +74,21 @@ internal sealed class FusedStage : IDisposable
         var stream = s.Stream;
         s.Ensure(_accelerator, batch.PackedBytes / 4, batch.TaskCount, batch.Outputs.Length, (batch.StagingBytes + 7) / 8 + 1, batch.Launches.Length,
             batch.Regions.Length, batch.RowBiases.Length);
-        ArrayView<uint> target = s.Data!.View.SubView(0, batch.PackedBytes / 4);
-        if (batch.Packed is { } packed) target.CopyFrom(stream, packed.ArrayView.SubView(0, batch.PackedBytes / 4));
+        var data = s.Data!.View;
+        if (batch.Packed is { } packed)
+        {
+            int words = (batch.DataBytes + 3) / 4;
+            if (words > 0) data.SubView(0, words).CopyFrom(stream, packed.ArrayView.SubView(0, words));
+        }
         else
         {
-            // the mapped path: each sample's band and table slice straight from the page cache, then the zero padding
+            // the mapped path: each sample's band straight from the page cache
             var api = CudaAPI.CurrentAPI;
-            IntPtr data = s.Data.NativePtr;
             foreach (var copy in batch.Copies!)
-                DeviceEvent.Check(api.MemcpyAsync(data + copy.Offset, copy.Source, copy.Length, stream), "cuMemcpyAsync");
-            int zeroAt = batch.ZeroWord * 4;
-            DeviceEvent.Check(api.Memset(data + zeroAt, 0, batch.PackedBytes - zeroAt, stream), "cuMemsetD8Async");
+                DeviceEvent.Check(api.MemcpyAsync(s.Data.NativePtr + copy.Offset, copy.Source, copy.Length, stream), "cuMemcpyAsync");
         }
+        if (batch.TableWords > 0) data.SubView(batch.TablesWord, batch.TableWords).CopyFrom(stream, batch.Tables.ArrayView.SubView(0, batch.TableWords));
+        data.SubView(batch.ZeroWord, batch.PackedBytes / 4 - batch.ZeroWord).MemSetToZero(stream);
         Stage(stream, batch.Regions, s.RegionsHost!, s.Regions!);
         Stage(stream, batch.RowBiases, s.RowBiasesHost!, s.RowBiases!);
         Stage(stream, batch.Outputs, s.SamplesHost!, s.Samples!);
@@ -111,8 +117,10 @@ internal sealed class FusedStage : IDisposable
     {
         var s = _slots[slot];
         if (output.Length * 8 < OutputBytes(batch, options)) throw new ArgumentException("the output buffer is too small", nameof(output));
-        Upload(batch, s);
         var stream = s.Stream;
+        s.Marks?[0].Record(stream);
+        Upload(batch, s);
+        s.Marks?[1].Record(stream);
         ArrayView<ulong> data = s.Data!.View.AsContiguous().Cast<ulong>();
         ArrayView<ulong> staging = s.Staging!.View;
         var kernels = Select(batch, options);
@@ -128,6 +136,7 @@ internal sealed class FusedStage : IDisposable
                 staging, staging.Cast<byte>(), launch.Count, batch.ZeroWord,
                 SpecializedValue.New(launch.PatchSize), SpecializedValue.New(launch.Channels));
         }
+        s.Marks?[2].Record(stream);
         var shape = new AugmentOutput
         {
             Width = batch.OutputWidth, Height = batch.OutputHeight, Channels = options.Channels, Samples = batch.Outputs.Length,
@@ -137,10 +146,18 @@ internal sealed class FusedStage : IDisposable
         for (int c = 0; c < options.Channels; c++) n[c] = options.Normalization(c);
         (shape.Mean0, shape.Mean1, shape.Mean2, shape.Mean3) = (n[0].Mean, n[1].Mean, n[2].Mean, n[3].Mean);
         (shape.Scale0, shape.Scale1, shape.Scale2, shape.Scale3) = (n[0].Scale, n[1].Scale, n[2].Scale, n[3].Scale);
-        int threads = checked(batch.Outputs.Length * batch.OutputWidth * batch.OutputHeight);
+        int threads = checked((int)AugmentKernel.Threads(batch.Outputs.Length, batch.OutputWidth, batch.OutputHeight));
         kernels.Augment(stream, threads, staging.Cast<byte>(), s.Samples!.View.SubView(0, batch.Outputs.Length),
             output.Cast<byte>(), output.Cast<ushort>(), output.Cast<float>(), shape, SpecializedValue.New((int)options.Type));
+        s.Marks?[3].Record(stream);
         s.FirstBad!.View.SubView(0, batch.Launches.Length).CopyTo(stream, s.FirstBadHost!.ArrayView.SubView(0, batch.Launches.Length));
+    }
+
+    /// <summary>After slot <paramref name="slot"/>'s stream is done: its batch's device times, when timed.</summary>
+    public void AddDeviceTimes(int slot, LoaderTimings timings)
+    {
+        if (_slots[slot].Marks is not { } m) return;
+        timings.AddDevice(DeviceEvent.MillisecondsBetween(m[0], m[1]), DeviceEvent.MillisecondsBetween(m[1], m[2]), DeviceEvent.MillisecondsBetween(m[2], m[3]));
     }
 
     /// <summary>After slot <paramref name="slot"/>'s stream is done with <paramref name="batch"/>: the
@@ -160,8 +177,10 @@ internal sealed class FusedStage : IDisposable
     private static void Check(HostBatch batch)
     {
         long zeroAt = (long)batch.ZeroWord * 4;
-        if (zeroAt + 16 > batch.PackedBytes || batch.PackedBytes % 8 != 0 || (batch.Packed?.Length ?? long.MaxValue / 4) * 4 < batch.PackedBytes)
-            throw new InvalidOperationException("packed buffer without its zero padding");
+        if (zeroAt + 16 > batch.PackedBytes || batch.PackedBytes % 8 != 0 || batch.DataBytes < 0 || batch.TablesWord * 4L < batch.DataBytes
+            || batch.TableWords < 0 || batch.TablesWord + (long)batch.TableWords > batch.ZeroWord || batch.Tables.Length < batch.TableWords
+            || (batch.Packed?.Length ?? long.MaxValue / 4) * 4 < batch.DataBytes)
+            throw new InvalidOperationException("a batch's data, tables and zero padding overlap or exceed their buffers");
         if (batch.Packed is null)
         {
             long at = 0;
@@ -170,7 +189,7 @@ internal sealed class FusedStage : IDisposable
                 if (copy.Offset < at || copy.Length < 0 || copy.Source == IntPtr.Zero) throw new InvalidOperationException("device copies out of order");
                 at = (long)copy.Offset + copy.Length;
             }
-            if (at > zeroAt) throw new InvalidOperationException("device copies past the data");
+            if (at > batch.DataBytes) throw new InvalidOperationException("device copies past the data");
         }
         int tasks = 0;
         foreach (var launch in batch.Launches)
@@ -206,7 +225,7 @@ internal sealed class FusedStage : IDisposable
         int right = Math.Min((r.Px0 + r.Columns) * n, r.ImageWidth), bottom = Math.Min((r.Py0 + r.Rows) * n, r.ImageHeight);
         if (r.Columns < 1 || r.Rows < 1 || r.Px0 < 0 || r.Py0 < 0 || r.PatchesX < r.Px0 + r.Columns
             || r.TableWord < 0 || lastEntry >= batch.ZeroWord || r.RowBias < 0 || (long)r.RowBias + r.Rows > batch.RowBiases.Length
-            || r.DataAt < 0 || r.DataBytes < 0 || (long)r.DataAt + r.DataBytes > (long)batch.ZeroWord * 4
+            || r.DataAt < 0 || r.DataBytes < 0 || (long)r.DataAt + r.DataBytes > batch.DataBytes
             || (r.Px0 + r.Columns - 1) * n >= r.ImageWidth || (r.Py0 + r.Rows - 1) * n >= r.ImageHeight
             || r.RegionX != r.Px0 * n || r.RegionY != r.Py0 * n || r.RegionWidth != right - r.RegionX || r.RegionHeight != bottom - r.RegionY
             || r.StagingAt < 0 || r.StagingAt + (long)r.RegionWidth * r.RegionHeight * channels > batch.StagingBytes)
@@ -236,6 +255,8 @@ internal sealed class FusedStage : IDisposable
     private sealed class Slot(AcceleratorStream stream) : IDisposable
     {
         public readonly AcceleratorStream Stream = stream;
+        /// <summary>Timed events: the batch's start, its data uploaded, decoded, its output written.</summary>
+        public DeviceEvent[]? Marks { get; init; }
         public MemoryBuffer1D<uint, Stride1D.Dense>? Data;
         public MemoryBuffer1D<int, Stride1D.Dense>? FirstBad;
         public PageLockedArray1D<int>? FirstBadHost;
@@ -282,6 +303,7 @@ internal sealed class FusedStage : IDisposable
         {
             Stream.Synchronize();
             Stream.Dispose();
+            foreach (var mark in Marks ?? []) mark.Dispose();
             FirstBad?.Dispose();
             FirstBadHost?.Dispose();
             Data?.Dispose();

@@ -16,8 +16,10 @@ namespace L3.Loading;
 /// </summary>
 /// <remarks>With the dataset's files mapped (<see cref="MappedFiles"/>), nothing is copied on the
 /// host: each sample's band of touched patch rows, from the first row's first touched patch to the
-/// last row's last, and its table slice are two device copies straight from the page cache (the
-/// bytes between rows go along: one copy an image instead of one a row).</remarks>
+/// last row's last, is one device copy straight from the page cache (the bytes between rows go
+/// along: one copy an image instead of one a row). The table slices, a few KB an image, go from the
+/// checked headers into one page-locked buffer and one upload a batch on both paths (a small copy
+/// each would cost the copy engine more than its bytes).</remarks>
 internal sealed class BatchReader(SampleSource source, AugmentOptions augment, ulong seed, int readers, bool verifyChecksums, LoaderTimings timings,
     MappedFiles? mapped = null, long headerCacheBytes = 0, bool replaceBadSamples = false)
 {
@@ -40,7 +42,7 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
 
     private readonly ParallelOptions _parallel = new() { MaxDegreeOfParallelism = Math.Max(1, readers) };
 
-    public HostBatch Read(SampleBatch plan, Func<long, PageLockedArray1D<uint>> rentWords)
+    public HostBatch Read(SampleBatch plan, Func<long, PageLockedArray1D<uint>> rentWords, Func<long, PageLockedArray1D<uint>> rentTables)
     {
         var samples = new PreparedSample[plan.Samples.Length];
         var failures = new L3FormatException?[samples.Length];
@@ -114,42 +116,39 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
             launches.Add(new DecodeLaunch(group.Key.PatchSize, group.Key.Channels, first, taskCount - first, regionFirst, regions.Count - regionFirst));
         }
         var rowBiases = new int[biases];
-        PageLockedArray1D<uint>? buffer = null;
+        int tableWords = (int)((tables - tablesAt) / 4);
+        PageLockedArray1D<uint>? buffer = null, tableBuffer = null;
         LoaderTimings.Add(ref timings.LayoutTicks, layout);
         Interlocked.Add(ref timings.Images, samples.Length);
         try
         {
-            if (mapped is null) buffer = rentWords(packedBytes / 4);
+            // the table slices come from the checked headers (one upload a batch, on both paths)
+            tableBuffer = rentTables(tableWords);
+            if (mapped is null) buffer = rentWords((data + 3) / 4);
             ForEach(samples.Length, k =>
             {
                 long t0 = LoaderTimings.Now;
                 var s = samples[k];
                 if (buffer is not null) Fill(s, buffer, rowBiases);
                 else rowBiases.AsSpan(s.RowBias, s.Rows).Fill(checked(s.DataAt - (int)s.Header.PatchOffsets[s.FirstEntry]));
+                s.Header.PatchOffsets.Slice(s.FirstEntry, s.TableEntries).CopyTo(tableBuffer.Span.Slice(s.TableWord - (int)(tablesAt / 4), s.TableEntries));
                 LoaderTimings.Add(ref timings.FillTicks, t0);
             });
-            if (buffer is not null)
-            {
-                // zeros between the data and the tables, and after the tables
-                var bytes = MemoryMarshal.AsBytes(buffer.Span);
-                bytes[(int)data..(int)tablesAt].Clear();
-                bytes[(int)tables..(int)packedBytes].Clear();
-            }
         }
         catch
         {
             buffer?.Dispose();
+            tableBuffer?.Dispose();
             throw;
         }
 
         return new HostBatch
         {
-            Plan = plan, Samples = samples, Replaced = replaced, Packed = buffer, PackedBytes = (int)packedBytes, ZeroWord = (int)(zeroAt / 4),
-            // the mapped path: the device copies each sample's band, then each table slice, from the page cache
-            Copies = buffer is null
-                ? samples.Select(s => new DeviceCopy(s.Mapped, s.DataAt, s.Bytes))
-                    .Concat(samples.Select(s => new DeviceCopy(s.MappedTable, s.TableWord * 4, s.TableEntries * 4))).ToArray()
-                : null,
+            Plan = plan, Samples = samples, Replaced = replaced, Packed = buffer, DataBytes = (int)data,
+            // the mapped path: the device copies each sample's band from the page cache
+            Copies = buffer is null ? samples.Select(s => new DeviceCopy(s.Mapped, s.DataAt, s.Bytes)).ToArray() : null,
+            Tables = tableBuffer!, TablesWord = (int)(tablesAt / 4), TableWords = tableWords,
+            PackedBytes = (int)packedBytes, ZeroWord = (int)(zeroAt / 4),
             Regions = regions.ToArray(), RowBiases = rowBiases, TaskCount = taskCount, Launches = launches.ToArray(),
             Outputs = samples.Select(Output).ToArray(), StagingBytes = (int)staging,
             OutputWidth = outputWidth, OutputHeight = outputHeight,
@@ -232,7 +231,6 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
                 s.Bytes = s.RangeEnd(s.Py1) - s.RangeStart(s.Py0);
                 var (file, offset) = source.Where(sample);
                 s.Mapped = mapped.AddressOf(file, offset + s.RangeStart(s.Py0));
-                s.MappedTable = mapped.AddressOf(file, offset + FileLayout.TableEntryOffset(s.FirstEntry));
                 return s;
             }
             long bytes = 0;
@@ -246,8 +244,7 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
         }
     }
 
-    /// <summary>Reads the touched patch rows into the buffer, one after the other, copies the
-    /// sample's table slice (checked when its header was read) after the data, and states where
+    /// <summary>Reads the touched patch rows into the buffer, one after the other, and states where
     /// each row's bytes went (its bias).</summary>
     private void Fill(PreparedSample s, PageLockedArray1D<uint> buffer, int[] rowBiases)
     {
@@ -265,7 +262,6 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
             rowBiases[s.RowBias + py - s.Py0] = checked(s.DataAt + at - (int)offsets[py * s.Header.PatchesX + s.Px0]);
             at += length;
         }
-        offsets.Slice(s.FirstEntry, s.TableEntries).CopyTo(buffer.Span.Slice(s.TableWord, s.TableEntries));
     }
 
     /// <summary>The fault of the first bad patch of <paramref name="s"/> (which the device check

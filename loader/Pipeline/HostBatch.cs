@@ -24,8 +24,8 @@ internal sealed class PreparedSample
     public int DataAt, StagingAt;
     /// <summary>Where its slice of the patch table lies in the data (a word index), and its first row bias.</summary>
     public int TableWord, RowBias;
-    /// <summary>Where its band of patch rows and its table slice lie in a mapped file (the mapped path).</summary>
-    public IntPtr Mapped, MappedTable;
+    /// <summary>Where its band of patch rows lies in a mapped file (the mapped path).</summary>
+    public IntPtr Mapped;
     /// <summary>Its decode tasks: [TaskFirst, TaskFirst + TaskCount) of the batch's list, row by row.</summary>
     public int TaskFirst;
     public int Columns => Px1 - Px0 + 1;
@@ -62,9 +62,10 @@ internal readonly record struct DeviceCopy(IntPtr Source, int Offset, int Length
 internal readonly record struct DecodeLaunch(int PatchSize, int Channels, int First, int Count, int RegionFirst, int RegionCount);
 
 /// <summary>
-/// A batch ready for the device. Its data: every sample's touched patches, then the samples' slices
-/// of their patch tables (4-byte aligned), then at least 16 zero bytes; in page-locked memory, or
-/// (the mapped path) as copies for the device to make from the mapped files. Then the samples'
+/// A batch ready for the device. Its data: every sample's touched patches (in page-locked memory, or
+/// on the mapped path as copies for the device to make from the mapped files), then the samples'
+/// slices of their patch tables (4-byte aligned, in page-locked memory), then at least 16 zero
+/// bytes (set on the device). Then the samples'
 /// regions (one launch's together), from which the device writes the decode tasks, the row biases,
 /// the output stage's per-sample parameters, and the labels.
 /// </summary>
@@ -74,13 +75,18 @@ internal sealed class HostBatch
     public required PreparedSample[] Samples;
     /// <summary>Why each bad sample of the batch was replaced (<see cref="BadSamplePolicy.Replace"/>).</summary>
     public IReadOnlyList<string> Replaced = [];
-    /// <summary>The data in page-locked memory, or null on the mapped path (<see cref="Copies"/>:
-    /// the samples' bands, then their table slices, in order).</summary>
+    /// <summary>The samples' bytes ([0, <see cref="DataBytes"/>) of the data) in page-locked memory, or
+    /// null on the mapped path (<see cref="Copies"/>: the samples' bands, in order).</summary>
     public required PageLockedArray1D<uint>? Packed;
     public DeviceCopy[]? Copies;
+    public required int DataBytes;
+    /// <summary>The samples' table slices in page-locked memory: words [0, <see cref="TableWords"/>),
+    /// for words [<see cref="TablesWord"/>, + <see cref="TableWords"/>) of the data.</summary>
+    public required PageLockedArray1D<uint> Tables;
+    public required int TablesWord, TableWords;
     /// <summary>Bytes of the data, padding included (a multiple of 8).</summary>
     public required int PackedBytes;
-    /// <summary>A zero word after everything else.</summary>
+    /// <summary>Zero words from here to the end, after everything else.</summary>
     public required int ZeroWord;
     /// <summary>The samples' regions, in launch order, and their row biases (<see cref="SampleRegion.RowBias"/>).</summary>
     public required SampleRegion[] Regions;

@@ -62,8 +62,8 @@ if (world > 1)
     var rankCrops = new AugmentOptions { Width = 224, Height = 224, Type = OutputType.Float16 };
     Run($"rank {rank} of {world}: RandomResizedCrop 224, flip, normalize, fp16 NCHW", rankCrops, HostPath.Auto, samplesFile: Path.Combine(work, $"rank-{rank}-samples.txt"));
     Console.WriteLine();
-    Console.WriteLine($"| output | images/s | ratio | compressed GB/s read | source GB/s (decoded regions) | ms per batch | CPU cores busy | checked |");
-    Console.WriteLine($"| --- | --- | --- | --- | --- | --- | --- | --- |");
+    Console.WriteLine($"| output | images/s | ratio | compressed GB/s read | source GB/s (decoded regions) | ms per batch | device ms per batch: upload / tasks+decode / output | CPU cores busy | checked |");
+    Console.WriteLine($"| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     foreach (var row in rows) Console.WriteLine(row);
     return;
 }
@@ -92,8 +92,8 @@ double fullCompressedMoreSlots = lastCompressedGBs;
 Run("the same, page-locked copies", full, HostPath.PageLockedCopies);
 Run("full images, uint8 NHWC", full with { Type = OutputType.UInt8, Layout = TensorLayout.ChannelsLast }, HostPath.Auto);
 Console.WriteLine();
-Console.WriteLine($"| output | images/s | ratio to generic | compressed GB/s read | source GB/s (decoded regions) | ms per batch | CPU cores busy | checked |");
-Console.WriteLine($"| --- | --- | --- | --- | --- | --- | --- | --- |");
+Console.WriteLine($"| output | images/s | ratio to generic | compressed GB/s read | source GB/s (decoded regions) | ms per batch | device ms per batch: upload / tasks+decode / output | CPU cores busy | checked |");
+Console.WriteLine($"| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 foreach (var row in rows) Console.WriteLine(row);
 Console.WriteLine();
 Console.WriteLine($"full fp16 images, compressed bytes a second against the host→device copy rate of this run: " +
@@ -111,7 +111,7 @@ double Run(string name, AugmentOptions augment, HostPath hostPath, bool profiles
     using var loader = new L3Loader(source, new LoaderOptions
     {
         Sampling = new SamplerOptions { BatchSize = batchSize, Seed = 1, LastBatch = LastBatchPolicy.Pad, Rank = rank, WorldSize = world },
-        Augment = augment, Readers = readers, PrefetchDepth = 4, HostPath = hostPath, DeviceSlots = slotCount > 0 ? slotCount : slots,
+        Augment = augment, Readers = readers, PrefetchDepth = 4, HostPath = hostPath, DeviceSlots = slotCount > 0 ? slotCount : slots, TimeDevice = true,
     });
     Console.WriteLine($"\n{name} on {loader.Accelerator.Name} ({loader.Accelerator.AcceleratorType}); {loader.HostPathUsed}; kernels: {profile?.Name ?? "generic"}");
 
@@ -167,7 +167,9 @@ double Run(string name, AugmentOptions augment, HostPath hostPath, bool profiles
         throw new InvalidOperationException($"{name}: the profile {profile.Name} matched but its kernels did not run");
     string ratio = baseline > 0 ? $"{images / baseline:F2}" : "";
     lastCompressedGBs = compressedGBs;
-    rows.Add($"| {name} | {images:F1} | {ratio} | {compressedGBs:F2} | {regionGBs:F2} | {seconds * 1000 / timedBatches:F1} | {cores:F1} | {checkedEntries} entries exact |");
+    var device = loader.Timings.Since(timings0);
+    rows.Add($"| {name} | {images:F1} | {ratio} | {compressedGBs:F2} | {regionGBs:F2} | {seconds * 1000 / timedBatches:F1} | " +
+             $"{device.DeviceUploadPerBatch.TotalMilliseconds:F2} / {device.DeviceDecodePerBatch.TotalMilliseconds:F2} / {device.DeviceOutputPerBatch.TotalMilliseconds:F2} | {cores:F1} | {checkedEntries} entries exact |");
     LoaderProfiles.Enabled = true;
     return images;
 }
