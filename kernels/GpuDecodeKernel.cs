@@ -381,7 +381,7 @@ public static partial class GpuDecodeKernel
     /// past the row's end repeat the last pixel, so that every slot's top-right is the next slot
     /// (the rule's clamp at w − 1).
     /// </summary>
-    private static Row8 DecodeRow(Row8 above, Row8 codes, RowMasks masks, PatchLane patch, int valid, bool lastLane)
+    internal static Row8 DecodeRow(Row8 above, Row8 codes, RowMasks masks, PatchLane patch, int valid, bool lastLane)
     {
         uint first = Warp.Shuffle(above.X0, patch.SegFirst);
         uint next = Warp.ShuffleDown(above.X0, 1);
@@ -429,7 +429,7 @@ public static partial class GpuDecodeKernel
     /// <remarks>Pixel words first, then the words joined: measured on the H100, this keeps the
     /// kernel at 72 registers, where building the output words byte by byte from
     /// <see cref="Channels"/> took 90 (fewer groups per SM) for the same speed.</remarks>
-    private static void Store(ArrayView<ulong> outLongs, ArrayView<byte> outBytes, int offset, Row8 row, Row8 alpha,
+    internal static void Store(ArrayView<ulong> outLongs, ArrayView<byte> outBytes, int offset, Row8 row, Row8 alpha,
         uint transform, int channels, int valid)
     {
         uint q0 = Pixel(row.X0, alpha.X0, transform, channels), q1 = Pixel(row.X1, alpha.X1, transform, channels);

@@ -1,5 +1,7 @@
+using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
 
 namespace L3.Kernels;
 
@@ -18,22 +20,24 @@ public struct GpuDenseShape
 /// format's lane l: it holds coder state X[l] and owns columns 8l..8l+7.
 /// </summary>
 /// <remarks>
-/// <para>A step of 6.5 is one instruction stream for the segment: every active lane decodes its
-/// token from its table (context from the row above's codes, which the lane keeps packed in a
-/// 64-bit word, its neighbours' edge codes by shuffle), then the lanes that must read a word find
-/// their place in the stream by a prefix count over the segment (shuffle-up scan; the last lane's
-/// count moves the segment's read position), and likewise for the raw bits. The row is then rebuilt
-/// as in mode 0: base from the row above plus a prefix sum of the residuals (lane-local, then a scan
-/// of the lane sums). Rows come in order, each row's channel blocks one after another (the stream's
-/// order), so a lane keeps each block's row above in registers (8 pixels, 8 codes, packed); each
-/// plane's bytes are written to their place in the interleaved image and the colour transform is
-/// restored by a last pass over the patch.</para>
+/// <para>Entropy part, per step of 6.5, all channels of a row one after another (the stream's
+/// order): the lane's context comes from the row above's codes, which it keeps as SWAR words (the
+/// three colour planes in 11-bit fields, <see cref="SwarRowCoding"/>), so one sum a column serves
+/// every plane; the slot's token and the token's frequency come from the file's expanded tables (L1);
+/// the lanes that must read a word find their place in the stream with one warp ballot and a
+/// popcount over their segment's bits (inline PTX <c>vote.sync.ballot</c>; on other accelerators
+/// the same mask by butterfly shuffles).</para>
+/// <para>Rebuild and output are mode 0's (<see cref="GpuDecodeKernel"/>.DecodeRow and Store): the
+/// codes of the three planes sit in the fields of one word per pixel, so unzigzag, the row's prefix
+/// sum, the prediction and the colour restore are one instruction stream, and each lane writes its
+/// 8 × C bytes interleaved, as 8-byte stores when aligned and whole.</para>
 /// <para>Every loop runs the same count on every lane of the warp (rows up to N, 8 steps, C planes),
-/// so the shuffles are warp-uniform. Bounds, whatever the stream: the host checked the header, the
-/// tables and every patch's structure (DenseFileDecoder.Validate) before the launch; in the kernel
-/// a word past the patch's stream is not read (the image is marked bad in <c>errors</c>), a slot of
-/// an unused table is marked bad and decodes token 0, and at the end a state other than L or a
-/// word left over marks it bad too. Writes stay inside the patch's rectangle of its image.</para>
+/// so the ballots and shuffles are warp-uniform. Bounds, whatever the stream: the host checked the
+/// header, the tables and every patch's structure (DenseFileDecoder.Validate) before the launch; in
+/// the kernel a word past the patch's stream is not read (the image is marked bad in
+/// <c>errors</c>), a slot of an unused table is marked bad and decodes token 0, and at the end a
+/// state other than L or a word left over marks it bad too. Writes stay inside the patch's
+/// rectangle of its image.</para>
 /// </remarks>
 public static class GpuDenseDecodeKernel
 {
@@ -48,198 +52,345 @@ public static class GpuDenseDecodeKernel
     }
 
     /// <summary>
-    /// The kernel. <paramref name="data"/>: the files, file i at byte <paramref name="fileStarts"/>[i];
-    /// <paramref name="slotTokens"/> and <paramref name="frequencyCumulative"/>: each file's tables as
-    /// DenseTables expands them (file i's at i × tables × M and i × tables × 32);
-    /// <paramref name="output"/>: the images back to back, interleaved; <paramref name="errors"/>[i]
-    /// is set to 1 when file i's stream is found corrupt.
+    /// The kernel, with N and the channel count fixed per launch (<see cref="SpecializedValue{T}"/>).
+    /// <paramref name="data"/>: the files, file i at byte <paramref name="fileStarts"/>[i];
+    /// <paramref name="slotTokens"/>: each file's tables' slot → token maps, M bytes a table (an
+    /// unused table's slots hold <see cref="NoTokenEntry"/>), file i's at i × tables × M;
+    /// <paramref name="tokenEntries"/>: each table's tokens as <see cref="PackEntry"/> makes them, 32 a
+    /// table, file i's at i × tables × 32;
+    /// <paramref name="outLongs"/> and <paramref name="output"/>: the same 8-byte-aligned buffer, the
+    /// images back to back, interleaved (at most 2^31 bytes); <paramref name="errors"/>[i] is set to
+    /// 1 when file i's stream is found corrupt.
     /// </summary>
-    public static void Decode(
+    public static void DenseDecode(
         ArrayView<byte> data,
         ArrayView<long> fileStarts,
         ArrayView<byte> slotTokens,
-        ArrayView<uint> frequencyCumulative,
+        ArrayView<uint> tokenEntries,
+        ArrayView<ulong> outLongs,
         ArrayView<byte> output,
         ArrayView<int> errors,
-        GpuDenseShape shape)
+        GpuDenseShape shape,
+        SpecializedValue<int> patchSizeValue,
+        SpecializedValue<int> channelsValue)
     {
-        int n = shape.PatchSize, channels = shape.Channels;
-        int lanesPerPatch = n / DenseLayout.LaneColumns;
-        long slot = Grid.GlobalIndex.X / 32 * (32 / lanesPerPatch) + Warp.LaneIdx / lanesPerPatch;
-        bool live = slot < (long)shape.PatchCount * shape.Images;
-        int image = live ? (int)(slot / shape.PatchCount) : 0;
-        int patch = live ? (int)(slot % shape.PatchCount) : 0;
-        int x0 = patch % shape.PatchesX * n, y0 = patch / shape.PatchesX * n;
-        int w = IntrinsicMath.Min(n, shape.Width - x0);
-        int h = live ? IntrinsicMath.Min(n, shape.Height - y0) : 0;
+        int n = patchSizeValue.Value, channels = channelsValue.Value;
+        int lanes = n / DenseLayout.LaneColumns;
+        int lane = Warp.LaneIdx;
+        long globalWarp = (long)Grid.IdxX * (Group.DimX / 32) + Warp.WarpIdx;
+        int segment = lane / lanes;
+        var where = PatchSlot.Locate(globalWarp * (32 / lanes) + segment, shape.Images, shape.PatchCount, shape.PatchesX,
+            shape.Width, shape.Height, n);
+        int image = where.Image;
 
         long file = fileStarts[image];
-        long table = file + FileLayout.TableEntryOffset(patch);
+        long table = file + FileLayout.TableEntryOffset(where.Index);
         int start = ReadU32(data, table), end = ReadU32(data, table + FileLayout.TableEntrySize);
         long tablesOfImage = (long)image * DenseLayout.TableCount(channels);
-        bool bad = DecodePatch(data, file + shape.PayloadStart + start, end - start, w, h, channels, n, live,
-            slotTokens, tablesOfImage * DenseLayout.ProbabilityTotal, frequencyCumulative, tablesOfImage * 32,
-            output, (long)image * shape.ImageBytes + ((long)y0 * shape.Width + x0) * channels, shape.Width * channels);
+        int patchOut = image * shape.ImageBytes + (where.Py * n * shape.Width + where.Px * n) * channels;
+        bool bad = DecodePatch(data, file + shape.PayloadStart + start, end - start, where.Width, where.Height, channels, n,
+            where.Active, slotTokens, tablesOfImage * DenseLayout.ProbabilityTotal, tokenEntries,
+            tablesOfImage * EntriesPerTable, outLongs, output, patchOut, shape.Width * channels);
         if (bad) errors[image] = 1;
     }
 
+    /// <summary>Entries per table of the frequency/cumulative array (tokens, padded to 32: DenseTables.TokenStride).</summary>
+    public const int EntriesPerTable = 32;
+
     /// <summary>
-    /// The per-patch body, for this kernel and for any other that decodes dense patches (a loader's
-    /// fused stage): called by the G = <paramref name="n"/> / 8 lanes of a segment together (every
-    /// lane of the warp must call it, <paramref name="live"/> false for a slot without a patch). The
-    /// patch of <paramref name="length"/> bytes at <paramref name="patchAt"/>, <paramref name="width"/> ×
-    /// <paramref name="height"/> pixels, its file's tables at <paramref name="tokensBase"/> and
-    /// <paramref name="entriesBase"/> (as DenseTables expands them), is written to
-    /// <paramref name="output"/>: pixel (x, y), channel c at <paramref name="outAt"/> + y ×
-    /// <paramref name="outRowStride"/> + x × channels + c. Returns whether the stream is corrupt.
+    /// The per-patch body, called by the G = <paramref name="n"/> / 8 lanes of a segment together
+    /// (every lane of the warp must call it, <paramref name="live"/> false for a slot without a
+    /// patch). The patch of <paramref name="length"/> bytes at <paramref name="patchAt"/>,
+    /// <paramref name="width"/> × <paramref name="height"/> pixels, its file's tables at
+    /// <paramref name="tokensBase"/> and <paramref name="entriesBase"/> (as <see cref="DenseDecode"/> takes them),
+    /// is written interleaved: pixel (x, y), channel c at byte <paramref name="patchOut"/> + y ×
+    /// <paramref name="rowStride"/> + x × channels + c of <paramref name="output"/>
+    /// (<paramref name="outLongs"/> the same memory). Returns whether the stream is corrupt.
     /// </summary>
-    public static bool DecodePatch(
+    internal static bool DecodePatch(
         ArrayView<byte> data, long patchAt, int length, int width, int height, int channels, int n, bool live,
-        ArrayView<byte> slotTokens, long tokensBase, ArrayView<uint> frequencyCumulative, long entriesBase,
-        ArrayView<byte> output, long outAt, int outRowStride)
+        ArrayView<byte> slotTokens, long tokensBase, ArrayView<uint> tokenEntries, long entriesBase,
+        ArrayView<ulong> outLongs, ArrayView<byte> output, int patchOut, int rowStride)
     {
-        int lanesPerPatch = n / DenseLayout.LaneColumns;
+        int lanes = n / DenseLayout.LaneColumns;
         int lane = Warp.LaneIdx;
-        int inSegment = lane % lanesPerPatch, segmentFirst = lane - inSegment, segmentLast = segmentFirst + lanesPerPatch - 1;
+        int inSegment = lane % lanes;
+        var patch = new PatchLane { G = inSegment, Lanes = lanes, SegFirst = lane - inSegment };
         int w = width, h = live ? height : 0;
-        int lanes = DenseLayout.Lanes(w);
-        bool laneLive = live && inSegment < lanes;
+        int valid = Max(0, Min(DenseLayout.LaneColumns, w - inSegment * DenseLayout.LaneColumns));
+        bool lastLane = (inSegment + 1) * DenseLayout.LaneColumns >= w;
         int maskBytes = RowCoding.ZeroMaskBytes(h), predictorBytes = RowCoding.PredictorBytes(h);
         int header = PatchLayout.FlagsSize + channels * (maskBytes + predictorBytes);
         bool anyCoded = live && length > header;
-        uint state = anyCoded && laneLive ? (uint)ReadU32(data, patchAt + header + inSegment * DenseLayout.StateBytes) : DenseLayout.StateLow;
-        long wordsAt = patchAt + header + lanes * DenseLayout.StateBytes;
-        int wordCount = anyCoded ? (length - header - lanes * DenseLayout.StateBytes) / DenseLayout.WordBytes : 0;
-        int next = 0;
-        bool bad = false;
-        // each channel block's row above (codes and pixels, 8 bytes a lane), kept across the rows
-        ulong codes0 = 0, codes1 = 0, codes2 = 0, codes3 = 0, pixels0 = 0, pixels1 = 0, pixels2 = 0, pixels3 = 0;
+        int stateLanes = DenseLayout.Lanes(w);
+        var coder = new Coder
+        {
+            State = anyCoded && valid > 0 ? (uint)ReadU32(data, patchAt + header + inSegment * DenseLayout.StateBytes) : DenseLayout.StateLow,
+            WordsAt = patchAt + header + stateLanes * DenseLayout.StateBytes,
+            WordCount = anyCoded ? (length - header - stateLanes * DenseLayout.StateBytes) / DenseLayout.WordBytes : 0,
+            SegmentShift = patch.SegFirst,
+            SegmentBits = (1u << lanes) - 1,
+            Before = (1u << inSegment) - 1,
+            TokensBase = tokensBase,
+            EntriesBase = entriesBase,
+        };
+        uint transform = live && channels >= 3 && PatchLayout.HasColorTransform(data[patchAt + PatchLayout.FlagsOffset])
+            ? SwarRowCoding.RestorePlanes : 0u;
+        long blocks = patchAt + PatchLayout.FlagsSize;
+
+        // the row above: codes (contexts) and pixels (prediction), SWAR words; alpha apart
+        Row8 aboveCodes = default, abovePixels = default, aboveAlphaCodes = default, aboveAlphaPixels = default;
+        int rowOut = patchOut + inSegment * DenseLayout.LaneColumns * channels;
         for (int r = 0; r < n; r++)
         {
-            for (int c = 0; c < channels; c++)
+            bool rowLive = r < h;
+            // the context sums of every plane at once (fields ≤ 4 × 255: no carry between them)
+            Row8 sums = ContextSums(aboveCodes, patch, lastLane);
+            // the planes one after another (the stream's order), written out so that each field's shift is a constant
+            var rows = new RowPlanes
             {
-                long mask = patchAt + PatchLayout.FlagsSize + c * (maskBytes + predictorBytes);
-                ulong aboveCodes = c == 0 ? codes0 : c == 1 ? codes1 : c == 2 ? codes2 : codes3;
-                ulong abovePixels = c == 0 ? pixels0 : c == 1 ? pixels1 : c == 2 ? pixels2 : pixels3;
-                bool rowLive = r < h;
-                int maskByte = rowLive ? data[mask + (r >> 3)] : 0xFF;
-                int predictor = rowLive ? RowCoding.PredictorOf(data[mask + maskBytes + (r >> 2)], r) : 0;
-                bool coded = anyCoded && rowLive && !RowCoding.IsZeroRow(maskByte, r);
-                // the neighbours' edge codes of the row above, for the contexts of columns 8l and 8l + 7
-                int leftCode = Warp.Shuffle((int)(aboveCodes >> 56), inSegment == 0 ? lane : lane - 1);
-                int rightCode = Warp.Shuffle((int)(aboveCodes & 0xFF), inSegment == lanesPerPatch - 1 ? lane : lane + 1);
-                if (inSegment == 0) leftCode = (int)(aboveCodes & 0xFF);
-                ulong codes = 0;
-                for (int s = 0; s < DenseLayout.LaneColumns; s++)
-                {
-                    int x = inSegment * DenseLayout.LaneColumns + s;
-                    bool active = coded && laneLive && x < w;
-                    int token = 0;
-                    if (active)
-                    {
-                        int context = DenseLayout.FirstRowContext;
-                        if (r > 0)
-                        {
-                            int above = CodeAt(aboveCodes, s);
-                            int left = s == 0 ? leftCode : CodeAt(aboveCodes, s - 1);
-                            int right = x + 1 >= w ? above : s == DenseLayout.LaneColumns - 1 ? rightCode : CodeAt(aboveCodes, s + 1);
-                            context = DenseCoding.Context(false, left, above, right);
-                        }
-                        int tableIndex = DenseLayout.TableIndex(c, context);
-                        int at = DenseCoding.Slot(state);
-                        token = slotTokens[tokensBase + tableIndex * DenseLayout.ProbabilityTotal + at];
-                        if (token >= DenseLayout.TokenCount) { bad = true; token = 0; }
-                        uint entry = frequencyCumulative[entriesBase + tableIndex * 32 + token];
-                        state = DenseCoding.AfterToken(state, at, (int)(entry & 0xFFFF), (int)(entry >> 16));
-                    }
-                    state = ReadWord(data, state, active && DenseCoding.NeedsWord(state), inSegment, lanesPerPatch - 1, segmentLast, wordsAt, wordCount, ref next, ref bad);
-                    int rawBits = DenseCoding.RawBitCount(token);
-                    int raw = DenseCoding.RawBits(state, rawBits);
-                    if (active)
-                    {
-                        state = DenseCoding.AfterRaw(state, rawBits);
-                        codes |= (ulong)DenseCoding.CodeOf(token, raw) << (8 * s);
-                    }
-                    state = ReadWord(data, state, active && DenseCoding.NeedsWord(state), inSegment, lanesPerPatch - 1, segmentLast, wordsAt, wordCount, ref next, ref bad);
-                }
+                Data = data, Blocks = blocks, BlockBytes = maskBytes + predictorBytes, MaskBytes = maskBytes, Row = r, Live = rowLive,
+                AnyCoded = anyCoded,
+            };
+            var codes = default(Row8);
+            uint predictors = DecodePlane(slotTokens, tokenEntries, ref coder, ref codes, sums, rows, 0, 0, valid);
+            if (channels > 1) predictors |= DecodePlane(slotTokens, tokenEntries, ref coder, ref codes, sums, rows, 1, 1, valid);
+            if (channels > 2) predictors |= DecodePlane(slotTokens, tokenEntries, ref coder, ref codes, sums, rows, 2, 2, valid);
+            codes = FillPastValid(codes, valid);
+            var pixels = GpuDecodeKernel.DecodeRow(abovePixels, codes, SwarRowCoding.Masks(predictors), patch, valid, lastLane);
+            aboveCodes = codes;
+            abovePixels = pixels;
 
-                // the row: base from the row above plus the residuals, summed along the row when the predictor does
-                int laneSum = 0;
-                for (int s = 0; s < DenseLayout.LaneColumns; s++) laneSum += RowCoding.Unzigzag(CodeAt(codes, s));
-                int inclusive = laneSum;
-                for (int d = 1; d < lanesPerPatch; d <<= 1)
-                {
-                    int up = Warp.ShuffleUp(inclusive, d);
-                    if (inSegment >= d) inclusive += up;
-                }
-                int running = inclusive - laneSum;
-                int topFirst = Warp.Shuffle((int)(abovePixels & 0xFF), segmentFirst);
-                int nextFirst = Warp.Shuffle((int)(abovePixels & 0xFF), inSegment == lanesPerPatch - 1 ? lane : lane + 1);
-                ulong pixels = 0;
-                for (int s = 0; s < DenseLayout.LaneColumns; s++)
-                {
-                    int x = inSegment * DenseLayout.LaneColumns + s;
-                    int top = CodeAt(abovePixels, s);
-                    int topRight = x + 1 >= w ? top : s == DenseLayout.LaneColumns - 1 ? nextFirst : CodeAt(abovePixels, s + 1);
-                    running = RowCoding.Accumulate(predictor, running, RowCoding.Unzigzag(CodeAt(codes, s)));
-                    int value = RowCoding.Reconstruct(RowCoding.Base(predictor, top, topRight, topFirst), running);
-                    pixels |= (ulong)value << (8 * s);
-                    if (rowLive && laneLive && x < w)
-                        output[outAt + (long)r * outRowStride + (long)x * channels + c] = (byte)value;
-                }
-                if (c == 0) { codes0 = codes; pixels0 = pixels; }
-                else if (c == 1) { codes1 = codes; pixels1 = pixels; }
-                else if (c == 2) { codes2 = codes; pixels2 = pixels; }
-                else { codes3 = codes; pixels3 = pixels; }
+            if (channels > 3)
+            {
+                Row8 alphaSums = ContextSums(aboveAlphaCodes, patch, lastLane);
+                var alphaCodes = default(Row8);
+                uint predictor = DecodePlane(slotTokens, tokenEntries, ref coder, ref alphaCodes, alphaSums, rows, 3, 0, valid);
+                alphaCodes = FillPastValid(alphaCodes, valid);
+                aboveAlphaPixels = GpuDecodeKernel.DecodeRow(aboveAlphaPixels, alphaCodes, SwarRowCoding.Masks(predictor), patch, valid, lastLane);
+                aboveAlphaCodes = alphaCodes;
             }
+
+            if (rowLive && valid > 0)
+                GpuDecodeKernel.Store(outLongs, output, rowOut, abovePixels, aboveAlphaPixels, transform, channels, valid);
+            rowOut += rowStride;
         }
 
-        if (live && channels >= 3 && PatchLayout.HasColorTransform(data[patchAt + PatchLayout.FlagsOffset]))
-            for (int r = 0; r < h; r++)
-                for (int s = 0; s < DenseLayout.LaneColumns; s++)
-                {
-                    int x = inSegment * DenseLayout.LaneColumns + s;
-                    if (!laneLive || x >= w) continue;
-                    long at = outAt + (long)r * outRowStride + (long)x * channels;
-                    int green = output[at + PatchLayout.Green];
-                    output[at + PatchLayout.Red] = (byte)ColorTransform.Restore(output[at + PatchLayout.Red], green);
-                    output[at + PatchLayout.Blue] = (byte)ColorTransform.Restore(output[at + PatchLayout.Blue], green);
-                }
-
-        if (laneLive && state != DenseLayout.StateLow) bad = true;
-        if (live && inSegment == 0 && next != wordCount) bad = true;
+        bool bad = coder.Bad;
+        if (valid > 0 && live && coder.State != DenseLayout.StateLow) bad = true;
+        if (live && inSegment == 0 && coder.Next != coder.WordCount) bad = true;
         return bad;
     }
 
-    /// <summary>Byte <paramref name="index"/> of 8 packed in a 64-bit word.</summary>
-    private static int CodeAt(ulong packed, int index) => (int)((packed >> (8 * index)) & 0xFF);
+    /// <summary>Where a patch's zero-row masks and predictor arrays are, and the row being decoded.</summary>
+    private struct RowPlanes
+    {
+        public ArrayView<byte> Data;
+        public long Blocks;
+        public int BlockBytes, MaskBytes, Row;
+        public bool Live, AnyCoded;
+    }
+
+    /// <summary>
+    /// Channel block <paramref name="channel"/> of the row: its zero-row bit and predictor (rows past
+    /// the patch are zero rows), then, for a coded row, its 8 codes into field <paramref name="field"/>
+    /// of <paramref name="codes"/>. Returns the predictor in that field.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint DecodePlane(ArrayView<byte> slotTokens, ArrayView<uint> entries, ref Coder coder, ref Row8 codes,
+        Row8 sums, RowPlanes rows, int channel, int field, int valid)
+    {
+        int r = rows.Row;
+        long block = rows.Blocks + channel * rows.BlockBytes;
+        int maskByte = rows.Live ? rows.Data[block + (r >> 3)] : 0xFF;
+        int predictor = rows.Live ? RowCoding.PredictorOf(rows.Data[block + rows.MaskBytes + (r >> 2)], r) : 0;
+        bool coded = rows.AnyCoded && rows.Live && !RowCoding.IsZeroRow(maskByte, r);
+        codes = DecodeCodes(rows.Data, slotTokens, entries, ref coder, codes, sums, channel, field, r == 0, coded, valid);
+        return (uint)predictor << (SwarRowCoding.FieldBits * field);
+    }
+
+    /// <summary>A lane's rANS coder and where its patch's stream and tables are.</summary>
+    private struct Coder
+    {
+        public uint State;
+        /// <summary>Words of the stream read so far by the segment; the stream's words and where they start.</summary>
+        public int Next, WordCount;
+        public long WordsAt;
+        /// <summary>The segment's bits of a warp ballot: (ballot &gt;&gt; SegmentShift) &amp; SegmentBits;
+        /// <see cref="Before"/>: the bits of the lanes before this one in the segment.</summary>
+        public int SegmentShift;
+        public uint SegmentBits, Before;
+        public long TokensBase, EntriesBase;
+        public bool Bad;
+    }
+
+    /// <summary>
+    /// Per column s, A[s − 1] + 2 A[s] + A[s + 1] of the row above's codes, field-wise: the left
+    /// neighbour of column 0 from the lane before (its own column 0 for the segment's first lane),
+    /// the right neighbour of column 7 from the lane after (its own column 7 for the lane that holds
+    /// the patch's last column: codes past the width repeat the last one, so the clamp at w − 1 holds).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Row8 ContextSums(Row8 a, PatchLane patch, bool lastLane)
+    {
+        uint left = Warp.Shuffle(a.X7, patch.G == 0 ? Warp.LaneIdx : Warp.LaneIdx - 1);
+        uint right = Warp.Shuffle(a.X0, lastLane ? Warp.LaneIdx : Warp.LaneIdx + 1);
+        if (patch.G == 0) left = a.X0;
+        if (lastLane) right = a.X7;
+        return new Row8
+        {
+            X0 = left + 2 * a.X0 + a.X1,
+            X1 = a.X0 + 2 * a.X1 + a.X2,
+            X2 = a.X1 + 2 * a.X2 + a.X3,
+            X3 = a.X2 + 2 * a.X3 + a.X4,
+            X4 = a.X3 + 2 * a.X4 + a.X5,
+            X5 = a.X4 + 2 * a.X5 + a.X6,
+            X6 = a.X5 + 2 * a.X6 + a.X7,
+            X7 = a.X6 + 2 * a.X7 + right,
+        };
+    }
+
+    /// <summary>Codes past the lane's <paramref name="valid"/> columns repeat the last one (the
+    /// context's clamp at the patch's right edge).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Row8 FillPastValid(Row8 codes, int valid)
+    {
+        if (valid < DenseLayout.LaneColumns)
+        {
+            uint last = valid <= 1 ? codes.X0 : valid == 2 ? codes.X1 : valid == 3 ? codes.X2 : valid == 4 ? codes.X3
+                : valid == 5 ? codes.X4 : valid == 6 ? codes.X5 : codes.X6;
+            if (valid <= 1) codes.X1 = last;
+            if (valid <= 2) codes.X2 = last;
+            if (valid <= 3) codes.X3 = last;
+            if (valid <= 4) codes.X4 = last;
+            if (valid <= 5) codes.X5 = last;
+            if (valid <= 6) codes.X6 = last;
+            codes.X7 = last;
+        }
+        return codes;
+    }
+
+    /// <summary>The 8 steps of 6.5 for channel block <paramref name="channel"/> of one row: its codes
+    /// land in field <paramref name="field"/> of <paramref name="codes"/> (0 for an uncoded row).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Row8 DecodeCodes(ArrayView<byte> data, ArrayView<byte> slotTokens, ArrayView<uint> entries, ref Coder coder,
+        Row8 codes, Row8 sums, int channel, int field, bool firstRow, bool coded, int valid)
+    {
+        int shift = SwarRowCoding.FieldBits * field;
+        codes.X0 |= (uint)Step(data, slotTokens, entries, ref coder, sums.X0 >> shift, channel, firstRow, coded && valid > 0) << shift;
+        codes.X1 |= (uint)Step(data, slotTokens, entries, ref coder, sums.X1 >> shift, channel, firstRow, coded && valid > 1) << shift;
+        codes.X2 |= (uint)Step(data, slotTokens, entries, ref coder, sums.X2 >> shift, channel, firstRow, coded && valid > 2) << shift;
+        codes.X3 |= (uint)Step(data, slotTokens, entries, ref coder, sums.X3 >> shift, channel, firstRow, coded && valid > 3) << shift;
+        codes.X4 |= (uint)Step(data, slotTokens, entries, ref coder, sums.X4 >> shift, channel, firstRow, coded && valid > 4) << shift;
+        codes.X5 |= (uint)Step(data, slotTokens, entries, ref coder, sums.X5 >> shift, channel, firstRow, coded && valid > 5) << shift;
+        codes.X6 |= (uint)Step(data, slotTokens, entries, ref coder, sums.X6 >> shift, channel, firstRow, coded && valid > 6) << shift;
+        codes.X7 |= (uint)Step(data, slotTokens, entries, ref coder, sums.X7 >> shift, channel, firstRow, coded && valid > 7) << shift;
+        return codes;
+    }
+
+    /// <summary>One step of 6.5 for every lane of the warp; an inactive lane gives code 0 and keeps
+    /// its state. <paramref name="sum"/>: the context sum in the low 11 bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Step(ArrayView<byte> data, ArrayView<byte> slotTokens, ArrayView<uint> entries, ref Coder coder,
+        uint sum, int channel, bool firstRow, bool active)
+    {
+        int context = firstRow ? DenseLayout.FirstRowContext : DenseCoding.ContextOfSum((int)(sum & 0x7FF));
+        int tableIndex = DenseLayout.TableIndex(channel, context);
+        uint state = coder.State;
+        uint entry = 0;
+        if (active)
+        {
+            int slot = DenseCoding.Slot(state);
+            int token = slotTokens[coder.TokensBase + tableIndex * DenseLayout.ProbabilityTotal + slot];
+            entry = entries[coder.EntriesBase + tableIndex * EntriesPerTable + token];
+            if (FrequencyOf(entry) == 0) coder.Bad = true; // a slot of an unused table
+            state = DenseCoding.AfterToken(state, slot, FrequencyOf(entry), CumulativeOf(entry));
+        }
+        state = ReadWord(data, ref coder, state, active && DenseCoding.NeedsWord(state));
+        int rawBits = RawBitsOf(entry);
+        int raw = DenseCoding.RawBits(state, rawBits);
+        state = DenseCoding.AfterRaw(state, rawBits);
+        state = ReadWord(data, ref coder, state, active && DenseCoding.NeedsWord(state));
+        coder.State = state;
+        return CodeBaseOf(entry) | raw;
+    }
+
+    /// <summary>
+    /// The kernel's entry of token <paramref name="token"/> of a table, all a step needs in one word:
+    /// frequency (bits 0–10), cumulative frequency (11–20), raw bit count (21–23) and the code of raw
+    /// bits 0 (24–31), from <see cref="DenseCoding"/>'s rules; 0 for a token of frequency 0 (and for
+    /// <see cref="NoTokenEntry"/>, where an unused table's slots point).
+    /// </summary>
+    public static uint PackEntry(int token, int frequency, int cumulative) =>
+        frequency == 0 ? 0u
+        : (uint)frequency | (uint)cumulative << 11 | (uint)DenseCoding.RawBitCount(token) << 21 | (uint)DenseCoding.CodeOf(token, 0) << 24;
+
+    /// <summary>The entry (of 32 a table) that the slots of an unused table point to: frequency 0.</summary>
+    public const int NoTokenEntry = EntriesPerTable - 1;
+
+    internal static int FrequencyOf(uint entry) => (int)(entry & 0x7FF);
+    internal static int CumulativeOf(uint entry) => (int)((entry >> 11) & 0x3FF);
+    internal static int RawBitsOf(uint entry) => (int)((entry >> 21) & 7);
+    internal static int CodeBaseOf(uint entry) => (int)(entry >> 24);
+
+    /// <summary>Steps 2 and 4 of 6.5: the lanes that <paramref name="needs"/> a word take the next
+    /// ones of their segment's stream in lane order (a ballot's bits below theirs), never past its end.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint ReadWord(ArrayView<byte> data, ref Coder coder, uint state, bool needs)
+    {
+        uint segment = (Ballot(needs) >> coder.SegmentShift) & coder.SegmentBits;
+        if (needs)
+        {
+            int index = coder.Next + PopCount(segment & coder.Before);
+            int word = 0;
+            if (index < coder.WordCount)
+            {
+                long at = coder.WordsAt + 2L * index;
+                word = data[at] | data[at + 1] << 8;
+            }
+            else coder.Bad = true;
+            state = DenseCoding.WithWord(state, word);
+        }
+        coder.Next += PopCount(segment);
+        return state;
+    }
+
+    /// <summary>The warp's lanes whose <paramref name="predicate"/> holds, as bits (lane i at bit i):
+    /// one <c>vote.sync.ballot</c> on a CUDA device, five butterfly shuffles elsewhere (ILGPU's CPU
+    /// accelerator in the tests).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static uint Ballot(bool predicate)
+    {
+        if (CudaAsm.IsSupported)
+        {
+            CudaAsm.Emit("vote.sync.ballot.b32 %0, %1, -1;", out uint mask, predicate);
+            return mask;
+        }
+        uint bits = predicate ? 1u << Warp.LaneIdx : 0u;
+        bits |= Warp.ShuffleXor(bits, 1);
+        bits |= Warp.ShuffleXor(bits, 2);
+        bits |= Warp.ShuffleXor(bits, 4);
+        bits |= Warp.ShuffleXor(bits, 8);
+        bits |= Warp.ShuffleXor(bits, 16);
+        return bits;
+    }
+
+    /// <summary>Set bits: one <c>popc</c> on a CUDA device (ILGPU 1.5.3 lowers its PopCount to a
+    /// dozen instructions there).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int PopCount(uint bits)
+    {
+        if (CudaAsm.IsSupported)
+        {
+            CudaAsm.Emit("popc.b32 %0, %1;", out uint count, bits);
+            return (int)count;
+        }
+        return IntrinsicMath.BitOperations.PopCount(bits);
+    }
 
     private static int ReadU32(ArrayView<byte> data, long at) =>
         data[at] | data[at + 1] << 8 | data[at + 2] << 16 | data[at + 3] << 24;
 
-    /// <summary>Steps 2 and 4 of 6.5 for a segment: the lanes that <paramref name="needs"/> a word
-    /// take the next ones in lane order (a prefix count over the segment), never past the stream.</summary>
-    private static uint ReadWord(ArrayView<byte> data, uint state, bool needs, int inSegment, int inSegmentMask, int segmentLast,
-        long wordsAt, int wordCount, ref int next, ref bool bad)
-    {
-        int count = needs ? 1 : 0;
-        int inclusive = count;
-        // the same count of steps on every lane: N is the launch's
-        for (int d = 1; d <= inSegmentMask; d <<= 1)
-        {
-            int up = Warp.ShuffleUp(inclusive, d);
-            if (inSegment >= d) inclusive += up;
-        }
-        int total = Warp.Shuffle(inclusive, segmentLast);
-        if (needs)
-        {
-            int index = next + inclusive - 1;
-            int word = 0;
-            if (index < wordCount) word = data[wordsAt + 2L * index] | data[wordsAt + 2L * index + 1] << 8;
-            else bad = true;
-            state = DenseCoding.WithWord(state, word);
-        }
-        next += total;
-        return state;
-    }
+    private static int Min(int a, int b) => a < b ? a : b;
+    private static int Max(int a, int b) => a > b ? a : b;
 }

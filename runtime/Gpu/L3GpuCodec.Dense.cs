@@ -14,12 +14,14 @@ namespace L3.Gpu;
 public sealed partial class L3GpuCodec
 {
     private Action<AcceleratorStream, KernelConfig, ArrayView<byte>, ArrayView<long>, ArrayView<byte>, ArrayView<uint>,
-        ArrayView<byte>, ArrayView<int>, GpuDenseShape>? _decodeDense;
+        ArrayView<ulong>, ArrayView<byte>, ArrayView<int>, GpuDenseShape, SpecializedValue<int>, SpecializedValue<int>>? _decodeDense;
 
+    /// <summary>The dense kernel, compiled once per patch size and channel count (SpecializedValue).</summary>
     private Action<AcceleratorStream, KernelConfig, ArrayView<byte>, ArrayView<long>, ArrayView<byte>, ArrayView<uint>,
-        ArrayView<byte>, ArrayView<int>, GpuDenseShape> DenseKernel =>
+        ArrayView<ulong>, ArrayView<byte>, ArrayView<int>, GpuDenseShape, SpecializedValue<int>, SpecializedValue<int>> DenseKernel =>
         _decodeDense ??= Accelerator.LoadKernel<ArrayView<byte>, ArrayView<long>, ArrayView<byte>, ArrayView<uint>,
-            ArrayView<byte>, ArrayView<int>, GpuDenseShape>(GpuDenseDecodeKernel.Decode);
+            ArrayView<ulong>, ArrayView<byte>, ArrayView<int>, GpuDenseShape, SpecializedValue<int>, SpecializedValue<int>>(
+            GpuDenseDecodeKernel.DenseDecode);
 
     /// <summary>
     /// Dense files of one shape, checked and on the device, ready to decode (again and again, for a
@@ -32,7 +34,11 @@ public sealed partial class L3GpuCodec
         internal MemoryBuffer1D<long, Stride1D.Dense> FileStarts = null!;
         internal MemoryBuffer1D<byte, Stride1D.Dense> SlotTokens = null!;
         internal MemoryBuffer1D<uint, Stride1D.Dense> Entries = null!;
-        internal MemoryBuffer1D<byte, Stride1D.Dense> Output = null!;
+        /// <summary>The decoded images, back to back, in 8-byte words (the kernel stores whole words where it can).</summary>
+        internal MemoryBuffer1D<ulong, Stride1D.Dense> Output = null!;
+
+        /// <summary><see cref="Output"/> as its <see cref="OutputBytes"/> bytes.</summary>
+        internal ArrayView<byte> OutputBytesView => Output.View.AsContiguous().Cast<byte>().SubView(0, OutputBytes);
         internal MemoryBuffer1D<int, Stride1D.Dense> Errors = null!;
 
         public int Images => Shape.Images;
@@ -41,7 +47,7 @@ public sealed partial class L3GpuCodec
         public long OutputBytes => (long)Shape.ImageBytes * Shape.Images;
 
         /// <summary>The decoded images, back to back (after the launch has finished).</summary>
-        public byte[] OutputToHost() => Output.GetAsArray1D();
+        public byte[] OutputToHost() => OutputBytesView.GetAsArray();
 
         /// <summary>Per image, whether the kernel found its stream corrupt.</summary>
         public bool[] FailedToHost() => Errors.GetAsArray1D().Select(e => e != 0).ToArray();
@@ -82,6 +88,9 @@ public sealed partial class L3GpuCodec
                 throw new ArgumentException("a dense batch holds files of one shape", nameof(files));
         }
         var h = headers[0];
+        // the kernel's output offsets are 32-bit
+        if (h.DecodedBytes * files.Count > int.MaxValue)
+            throw new ArgumentException("a dense batch decodes to at most 2 GiB: split it", nameof(files));
         var batch = new DenseBatch
         {
             Shape = new GpuDenseShape
@@ -99,17 +108,15 @@ public sealed partial class L3GpuCodec
             for (int i = 0; i < files.Count; i++) { starts[i] = at; files[i].Span.CopyTo(data.AsSpan((int)at)); at += files[i].Length; }
             int tableCount = DenseLayout.TableCount(h.Channels);
             var slotTokens = new byte[(long)files.Count * tableCount * DenseLayout.ProbabilityTotal];
-            var entries = new uint[(long)files.Count * tableCount * DenseTables.TokenStride];
+            var entries = new uint[(long)files.Count * tableCount * GpuDenseDecodeKernel.EntriesPerTable];
             for (int i = 0; i < files.Count; i++)
-            {
-                tables[i].SlotTokens.CopyTo(slotTokens, (long)i * tableCount * DenseLayout.ProbabilityTotal);
-                tables[i].FrequencyCumulative.CopyTo(entries, (long)i * tableCount * DenseTables.TokenStride);
-            }
+                KernelTables(tables[i], slotTokens.AsSpan((int)((long)i * tableCount * DenseLayout.ProbabilityTotal)),
+                    entries.AsSpan(i * tableCount * GpuDenseDecodeKernel.EntriesPerTable));
             batch.Data = Accelerator.Allocate1D(data);
             batch.FileStarts = Accelerator.Allocate1D(starts);
             batch.SlotTokens = Accelerator.Allocate1D(slotTokens);
             batch.Entries = Accelerator.Allocate1D(entries);
-            batch.Output = Accelerator.Allocate1D<byte>(batch.OutputBytes);
+            batch.Output = Accelerator.Allocate1D<ulong>((batch.OutputBytes + 7) / 8);
             batch.Errors = Accelerator.Allocate1D<int>(files.Count);
             return batch;
         }
@@ -120,6 +127,22 @@ public sealed partial class L3GpuCodec
         }
     }
 
+    /// <summary>A file's tables in the kernel's form: each slot's token (an unused table's slots
+    /// point to <see cref="GpuDenseDecodeKernel.NoTokenEntry"/>) and each token's packed entry.</summary>
+    private static void KernelTables(DenseTables tables, Span<byte> slotTokens, Span<uint> entries)
+    {
+        int count = DenseLayout.TableCount(tables.Channels);
+        for (int i = 0; i < count * DenseLayout.ProbabilityTotal; i++)
+            slotTokens[i] = tables.SlotTokens[i] == DenseTables.NoToken ? (byte)GpuDenseDecodeKernel.NoTokenEntry : tables.SlotTokens[i];
+        for (int table = 0; table < count; table++)
+            for (int token = 0; token < DenseLayout.TokenCount; token++)
+            {
+                uint fc = tables.FrequencyCumulative[table * DenseTables.TokenStride + token];
+                entries[table * GpuDenseDecodeKernel.EntriesPerTable + token] =
+                    GpuDenseDecodeKernel.PackEntry(token, (int)(fc & 0xFFFF), (int)(fc >> 16));
+            }
+    }
+
     /// <summary>Launches the dense decode of a batch on <see cref="ComputeStream"/> (not waited for).</summary>
     public void LaunchDense(DenseBatch batch)
     {
@@ -128,7 +151,8 @@ public sealed partial class L3GpuCodec
         batch.Errors.View.MemSetToZero(ComputeStream);
         int groups = GpuDenseDecodeKernel.GroupsFor((long)batch.Shape.PatchCount * batch.Shape.Images, batch.Shape.PatchSize);
         DenseKernel(ComputeStream, new KernelConfig(groups, GpuDenseDecodeKernel.ThreadsPerGroup), batch.Data.View, batch.FileStarts.View,
-            batch.SlotTokens.View, batch.Entries.View, batch.Output.View, batch.Errors.View, batch.Shape);
+            batch.SlotTokens.View, batch.Entries.View, batch.Output.View, batch.OutputBytesView, batch.Errors.View, batch.Shape,
+            SpecializedValue.New(batch.Shape.PatchSize), SpecializedValue.New(batch.Shape.Channels));
     }
 
     /// <summary>Decodes dense files of one shape to host images; a stream fault found by the kernel
@@ -141,7 +165,7 @@ public sealed partial class L3GpuCodec
         var errors = batch.Errors.GetAsArray1D();
         for (int i = 0; i < errors.Length; i++)
             if (errors[i] != 0) throw new L3FormatException($"file {i}: a dense patch's stream is corrupt (found by the GPU decoder)");
-        var all = batch.Output.GetAsArray1D();
+        var all = batch.OutputToHost();
         var s = batch.Shape;
         return Enumerable.Range(0, s.Images)
             .Select(i => new L3Image(s.Width, s.Height, s.Channels, all.AsSpan(i * s.ImageBytes, s.ImageBytes).ToArray())).ToArray();

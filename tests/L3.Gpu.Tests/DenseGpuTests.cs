@@ -1,4 +1,7 @@
+using ILGPU;
+using ILGPU.Runtime;
 using L3.Hostile;
+using L3.Kernels;
 using L3.TestSupport;
 
 namespace L3.Gpu.Tests;
@@ -65,6 +68,53 @@ public sealed class DenseGpuTests(CodecFixture fixture)
             else refused++;
         }
         Assert.True(refused > 8, $"only {refused} of 16 flips were refused");
+    }
+
+    [Fact]
+    public void A_ballot_gives_every_lane_the_bits_of_its_warp()
+    {
+        // the kernel's word reads rank lanes by the ballot's bits below theirs: on the CPU accelerator
+        // (and any non-CUDA one) the ballot is built from shuffles; on CUDA it is one vote.sync (the
+        // GPU bench's dense sweep checks that path against the scalar reference)
+        var accelerator = fixture.Codec.Accelerator;
+        var kernel = accelerator.LoadKernel<ArrayView<int>, ArrayView<uint>>(BallotOfEachLane);
+        var rng = new Random(7);
+        var predicates = Enumerable.Range(0, 128).Select(i => i < 32 ? 0 : i < 64 ? 1 : rng.Next(2)).ToArray();
+        using var input = accelerator.Allocate1D(predicates);
+        using var output = accelerator.Allocate1D<uint>(predicates.Length);
+        kernel(new KernelConfig(2, 64), input.View, output.View);
+        accelerator.Synchronize();
+        var masks = output.GetAsArray1D();
+        for (int i = 0; i < predicates.Length; i++)
+        {
+            uint expected = 0;
+            for (int lane = 0; lane < 32; lane++) expected |= (uint)predicates[i / 32 * 32 + lane] << lane;
+            Assert.Equal(expected, masks[i]);
+        }
+    }
+
+    private static void BallotOfEachLane(ArrayView<int> predicates, ArrayView<uint> masks)
+    {
+        int i = Grid.GlobalIndex.X;
+        masks[i] = GpuDenseDecodeKernel.Ballot(predicates[i] != 0);
+    }
+
+    [Fact]
+    public void A_kernel_table_entry_holds_every_token_field_of_the_format()
+    {
+        for (int token = 0; token < DenseLayout.TokenCount; token++)
+            foreach (int frequency in new[] { 1, 2, 511, 1023, DenseLayout.ProbabilityTotal })
+                foreach (int cumulative in new[] { 0, 1, DenseLayout.ProbabilityTotal - frequency })
+                {
+                    uint entry = GpuDenseDecodeKernel.PackEntry(token, frequency, cumulative);
+                    Assert.Equal(frequency, GpuDenseDecodeKernel.FrequencyOf(entry));
+                    Assert.Equal(cumulative, GpuDenseDecodeKernel.CumulativeOf(entry));
+                    Assert.Equal(DenseCoding.RawBitCount(token), GpuDenseDecodeKernel.RawBitsOf(entry));
+                    int rawBits = DenseCoding.RawBitCount(token);
+                    for (int raw = 0; raw < 1 << rawBits; raw++)
+                        Assert.Equal(DenseCoding.CodeOf(token, raw), GpuDenseDecodeKernel.CodeBaseOf(entry) | raw);
+                }
+        Assert.Equal(0, GpuDenseDecodeKernel.FrequencyOf(GpuDenseDecodeKernel.PackEntry(3, 0, 100))); // a token no symbol has
     }
 
     [Fact]

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The dense (coding mode 1) kernel figures of bench/RESULTS.md ("Dense mode", H200 decode kernel),
+# in one short device call:
+#   bench/gpu/dense.sh pack             here (L3_CORPUS: the corpus folder, default ../shared/corpus): publish the GPU bench self-contained and pack it with
+#                                       the 7 bench images into .device/dense (git-ignored)
+#   bash .device/dense/dense.sh device  on the GPU machine, with .device/dense carried: the bench
+#                                       in L3_DENSE=1 mode (every N / channel count / edge shape
+#                                       against the scalar reference, then batches of the 7 corpus
+#                                       images tiled to 2048x1024 RGB, both modes checked and timed,
+#                                       the device copy rate of the same run), then Nsight Compute
+#                                       on one dense launch of the 64-image batch (where the time goes)
+# With the device tool: run(command="bash .device/dense/dense.sh device", carry=[".device/dense"]).
+# The device tool sends the checkout its session started in: L3_DEVICE_DIR names a folder there
+# (git-ignored, e.g. /work/main/.device/dense) that pack copies the files into, when run from a worktree.
+set -euo pipefail
+case "${1:-pack}" in
+pack)
+  cd "$(dirname "$0")/../.."
+  rm -rf .device/dense-app .device/dense
+  mkdir -p .device/dense/images
+  dotnet publish bench/gpu/L3.GpuBench -c Release -r linux-x64 --self-contained true -o .device/dense-app/app
+  tar cJf .device/dense/gpubench.tar.xz -C .device/dense-app app
+  rm -rf .device/dense-app
+  for f in photo-forest-2048x1024 render-canopee-2048x1024 photo-graf1 photo-motorcycle-left photo-astronaut \
+           photo-coffee render-altai-1080x1920; do
+    cp "${L3_CORPUS:-../shared/corpus}/$f.png" .device/dense/images/
+  done
+  cp bench/gpu/dense.sh .device/dense/dense.sh
+  if [ -n "${L3_DEVICE_DIR:-}" ]; then mkdir -p "$L3_DEVICE_DIR" && cp -r .device/dense/. "$L3_DEVICE_DIR"/; fi
+  du -sh .device/dense
+  ;;
+device)
+  HERE=$(cd "$(dirname "$0")" && pwd)
+  OUT=${OUT:-/tmp/l3-out}
+  mkdir -p /tmp/l3dense "$OUT"
+  tar xJf "$HERE"/gpubench.tar.xz -C /tmp/l3dense
+  APP=/tmp/l3dense/app
+  nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,memory.total --format=csv | tee "$OUT/gpu.txt"
+  L3_DENSE=1 "$APP"/L3.GpuBench "$HERE"/images "${2:-64,256}" 2>&1 | tee "$OUT/bench.log"
+  NCU=$(command -v ncu || ls /usr/local/cuda*/bin/ncu 2>/dev/null | head -1 || true)
+  if [ -n "$NCU" ] && [ "${L3_PROFILE:-1}" = 1 ]; then
+    # the dense kernel's second launch of the 64-image batch (the first is the checked one)
+    L3_DENSE=1 L3_DENSE_SWEEP=0 timeout "${L3_NCU_SECONDS:-60}" "$NCU" -k regex:DenseDecode --launch-skip 1 --launch-count 1 \
+      --section SpeedOfLight --section Occupancy --section LaunchStats --section ComputeWorkloadAnalysis \
+      --section InstructionStats --section MemoryWorkloadAnalysis --section SchedulerStats --section WarpStateStats \
+      "$APP"/L3.GpuBench "$HERE"/images 64 > "$OUT/ncu.txt" 2>&1 || echo "ncu stopped: $?"
+    grep -E "Duration|Registers Per|Achieved Occupancy|Theoretical Occupancy|Block Limit Reg|Memory Throughput|DRAM Throughput|Compute \(SM\)|Executed Ipc A|Issue Slots Busy|Issued Warp|No Eligible|Warp Cycles Per Issued|Local|L1/TEX Hit|L2 Hit|Stall|Executed Instructions  " "$OUT/ncu.txt" | head -40 || true
+  fi
+  ;;
+esac
