@@ -131,9 +131,12 @@ public static class GpuDenseDecodeKernel
             SegmentShift = patch.SegFirst,
             SegmentBits = (1u << lanes) - 1,
             Before = (1u << inSegment) - 1,
-            TokensBase = tokensBase,
-            EntriesBase = entriesBase,
+            Tokens = slotTokens.SubView(tokensBase, DenseLayout.TableCount(channels) * DenseLayout.ProbabilityTotal),
+            Entries = tokenEntries.SubView(entriesBase, DenseLayout.TableCount(channels) * EntriesPerTable),
         };
+        // a state below L (only a crafted file starts one there) breaks the fast step's premise:
+        // such a warp takes the format's steps one by one
+        coder.Exact = Ballot(coder.State < DenseLayout.StateLow) != 0;
         uint transform = live && channels >= 3 && PatchLayout.HasColorTransform(data[patchAt + PatchLayout.FlagsOffset])
             ? SwarRowCoding.RestorePlanes : 0u;
         long blocks = patchAt + PatchLayout.FlagsSize;
@@ -153,9 +156,9 @@ public static class GpuDenseDecodeKernel
                 AnyCoded = anyCoded,
             };
             var codes = default(Row8);
-            uint predictors = DecodePlane(slotTokens, tokenEntries, ref coder, ref codes, sums, rows, 0, 0, valid);
-            if (channels > 1) predictors |= DecodePlane(slotTokens, tokenEntries, ref coder, ref codes, sums, rows, 1, 1, valid);
-            if (channels > 2) predictors |= DecodePlane(slotTokens, tokenEntries, ref coder, ref codes, sums, rows, 2, 2, valid);
+            uint predictors = DecodePlane(ref coder, ref codes, sums, rows, 0, 0, valid);
+            if (channels > 1) predictors |= DecodePlane(ref coder, ref codes, sums, rows, 1, 1, valid);
+            if (channels > 2) predictors |= DecodePlane(ref coder, ref codes, sums, rows, 2, 2, valid);
             codes = FillPastValid(codes, valid);
             var pixels = GpuDecodeKernel.DecodeRow(abovePixels, codes, SwarRowCoding.Masks(predictors), patch, valid, lastLane);
             aboveCodes = codes;
@@ -165,7 +168,7 @@ public static class GpuDenseDecodeKernel
             {
                 Row8 alphaSums = ContextSums(aboveAlphaCodes, patch, lastLane);
                 var alphaCodes = default(Row8);
-                uint predictor = DecodePlane(slotTokens, tokenEntries, ref coder, ref alphaCodes, alphaSums, rows, 3, 0, valid);
+                uint predictor = DecodePlane(ref coder, ref alphaCodes, alphaSums, rows, 3, 0, valid);
                 alphaCodes = FillPastValid(alphaCodes, valid);
                 aboveAlphaPixels = GpuDecodeKernel.DecodeRow(aboveAlphaPixels, alphaCodes, SwarRowCoding.Masks(predictor), patch, valid, lastLane);
                 aboveAlphaCodes = alphaCodes;
@@ -197,7 +200,7 @@ public static class GpuDenseDecodeKernel
     /// of <paramref name="codes"/>. Returns the predictor in that field.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint DecodePlane(ArrayView<byte> slotTokens, ArrayView<uint> entries, ref Coder coder, ref Row8 codes,
+    private static uint DecodePlane(ref Coder coder, ref Row8 codes,
         Row8 sums, RowPlanes rows, int channel, int field, int valid)
     {
         int r = rows.Row;
@@ -205,7 +208,7 @@ public static class GpuDenseDecodeKernel
         int maskByte = rows.Live ? rows.Data[block + (r >> 3)] : 0xFF;
         int predictor = rows.Live ? RowCoding.PredictorOf(rows.Data[block + rows.MaskBytes + (r >> 2)], r) : 0;
         bool coded = rows.AnyCoded && rows.Live && !RowCoding.IsZeroRow(maskByte, r);
-        codes = DecodeCodes(rows.Data, slotTokens, entries, ref coder, codes, sums, channel, field, r == 0, coded, valid);
+        codes = DecodeCodes(rows.Data, ref coder, codes, sums, channel, field, r == 0, coded, valid);
         return (uint)predictor << (SwarRowCoding.FieldBits * field);
     }
 
@@ -220,7 +223,11 @@ public static class GpuDenseDecodeKernel
         /// <see cref="Before"/>: the bits of the lanes before this one in the segment.</summary>
         public int SegmentShift;
         public uint SegmentBits, Before;
-        public long TokensBase, EntriesBase;
+        /// <summary>The file's tables (<see cref="DenseDecode"/>).</summary>
+        public ArrayView<byte> Tokens;
+        public ArrayView<uint> Entries;
+        /// <summary>Whether the warp decodes with the format's two reads a step (a state started below L).</summary>
+        public bool Exact;
         public bool Bad;
     }
 
@@ -273,26 +280,35 @@ public static class GpuDenseDecodeKernel
     /// <summary>The 8 steps of 6.5 for channel block <paramref name="channel"/> of one row: its codes
     /// land in field <paramref name="field"/> of <paramref name="codes"/> (0 for an uncoded row).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Row8 DecodeCodes(ArrayView<byte> data, ArrayView<byte> slotTokens, ArrayView<uint> entries, ref Coder coder,
+    private static Row8 DecodeCodes(ArrayView<byte> data, ref Coder coder,
         Row8 codes, Row8 sums, int channel, int field, bool firstRow, bool coded, int valid)
     {
         int shift = SwarRowCoding.FieldBits * field;
-        codes.X0 |= (uint)Step(data, slotTokens, entries, ref coder, sums.X0 >> shift, channel, firstRow, coded && valid > 0) << shift;
-        codes.X1 |= (uint)Step(data, slotTokens, entries, ref coder, sums.X1 >> shift, channel, firstRow, coded && valid > 1) << shift;
-        codes.X2 |= (uint)Step(data, slotTokens, entries, ref coder, sums.X2 >> shift, channel, firstRow, coded && valid > 2) << shift;
-        codes.X3 |= (uint)Step(data, slotTokens, entries, ref coder, sums.X3 >> shift, channel, firstRow, coded && valid > 3) << shift;
-        codes.X4 |= (uint)Step(data, slotTokens, entries, ref coder, sums.X4 >> shift, channel, firstRow, coded && valid > 4) << shift;
-        codes.X5 |= (uint)Step(data, slotTokens, entries, ref coder, sums.X5 >> shift, channel, firstRow, coded && valid > 5) << shift;
-        codes.X6 |= (uint)Step(data, slotTokens, entries, ref coder, sums.X6 >> shift, channel, firstRow, coded && valid > 6) << shift;
-        codes.X7 |= (uint)Step(data, slotTokens, entries, ref coder, sums.X7 >> shift, channel, firstRow, coded && valid > 7) << shift;
+        codes.X0 |= (uint)Step(data, ref coder, sums.X0 >> shift, channel, firstRow, coded && valid > 0) << shift;
+        codes.X1 |= (uint)Step(data, ref coder, sums.X1 >> shift, channel, firstRow, coded && valid > 1) << shift;
+        codes.X2 |= (uint)Step(data, ref coder, sums.X2 >> shift, channel, firstRow, coded && valid > 2) << shift;
+        codes.X3 |= (uint)Step(data, ref coder, sums.X3 >> shift, channel, firstRow, coded && valid > 3) << shift;
+        codes.X4 |= (uint)Step(data, ref coder, sums.X4 >> shift, channel, firstRow, coded && valid > 4) << shift;
+        codes.X5 |= (uint)Step(data, ref coder, sums.X5 >> shift, channel, firstRow, coded && valid > 5) << shift;
+        codes.X6 |= (uint)Step(data, ref coder, sums.X6 >> shift, channel, firstRow, coded && valid > 6) << shift;
+        codes.X7 |= (uint)Step(data, ref coder, sums.X7 >> shift, channel, firstRow, coded && valid > 7) << shift;
         return codes;
     }
 
-    /// <summary>One step of 6.5 for every lane of the warp; an inactive lane gives code 0 and keeps
-    /// its state. <paramref name="sum"/>: the context sum in the low 11 bits.</summary>
+    /// <summary>
+    /// One step of 6.5 for every lane of the warp; an inactive lane gives code 0 and keeps its state.
+    /// <paramref name="sum"/>: the context sum in the low 11 bits.
+    /// </summary>
+    /// <remarks>
+    /// When every state is at least L at the step's start (always, unless a file starts a state below
+    /// L, <see cref="Coder.Exact"/>), the state after the token is at least f·2^6 ≥ 2^6: a lane that
+    /// reads a word in step 2 then holds at least 2^22 and reads none in step 4. So a lane reads at
+    /// most one word a step and knows, before reading, whether it reads in step 2 or in step 4 (its
+    /// state after the raw bits): two ballots place every read, and one load serves both. A token of
+    /// frequency 0 (an unused table) breaks the premise but has already failed the patch.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Step(ArrayView<byte> data, ArrayView<byte> slotTokens, ArrayView<uint> entries, ref Coder coder,
-        uint sum, int channel, bool firstRow, bool active)
+    private static int Step(ArrayView<byte> data, ref Coder coder, uint sum, int channel, bool firstRow, bool active)
     {
         int context = firstRow ? DenseLayout.FirstRowContext : DenseCoding.ContextOfSum((int)(sum & 0x7FF));
         int tableIndex = DenseLayout.TableIndex(channel, context);
@@ -301,16 +317,38 @@ public static class GpuDenseDecodeKernel
         if (active)
         {
             int slot = DenseCoding.Slot(state);
-            int token = slotTokens[coder.TokensBase + tableIndex * DenseLayout.ProbabilityTotal + slot];
-            entry = entries[coder.EntriesBase + tableIndex * EntriesPerTable + token];
+            int token = coder.Tokens[tableIndex * DenseLayout.ProbabilityTotal + slot];
+            entry = coder.Entries[tableIndex * EntriesPerTable + token];
             if (FrequencyOf(entry) == 0) coder.Bad = true; // a slot of an unused table
             state = DenseCoding.AfterToken(state, slot, FrequencyOf(entry), CumulativeOf(entry));
         }
-        state = ReadWord(data, ref coder, state, active && DenseCoding.NeedsWord(state));
         int rawBits = RawBitsOf(entry);
-        int raw = DenseCoding.RawBits(state, rawBits);
-        state = DenseCoding.AfterRaw(state, rawBits);
-        state = ReadWord(data, ref coder, state, active && DenseCoding.NeedsWord(state));
+        int raw;
+        if (coder.Exact)
+        {
+            state = ReadWord(data, ref coder, state, active && DenseCoding.NeedsWord(state));
+            raw = DenseCoding.RawBits(state, rawBits);
+            state = DenseCoding.AfterRaw(state, rawBits);
+            state = ReadWord(data, ref coder, state, active && DenseCoding.NeedsWord(state));
+        }
+        else
+        {
+            bool before = active && DenseCoding.NeedsWord(state);
+            bool after = active && !before && DenseCoding.NeedsWord(DenseCoding.AfterRaw(state, rawBits));
+            uint befores = (Ballot(before) >> coder.SegmentShift) & coder.SegmentBits;
+            uint afters = (Ballot(after) >> coder.SegmentShift) & coder.SegmentBits;
+            int word = 0;
+            if (before || after)
+            {
+                int index = coder.Next + (before ? PopCount(befores & coder.Before) : PopCount(befores) + PopCount(afters & coder.Before));
+                word = WordAt(data, ref coder, index);
+            }
+            if (before) state = DenseCoding.WithWord(state, word);
+            raw = DenseCoding.RawBits(state, rawBits);
+            state = DenseCoding.AfterRaw(state, rawBits);
+            if (after) state = DenseCoding.WithWord(state, word);
+            coder.Next += PopCount(befores | afters);
+        }
         coder.State = state;
         return CodeBaseOf(entry) | raw;
     }
@@ -333,26 +371,28 @@ public static class GpuDenseDecodeKernel
     internal static int RawBitsOf(uint entry) => (int)((entry >> 21) & 7);
     internal static int CodeBaseOf(uint entry) => (int)(entry >> 24);
 
-    /// <summary>Steps 2 and 4 of 6.5: the lanes that <paramref name="needs"/> a word take the next
-    /// ones of their segment's stream in lane order (a ballot's bits below theirs), never past its end.</summary>
+    /// <summary>Steps 2 and 4 of 6.5, one at a time: the lanes that <paramref name="needs"/> a word
+    /// take the next ones of their segment's stream in lane order (a ballot's bits below theirs).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint ReadWord(ArrayView<byte> data, ref Coder coder, uint state, bool needs)
     {
         uint segment = (Ballot(needs) >> coder.SegmentShift) & coder.SegmentBits;
-        if (needs)
-        {
-            int index = coder.Next + PopCount(segment & coder.Before);
-            int word = 0;
-            if (index < coder.WordCount)
-            {
-                long at = coder.WordsAt + 2L * index;
-                word = data[at] | data[at + 1] << 8;
-            }
-            else coder.Bad = true;
-            state = DenseCoding.WithWord(state, word);
-        }
+        if (needs) state = DenseCoding.WithWord(state, WordAt(data, ref coder, coder.Next + PopCount(segment & coder.Before)));
         coder.Next += PopCount(segment);
         return state;
+    }
+
+    /// <summary>Word <paramref name="index"/> of the patch's stream; past its end, 0 and the patch is bad.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int WordAt(ArrayView<byte> data, ref Coder coder, int index)
+    {
+        if (index >= coder.WordCount)
+        {
+            coder.Bad = true;
+            return 0;
+        }
+        long at = coder.WordsAt + 2L * index;
+        return data[at] | data[at + 1] << 8;
     }
 
     /// <summary>The warp's lanes whose <paramref name="predicate"/> holds, as bits (lane i at bit i):

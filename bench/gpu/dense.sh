@@ -19,7 +19,7 @@ pack)
   rm -rf .device/dense-app .device/dense
   mkdir -p .device/dense/images
   dotnet publish bench/gpu/L3.GpuBench -c Release -r linux-x64 --self-contained true -o .device/dense-app/app
-  tar cJf .device/dense/gpubench.tar.xz -C .device/dense-app app
+  tar czf .device/dense/gpubench.tar.gz -C .device/dense-app app   # gzip: xz takes minutes on a busy 2-core machine
   rm -rf .device/dense-app
   for f in photo-forest-2048x1024 render-canopee-2048x1024 photo-graf1 photo-motorcycle-left photo-astronaut \
            photo-coffee render-altai-1080x1920; do
@@ -33,10 +33,10 @@ device)
   HERE=$(cd "$(dirname "$0")" && pwd)
   OUT=${OUT:-/tmp/l3-out}
   mkdir -p /tmp/l3dense "$OUT"
-  tar xJf "$HERE"/gpubench.tar.xz -C /tmp/l3dense
+  tar xzf "$HERE"/gpubench.tar.gz -C /tmp/l3dense
   APP=/tmp/l3dense/app
   nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,memory.total --format=csv | tee "$OUT/gpu.txt"
-  L3_DENSE=1 "$APP"/L3.GpuBench "$HERE"/images "${2:-64,256}" 2>&1 | tee "$OUT/bench.log"
+  L3_DENSE=1 L3_DENSE_BOUNDS=${L3_DENSE_BOUNDS:-} "$APP"/L3.GpuBench "$HERE"/images "${2:-64,256}" 2>&1 | tee "$OUT/bench.log"
   NCU=$(command -v ncu || ls /usr/local/cuda*/bin/ncu 2>/dev/null | head -1 || true)
   if [ -n "$NCU" ] && [ "${L3_PROFILE:-1}" = 1 ]; then
     # the dense kernel's second launch of the 64-image batch (the first is the checked one)

@@ -21,7 +21,9 @@ public sealed partial class L3GpuCodec
         ArrayView<ulong>, ArrayView<byte>, ArrayView<int>, GpuDenseShape, SpecializedValue<int>, SpecializedValue<int>> DenseKernel =>
         _decodeDense ??= Accelerator.LoadKernel<ArrayView<byte>, ArrayView<long>, ArrayView<byte>, ArrayView<uint>,
             ArrayView<ulong>, ArrayView<byte>, ArrayView<int>, GpuDenseShape, SpecializedValue<int>, SpecializedValue<int>>(
-            GpuDenseDecodeKernel.DenseDecode);
+            GpuDenseDecodeKernel.DenseDecode, _denseBounds);
+
+    private readonly KernelSpecialization _denseBounds;
 
     /// <summary>
     /// Dense files of one shape, checked and on the device, ready to decode (again and again, for a

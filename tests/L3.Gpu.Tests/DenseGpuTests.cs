@@ -82,7 +82,7 @@ public sealed class DenseGpuTests(CodecFixture fixture)
         var predicates = Enumerable.Range(0, 128).Select(i => i < 32 ? 0 : i < 64 ? 1 : rng.Next(2)).ToArray();
         using var input = accelerator.Allocate1D(predicates);
         using var output = accelerator.Allocate1D<uint>(predicates.Length);
-        kernel(new KernelConfig(2, 64), input.View, output.View);
+        kernel(accelerator.DefaultStream, new KernelConfig(2, 64), input.View, output.View);
         accelerator.Synchronize();
         var masks = output.GetAsArray1D();
         for (int i = 0; i < predicates.Length; i++)
