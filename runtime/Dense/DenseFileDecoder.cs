@@ -73,7 +73,7 @@ internal static class DenseFileDecoder
         int stride = header.Width * header.Channels;
         if (maxDegreeOfParallelism <= 1 || header.PatchesY < 2)
         {
-            for (int index = 0; index < header.PatchCount; index++) DecodeInto(file, header, tables, index, pixels, stride, path);
+            for (int py = 0; py < header.PatchesY; py++) DecodePatchRow(file, header, tables, py, pixels, stride, path);
             return;
         }
         fixed (byte* f = file)
@@ -88,7 +88,7 @@ internal static class DenseFileDecoder
                 var p = new Span<byte>((byte*)pp, pixelsLength);
                 try
                 {
-                    for (int px = 0; px < header.PatchesX; px++) DecodeInto(f, header, tables, py * header.PatchesX + px, p, stride, path);
+                    DecodePatchRow(f, header, tables, py, p, stride, path);
                 }
                 catch (L3FormatException e) { errors[py] = e; }
             });
@@ -97,9 +97,32 @@ internal static class DenseFileDecoder
         }
     }
 
-    private static void DecodeInto(ReadOnlySpan<byte> file, L3Header header, DenseTables tables, int index, Span<byte> pixels, int stride, CpuPath path)
+    /// <summary>Decodes row <paramref name="py"/> of patches; on the Vector512 path, two patches of the
+    /// same size at a time (<see cref="DenseSimdDecoder.DecodePair"/>).</summary>
+    private static unsafe void DecodePatchRow(ReadOnlySpan<byte> file, L3Header header, DenseTables tables, int py, Span<byte> pixels, int stride, CpuPath path)
     {
-        var rect = header.PatchRect(index);
-        DecodePatch(file, header, tables, index, pixels[(rect.Y * stride + rect.X * header.Channels)..], stride, path);
+        path = CpuPaths.Resolve(path);
+        int px = 0, channels = header.Channels;
+        if (path == CpuPath.Vector512 && DenseSimdDecoder.Serves(path))
+            fixed (byte* f = file)
+            fixed (byte* p = pixels)
+                for (; px + 1 < header.PatchesX; px += 2)
+                {
+                    int a = py * header.PatchesX + px, b = a + 1;
+                    var rectA = header.PatchRect(a);
+                    var rectB = header.PatchRect(b);
+                    if (rectA.Width != rectB.Width) break;
+                    var (startA, lengthA) = header.PatchRange(a);
+                    var (startB, lengthB) = header.PatchRange(b);
+                    int atA = header.PayloadStart + startA, atB = header.PayloadStart + startB;
+                    DenseSimdDecoder.DecodePair(f + atA, lengthA, file.Length - atA, atA, p + (long)rectA.Y * stride + rectA.X * channels,
+                        f + atB, lengthB, file.Length - atB, atB, p + (long)rectB.Y * stride + rectB.X * channels,
+                        rectA.Width, rectA.Height, channels, tables, stride, DenseSimdDecoder.ThreadScratch, DenseSimdDecoder.ThreadScratchB);
+                }
+        for (; px < header.PatchesX; px++)
+        {
+            var rect = header.PatchRect(py * header.PatchesX + px);
+            DecodePatch(file, header, tables, py * header.PatchesX + px, pixels[(rect.Y * stride + rect.X * channels)..], stride, path);
+        }
     }
 }

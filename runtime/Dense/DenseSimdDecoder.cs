@@ -5,6 +5,7 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using L3.Cpu;
 using L3.Kernels;
+using K512 = L3.Cpu.SimdPatchDecoder.V512;
 
 namespace L3.Dense;
 
@@ -84,8 +85,11 @@ internal static unsafe class DenseSimdDecoder
 
     [ThreadStatic] private static Scratch? t_scratch;
 
-    /// <summary>This thread's scratch.</summary>
+    [ThreadStatic] private static Scratch? t_scratchB;
+
+    /// <summary>This thread's scratch, and a second one for the second patch of a pair.</summary>
     public static Scratch ThreadScratch => t_scratch ??= new Scratch();
+    public static Scratch ThreadScratchB => t_scratchB ??= new Scratch();
 
     /// <summary>
     /// Decodes patch bytes [0, <paramref name="length"/>) at <paramref name="patch"/>, of which
@@ -177,13 +181,7 @@ internal static unsafe class DenseSimdDecoder
                     }
                     else
                     {
-                        int table = DenseLayout.TableIndex(c, 0) << DenseLayout.ProbabilityBits;
-                        if (r == 0 || aboveIsZero[c])
-                        {
-                            var uniform = Vector256.Create(table + ((r == 0 ? DenseLayout.FirstRowContext : 0) << DenseLayout.ProbabilityBits));
-                            for (int s = 0; s < DenseLayout.LaneColumns; s++) contexts[s] = uniform;
-                        }
-                        else Contexts(above, table, contexts);
+                        RowContexts(r, aboveIsZero[c], above, DenseLayout.TableIndex(c, 0) << DenseLayout.ProbabilityBits, contexts);
 
                         var fault = Vector256<uint>.Zero;
                         for (int s = 0; s < DenseLayout.LaneColumns; s++)
@@ -219,30 +217,208 @@ internal static unsafe class DenseSimdDecoder
                             // 5. the code
                             ((entry >> 24) | raw).Store(above + s * 8);
                         }
-                        if (fault != Vector256<uint>.Zero)
-                            throw new L3FormatException($"channel {c} row {r}: a symbol of a context whose table is unused", fileOffset);
-                        // column w repeats column w − 1: the next row's right neighbour at the edge
-                        if (width < 64) above[(width & 7) * 8 + (width >> 3)] = above[((width - 1) & 7) * 8 + ((width - 1) >> 3)];
-                        ToColumnOrder(above, scratch.Rows.Codes);
-                        K.RebuildRow(scratch.Rows.Codes, top, row, predictor);
+                        if (fault != Vector256<uint>.Zero) throw Fault(c, r, fileOffset);
+                        FinishRow<K>(above, width, scratch, top, row, predictor);
                         aboveIsZero[c] = false;
                     }
                     row[width] = row[width - 1];
                 }
 
-        if (anyCoded)
-        {
-            var final = Vector256.Equals(state, Vector256.Create(DenseLayout.StateLow));
-            if (final != Vector256<uint>.AllBitsSet)
-            {
-                int l = BitOperations.TrailingZeroCount(~final.ExtractMostSignificantBits());
-                throw new L3FormatException($"dense patch's coder state {l} ends at {state.GetElement(l)}, not {DenseLayout.StateLow}: the stream is corrupt",
-                    fileOffset + header + l * DenseLayout.StateBytes);
-            }
-            if (next != wordCount)
-                throw new L3FormatException($"dense patch's stream has {wordCount - next} unread words", fileOffset + header + lanes * DenseLayout.StateBytes + next * DenseLayout.WordBytes);
-        }
+        if (anyCoded) CheckEnd(state, next, wordCount, fileOffset, header, lanes);
         SimdPatchDecoder.InterleavePatch<K>(width, height, channels, PatchLayout.HasColorTransform(patch[PatchLayout.FlagsOffset]), dest, destStride, scratch.Rows);
+    }
+
+    /// <summary>
+    /// Decodes two patches of the same size at once on the Vector512 path: patch a's lanes are elements
+    /// 0–7 of one vector of states, patch b's 8–15, so each step's instructions serve 16 lanes and two
+    /// patches' chains of dependent steps (each step waits for the last: gather, multiply, renormalize)
+    /// overlap. A row coded in one patch and zero in the other runs with the other's lanes inactive.
+    /// The same results as <see cref="Decode(CpuPath, byte*, int, long, int, int, int, DenseTables, byte*, int, Scratch, long)"/>
+    /// on each patch; a pair that is not both coded from valid states is decoded patch by patch.
+    /// </summary>
+    public static void DecodePair(byte* patchA, int lengthA, long readableA, long offsetA, byte* destA,
+        byte* patchB, int lengthB, long readableB, long offsetB, byte* destB,
+        int width, int height, int channels, DenseTables tables, int destStride, Scratch scratchA, Scratch scratchB)
+    {
+        int header = DenseLayout.PatchHeaderBytes(height, channels), lanes = DenseLayout.Lanes(width);
+        if (!DensePatchDecoder.ValidateStructure(new ReadOnlySpan<byte>(patchA, lengthA), width, height, channels, offsetA)
+            || !DensePatchDecoder.ValidateStructure(new ReadOnlySpan<byte>(patchB, lengthB), width, height, channels, offsetB)
+            || !InitialStatesValid(patchA + header, lanes) || !InitialStatesValid(patchB + header, lanes))
+        {
+            Decode(CpuPath.Vector512, patchA, lengthA, readableA, width, height, channels, tables, destA, destStride, scratchA, offsetA);
+            Decode(CpuPath.Vector512, patchB, lengthB, readableB, width, height, channels, tables, destB, destStride, scratchB, offsetB);
+            return;
+        }
+        fixed (byte* copyA = readableA - lengthA < ReadPadding ? PaddedCopy(patchA, lengthA, scratchA) : null)
+        fixed (byte* copyB = readableB - lengthB < ReadPadding ? PaddedCopy(patchB, lengthB, scratchB) : null)
+            DecodePair(copyA is null ? patchA : copyA, lengthA, offsetA, destA, copyB is null ? patchB : copyB, lengthB, offsetB, destB,
+                width, height, channels, tables, destStride, scratchA, scratchB);
+    }
+
+    private static bool InitialStatesValid(byte* states, int lanes)
+    {
+        for (int l = 0; l < lanes; l++)
+            if (Unsafe.ReadUnaligned<uint>(states + l * DenseLayout.StateBytes) < DenseLayout.StateLow) return false;
+        return true;
+    }
+
+    private static byte[] PaddedCopy(byte* patch, int length, Scratch scratch)
+    {
+        var padded = scratch.Padded(length);
+        new ReadOnlySpan<byte>(patch, length).CopyTo(padded);
+        padded.AsSpan(length, ReadPadding).Clear();
+        return padded;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DecodePair(byte* patchA, int lengthA, long offsetA, byte* destA, byte* patchB, int lengthB, long offsetB, byte* destB,
+        int width, int height, int channels, DenseTables tables, int destStride, Scratch scratchA, Scratch scratchB)
+    {
+        const int Stride = SimdPatchDecoder.Stride;
+        int maskBytes = RowCoding.ZeroMaskBytes(height), predictorBytes = RowCoding.PredictorBytes(height);
+        int header = DenseLayout.PatchHeaderBytes(height, channels);
+        int lanes = DenseLayout.Lanes(width);
+        var active = stackalloc Vector256<uint>[DenseLayout.LaneColumns];
+        var columns = Vector256.Create(0u, 8, 16, 24, 32, 40, 48, 56);
+        for (int s = 0; s < DenseLayout.LaneColumns; s++)
+            active[s] = Vector256.LessThan(columns + Vector256.Create((uint)s), Vector256.Create((uint)width));
+
+        var initial = stackalloc uint[16];
+        for (int l = 0; l < 8; l++)
+        {
+            initial[l] = l < lanes ? Unsafe.ReadUnaligned<uint>(patchA + header + l * DenseLayout.StateBytes) : DenseLayout.StateLow;
+            initial[8 + l] = l < lanes ? Unsafe.ReadUnaligned<uint>(patchB + header + l * DenseLayout.StateBytes) : DenseLayout.StateLow;
+        }
+        var state = Vector512.Load(initial);
+        int wordsAt = header + lanes * DenseLayout.StateBytes;
+        ushort* wordsA = (ushort*)(patchA + wordsAt), wordsB = (ushort*)(patchB + wordsAt);
+        int wordCountA = (lengthA - wordsAt) / DenseLayout.WordBytes, wordCountB = (lengthB - wordsAt) / DenseLayout.WordBytes;
+        int nextA = 0, nextB = 0;
+        var contextsA = stackalloc Vector256<int>[DenseLayout.LaneColumns];
+        var contextsB = stackalloc Vector256<int>[DenseLayout.LaneColumns];
+        var contexts = stackalloc Vector512<int>[DenseLayout.LaneColumns];
+        var aboveIsZero = stackalloc bool[8]; // patch a's channels, then b's
+
+        fixed (uint* entries = scratchA.Entries(tables))
+        fixed (int* spread = SpreadIndices)
+            for (int r = 0; r < height; r++)
+                for (int c = 0; c < channels; c++)
+                {
+                    int maskAt = PatchLayout.FlagsSize + c * (maskBytes + predictorBytes);
+                    bool zeroA = RowCoding.IsZeroRow(patchA[maskAt + (r >> 3)], r), zeroB = RowCoding.IsZeroRow(patchB[maskAt + (r >> 3)], r);
+                    int predictorA = RowCoding.PredictorOf(patchA[maskAt + maskBytes + (r >> 2)], r);
+                    int predictorB = RowCoding.PredictorOf(patchB[maskAt + maskBytes + (r >> 2)], r);
+                    byte* topA = scratchA.Rows.Planes + c * SimdPatchDecoder.PlaneBytes + r * Stride, rowA = topA + Stride;
+                    byte* topB = scratchB.Rows.Planes + c * SimdPatchDecoder.PlaneBytes + r * Stride, rowB = topB + Stride;
+                    uint* aboveA = scratchA.Above + c * 64, aboveB = scratchB.Above + c * 64;
+                    if (zeroA) { K512.ZeroRow(topA, rowA, predictorA); aboveIsZero[c] = true; }
+                    if (zeroB) { K512.ZeroRow(topB, rowB, predictorB); aboveIsZero[4 + c] = true; }
+                    if (!zeroA || !zeroB)
+                    {
+                        int table = DenseLayout.TableIndex(c, 0) << DenseLayout.ProbabilityBits;
+                        RowContexts(r, zeroA || aboveIsZero[c], aboveA, table, contextsA);
+                        RowContexts(r, zeroB || aboveIsZero[4 + c], aboveB, table, contextsB);
+                        var coded = Vector512.Create(zeroA ? Vector256<uint>.Zero : Vector256<uint>.AllBitsSet, zeroB ? Vector256<uint>.Zero : Vector256<uint>.AllBitsSet);
+                        var fault = Vector512<uint>.Zero;
+                        for (int s = 0; s < DenseLayout.LaneColumns; s++)
+                        {
+                            var on = Vector512.Create(active[s], active[s]) & coded;
+                            var slot = (state & Vector512.Create((uint)DenseLayout.ProbabilityTotal - 1)).AsInt32();
+                            var index = Vector512.Create(contextsA[s], contextsB[s]) + slot;
+                            var entry = Vector512.Create(Avx2.GatherVector256(entries, index.GetLower(), sizeof(uint)),
+                                Avx2.GatherVector256(entries, index.GetUpper(), sizeof(uint))) & on;
+                            var frequency = entry & Vector512.Create(0x7FFu);
+                            fault |= Vector512.Equals(frequency, Vector512<uint>.Zero) & on;
+                            var decoded = Vector512.ConditionalSelect(on,
+                                frequency * (state >> DenseLayout.ProbabilityBits) + ((entry >> 11) & Vector512.Create(0x3FFu)), state);
+                            // both renormalizations at once, as in Decode<K>, each patch's words from its stream
+                            var rawBits = (entry >> 21) & Vector512.Create(7u);
+                            var rawMask = Avx512F.ShiftLeftLogicalVariable(Vector512<uint>.AllBitsSet, rawBits);
+                            var shifted = Avx512F.ShiftRightLogicalVariable(decoded, rawBits);
+                            var first = Vector512.Equals(decoded >> DenseLayout.WordBits, Vector512<uint>.Zero) & on;
+                            var second = Vector512.AndNot(Vector512.Equals(shifted >> DenseLayout.WordBits, Vector512<uint>.Zero), first) & on;
+                            ulong firstLanes = first.ExtractMostSignificantBits(), secondLanes = second.ExtractMostSignificantBits();
+                            var wordA = Words(wordsA, nextA, (uint)firstLanes & 0xFF, (uint)secondLanes & 0xFF, first.GetLower(), spread, out int readA);
+                            var wordB = Words(wordsB, nextB, (uint)(firstLanes >> 8), (uint)(secondLanes >> 8), first.GetUpper(), spread, out int readB);
+                            nextA += readA;
+                            nextB += readB;
+                            if (nextA > wordCountA) throw StreamEndsEarly(lengthA, offsetA);
+                            if (nextB > wordCountB) throw StreamEndsEarly(lengthB, offsetB);
+                            var word = Vector512.Create(wordA, wordB);
+                            var raw = Vector512.AndNot(Vector512.ConditionalSelect(first, word, decoded), rawMask);
+                            var refilled = Vector512.ConditionalSelect(first,
+                                Avx512F.ShiftRightLogicalVariable((decoded << DenseLayout.WordBits) | word, rawBits),
+                                (shifted << DenseLayout.WordBits) | word);
+                            state = Vector512.ConditionalSelect(first | second, refilled, shifted);
+                            var code = (entry >> 24) | raw;
+                            code.GetLower().Store(aboveA + s * 8);
+                            code.GetUpper().Store(aboveB + s * 8);
+                        }
+                        if (fault.GetLower() != Vector256<uint>.Zero) throw Fault(c, r, offsetA);
+                        if (fault.GetUpper() != Vector256<uint>.Zero) throw Fault(c, r, offsetB);
+                        if (!zeroA) { FinishRow<K512>(aboveA, width, scratchA, topA, rowA, predictorA); aboveIsZero[c] = false; }
+                        if (!zeroB) { FinishRow<K512>(aboveB, width, scratchB, topB, rowB, predictorB); aboveIsZero[4 + c] = false; }
+                    }
+                    rowA[width] = rowA[width - 1];
+                    rowB[width] = rowB[width - 1];
+                }
+
+        CheckEnd(state.GetLower(), nextA, wordCountA, offsetA, header, lanes);
+        CheckEnd(state.GetUpper(), nextB, wordCountB, offsetB, header, lanes);
+        SimdPatchDecoder.InterleavePatch<K512>(width, height, channels, PatchLayout.HasColorTransform(patchA[PatchLayout.FlagsOffset]), destA, destStride, scratchA.Rows);
+        SimdPatchDecoder.InterleavePatch<K512>(width, height, channels, PatchLayout.HasColorTransform(patchB[PatchLayout.FlagsOffset]), destB, destStride, scratchB.Rows);
+    }
+
+    private static L3FormatException Fault(int c, int r, long fileOffset) =>
+        new($"channel {c} row {r}: a symbol of a context whose table is unused", fileOffset);
+
+    /// <summary>The next words of a patch's stream for its 8 lanes: the lanes of <paramref name="first"/>
+    /// in order, then those of <paramref name="second"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Words(ushort* words, int next, uint firstLanes, uint secondLanes, Vector256<uint> first, int* spread, out int read)
+    {
+        int firstCount = BitOperations.PopCount(firstLanes);
+        var index = Vector256.ConditionalSelect(first.AsInt32(), Vector256.Load(spread + firstLanes * 8),
+            Vector256.Load(spread + secondLanes * 8) + Vector256.Create(firstCount));
+        read = firstCount + BitOperations.PopCount(secondLanes);
+        return Avx2.PermuteVar8x32(Avx2.ConvertToVector256Int32(words + next).AsUInt32(), index.AsUInt32());
+    }
+
+    /// <summary>A row's contexts as table offsets, in step order: the first row's, a row under a zero
+    /// row (or a row not decoded: any valid table) uniform, else from the row above.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowContexts(int r, bool uniform, uint* above, int table, Vector256<int>* contexts)
+    {
+        if (r == 0 || uniform)
+        {
+            var all = Vector256.Create(table + ((r == 0 ? DenseLayout.FirstRowContext : 0) << DenseLayout.ProbabilityBits));
+            for (int s = 0; s < DenseLayout.LaneColumns; s++) contexts[s] = all;
+        }
+        else Contexts(above, table, contexts);
+    }
+
+    /// <summary>After a coded row: column w repeats column w − 1 (the next row's right neighbour at the
+    /// edge), the codes to column order, the row rebuilt.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FinishRow<K>(uint* above, int width, Scratch scratch, byte* top, byte* row, int predictor) where K : struct, SimdPatchDecoder.IRowKernel
+    {
+        if (width < 64) above[(width & 7) * 8 + (width >> 3)] = above[((width - 1) & 7) * 8 + ((width - 1) >> 3)];
+        ToColumnOrder(above, scratch.Rows.Codes);
+        K.RebuildRow(scratch.Rows.Codes, top, row, predictor);
+    }
+
+    /// <summary>The checks after a patch's last row: every state back at L, every word read.</summary>
+    private static void CheckEnd(Vector256<uint> state, int next, int wordCount, long fileOffset, int header, int lanes)
+    {
+        var final = Vector256.Equals(state, Vector256.Create(DenseLayout.StateLow));
+        if (final != Vector256<uint>.AllBitsSet)
+        {
+            int l = BitOperations.TrailingZeroCount(~final.ExtractMostSignificantBits());
+            throw new L3FormatException($"dense patch's coder state {l} ends at {state.GetElement(l)}, not {DenseLayout.StateLow}: the stream is corrupt",
+                fileOffset + header + l * DenseLayout.StateBytes);
+        }
+        if (next != wordCount)
+            throw new L3FormatException($"dense patch's stream has {wordCount - next} unread words", fileOffset + header + lanes * DenseLayout.StateBytes + next * DenseLayout.WordBytes);
     }
 
     private static L3FormatException StreamEndsEarly(int patchLength, long fileOffset) =>

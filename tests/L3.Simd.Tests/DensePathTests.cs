@@ -60,9 +60,10 @@ public class DensePathTests
 
     /// <summary>
     /// Random byte changes in the patches (and now and then in the tables) of valid files, each patch
-    /// decoded alone (no checksum stands in the way): the reference and every vector decoder either
-    /// both throw L3FormatException or both give the same pixels. The last patch ends the file, so
-    /// its words are read from a padded copy.
+    /// decoded alone and then the whole image (no checksum stands in the way; on the Vector512 path
+    /// patches go in pairs): the reference and every vector decoder either both throw
+    /// L3FormatException or both give the same pixels. The last patch ends the file, so its words are
+    /// read from a padded copy.
     /// </summary>
     [Fact]
     public void Mutated_streams_are_rejected_or_decoded_alike()
@@ -95,8 +96,28 @@ public class DensePathTests
                 }
                 if (expected is null) rejected++; else decoded++;
             }
+            // the whole image: the Vector512 path decodes patches in pairs
+            var whole = DecodeAll(file, header, tables, CpuPath.Scalar);
+            foreach (var path in VectorPaths)
+            {
+                var actual = DecodeAll(file, header, tables, path);
+                Assert.True(whole is null == actual is null, $"trial {trial} ({w}x{h}x{c}, N = {n}) on {path}: the reference {(whole is null ? "rejects" : "decodes")} the image, the vector decoder does not");
+                if (whole is not null) Assert.True(whole.AsSpan().SequenceEqual(actual), $"trial {trial} on {path}: other pixels");
+            }
         }
         Assert.True(rejected > 50 && decoded > 50, $"{rejected} patches rejected, {decoded} decoded: the mutations should give many of both");
+    }
+
+    /// <summary>The image's pixels, or null when the decoder rejects a patch with L3FormatException.</summary>
+    private static byte[]? DecodeAll(byte[] file, L3Header header, DenseTables tables, CpuPath path)
+    {
+        var pixels = new byte[header.DecodedBytes];
+        try
+        {
+            DenseFileDecoder.DecodeAll(file, header, tables, pixels, 1, path);
+            return pixels;
+        }
+        catch (L3FormatException) { return null; }
     }
 
     /// <summary>The patch's pixels, or null when the decoder rejects it with L3FormatException.</summary>
