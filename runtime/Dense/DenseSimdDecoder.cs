@@ -202,12 +202,8 @@ internal static unsafe class DenseSimdDecoder
                             var shifted = Avx2.ShiftRightLogicalVariable(decoded, rawBits);
                             var first = Vector256.Equals(decoded >> DenseLayout.WordBits, Vector256<uint>.Zero) & on;
                             var second = Avx2.AndNot(first, Vector256.Equals(shifted >> DenseLayout.WordBits, Vector256<uint>.Zero)) & on;
-                            uint firstLanes = first.ExtractMostSignificantBits(), secondLanes = second.ExtractMostSignificantBits();
-                            int firstCount = BitOperations.PopCount(firstLanes);
-                            var index = Vector256.ConditionalSelect(first.AsInt32(), Vector256.Load(spread + firstLanes * 8),
-                                Vector256.Load(spread + secondLanes * 8) + Vector256.Create(firstCount));
-                            var word = Avx2.PermuteVar8x32(Avx2.ConvertToVector256Int32(words + next).AsUInt32(), index.AsUInt32());
-                            next += firstCount + BitOperations.PopCount(secondLanes);
+                            var word = Words(words, next, first.ExtractMostSignificantBits(), second.ExtractMostSignificantBits(), first, spread, out int read);
+                            next += read;
                             if (next > wordCount) throw StreamEndsEarly(length, fileOffset);
                             var raw = Avx2.AndNot(rawMask, Vector256.ConditionalSelect(first, word, decoded));
                             var refilled = Vector256.ConditionalSelect(first,
