@@ -46,7 +46,7 @@ public sealed record LoaderOptions
     public int ConcurrentBatches { get; init; } = 2;
     /// <summary>Batches on the device at once, each with its stream and buffers: one's upload
     /// overlaps another's kernels.</summary>
-    public int DeviceSlots { get; init; } = 2;
+    public int DeviceSlots { get; init; } = 4;
     /// <summary>Read whole files and verify their payload checksums (otherwise only the touched
     /// patches are read; their structure is always checked).</summary>
     public bool VerifyChecksums { get; init; }
