@@ -18,6 +18,7 @@
 # only prints it). Needs gcc (installed from Debian 12 when missing) and Debian's archive.
 # Usage: interop/L3.TorchSharp/install-libstdcxx.sh [folder]   (default: interop/L3.TorchSharp/libstdcxx)
 #        LD_LIBRARY_PATH=$(interop/L3.TorchSharp/install-libstdcxx.sh) dotnet test ...
+# L3_DEBIAN_MIRROR: another Debian mirror (default http://deb.debian.org/debian).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=$(mkdir -p "${1:-$here/libstdcxx}" && cd "${1:-$here/libstdcxx}" && pwd)
@@ -37,7 +38,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/state/lists/partial" "$work/cache/archives/partial" "$work/none" "$work/debs"
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-echo "deb [signed-by=$keyring] http://deb.debian.org/debian trixie main" > "$work/sources.list"
+echo "deb [signed-by=$keyring] ${L3_DEBIAN_MIRROR:-http://deb.debian.org/debian} trixie main" > "$work/sources.list"
 : > "$work/state/status"
 apt=(-o "Dir::Etc::SourceList=$work/sources.list" -o "Dir::Etc::SourceParts=$work/none"
      -o "Dir::Etc::Preferences=$work/none/preferences" -o "Dir::Etc::PreferencesParts=$work/none"
@@ -47,8 +48,8 @@ apt=(-o "Dir::Etc::SourceList=$work/sources.list" -o "Dir::Etc::SourceParts=$wor
      -o "Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled=false")
 # as root apt downloads as the _apt user, who cannot write into a private folder of root's
 [ "$(id -u)" -eq 0 ] && apt+=(-o "APT::Sandbox::User=root")
-apt-get "${apt[@]}" -qq update >"$work/apt.log" 2>&1 \
-  || fail "cannot read Debian 13's package index (deb.debian.org, signed by $keyring): $(grep -E '^(E|W):' "$work/apt.log" | head -1)"
+apt-get "${apt[@]}" -qq --error-on=any update >"$work/apt.log" 2>&1 \
+  || fail "cannot read Debian 13's package index (${L3_DEBIAN_MIRROR:-deb.debian.org}, signed by $keyring): $(grep -E '^(E|W):' "$work/apt.log" | head -1)"
 (cd "$work/debs" && apt-get "${apt[@]}" -qq download libstdc++-13-pic libstdc++-13-dev) >>"$work/apt.log" 2>&1 \
   || fail "cannot download libstdc++-13-pic and libstdc++-13-dev from Debian 13: $(grep -E '^(E|W):' "$work/apt.log" | head -1)"
 for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
