@@ -130,6 +130,9 @@ class LoaderBatches(unittest.TestCase):
             l3.Loader(self.folder.root, dtype="int7")
         with self.assertRaises(FileNotFoundError):
             l3.Loader(self.folder.root + "-missing")
+        with self.assertRaises(ValueError) as caught:
+            l3.Loader(self.folder.root, device="cuda:64")  # the loader decodes on the device asked for
+        self.assertIn("CUDA device 64", str(caught.exception))
 
     def test_corrupt_sample_raises_format_error_naming_it(self):
         folder = L3Folder(count=4, height=16, width=16, seed=4)
