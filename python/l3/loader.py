@@ -195,6 +195,7 @@ class Loader:
     loader's own memory.
 
     Iterating gives one epoch (the rest of it after load_state_dict); len() is batches per epoch.
+    After each next(), `last_samples` (sample numbers of its entries) and `last_epoch` say what it held.
     """
 
     def __init__(self, dataset, batch_size=64, size=224, dtype="float16", mean=IMAGENET_MEAN, std=IMAGENET_STD,
@@ -226,6 +227,7 @@ class Loader:
         if prefetch is not None: self._settings["prefetch"] = prefetch
         self._requested_device = device
         self.copy = copy  # may change between batches
+        self.last_samples, self.last_epoch = None, None  # of the last next()
         self._session = _Session(self._settings, None)
         self._start()
 
@@ -248,6 +250,11 @@ class Loader:
     def epoch(self):
         return self._session.info().epoch
 
+    @property
+    def num_samples(self):
+        """Samples in the dataset (all ranks together)."""
+        return self._session.info().samples
+
     def __iter__(self):
         epoch = self._session.info().epoch
         while self._session.info().epoch == epoch:
@@ -260,6 +267,8 @@ class Loader:
     def next(self):
         """The next (images, labels), across epochs."""
         batch = self._session.next()
+        # which samples these are (the real entries), and of which epoch: for checks across ranks
+        self.last_samples, self.last_epoch = batch.samples[:batch.valid].copy(), batch.epoch
         torch = _torch()
         zero_copy = torch is not None and self.on_cuda and getattr(self.device, "type", None) == "cuda"
         try:
