@@ -111,7 +111,7 @@ def main():
         print("\n| rank | GPU | loader's device | images/s | samples per epoch (epochs checked) |\n| --- | --- | --- | --- | --- |")
         for r in records:
             counts = ", ".join(str(len(r["seen"][e])) for e in epochs)
-            print(f"| {r['rank']} | {r['gpu']} | {r['loader_device']} | {r['rate']:.0f} | {counts} ({len(epochs)}) |")
+            print(f"| {r['rank']} | {r['gpu']} | {r['loader_device']} | {r['rate']:.{0 if r['rate'] >= 100 else 1}f} | {counts} ({len(epochs)}) |")
         print(f"| all | | | {sum(r['rate'] for r in records):.0f} | |")
         print(f"\nepochs {epochs}: " + ("; ".join(failures) if failures else
                                        "the ranks' samples are disjoint and together cover each epoch"), flush=True)
