@@ -330,8 +330,8 @@ internal static class Emitter
         w.Line("    SpecializedValue<int> patchSize, SpecializedValue<int> channels) =>");
         w.Line("    GpuDecodeKernel.DecodePatchList<Shape>(data, dataWords, tasks, outLongs, outBytes, taskCount, zeroWord, patchSize, channels);");
         w.Line();
-        w.Line("/// <summary>The output stage with this profile's output (AugmentKernel.Augment&lt;Output&gt;): one thread per output");
-        w.Line("/// pixel of the batch, size, channels, type, layout and normalization constants.</summary>");
+        w.Line("/// <summary>The output stage with this profile's output (AugmentKernel.Augment&lt;Output&gt;): AugmentKernel.Threads");
+        w.Line("/// threads a batch, size, channels, type, layout and normalization constants.</summary>");
         w.GeneratedCode();
         w.Line("public static void FusedAugment(Index1D index, ArrayView<byte> source, ArrayView<AugmentSample> samples,");
         w.Line("    ArrayView<byte> outBytes, ArrayView<ushort> outHalves, ArrayView<float> outFloats, AugmentOutput output,");

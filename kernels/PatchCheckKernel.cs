@@ -24,13 +24,16 @@ public static class PatchCheckKernel
         int i = index;
         if (i >= taskCount) return;
         var task = tasks[i];
-        var verdict = PatchCheck.Check(new DeviceBytes(dataWords, task.Start, task.Length), task.Width, task.Height, channels);
-        if (verdict.IsValid) return;
+        if (IsValid(dataWords, task, channels)) return;
         task.Width = 0;
         task.Height = 0;
         tasks[i] = task;
         Atomic.Min(ref firstBad[0], i);
     }
+
+    /// <summary>Whether the patch of <paramref name="task"/> (its bytes inside <paramref name="dataWords"/>) keeps the rule.</summary>
+    internal static bool IsValid(ArrayView<uint> dataWords, PatchTask task, int channels) =>
+        PatchCheck.Check(new DeviceBytes(dataWords, task.Start, task.Length), task.Width, task.Height, channels).IsValid;
 
     /// <summary>A patch in device memory, read a 32-bit word at a time (the data is 4-byte aligned).</summary>
     private readonly struct DeviceBytes(ArrayView<uint> words, int start, int length) : IPatchBytes

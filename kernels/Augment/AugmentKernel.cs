@@ -24,14 +24,21 @@ public struct AugmentOutput
 }
 
 /// <summary>
-/// The loader's fused output stage: one thread per output pixel reads its four neighbours in the
-/// decoded crop, interpolates every channel (<see cref="AugmentMath"/>), maps gray to 1 or 3
+/// The loader's fused output stage: for each output pixel (<see cref="PixelsPerThread"/> a thread)
+/// it reads its four neighbours in the decoded crop, interpolates every channel (<see cref="AugmentMath"/>), maps gray to 1 or 3
 /// channels and drops or keeps alpha, normalizes, converts and writes straight into the batch
 /// tensor. Nothing here checks: the host validated every crop against its region and every region
 /// against the source buffer before the launch.
 /// </summary>
 public static class AugmentKernel
 {
+    /// <summary>Output pixels a thread writes, 32 apart in a row (a warp writes a run of <see cref="RunPixels"/>).</summary>
+    public const int PixelsPerThread = 4;
+    public const int RunPixels = 32 * PixelsPerThread;
+
+    /// <summary>Threads of a launch for <paramref name="samples"/> outputs of <paramref name="width"/> × <paramref name="height"/>.</summary>
+    public static long Threads(int samples, int width, int height) => (long)samples * height * ((width + RunPixels - 1) / RunPixels) * 32;
+
     /// <summary>The generic output stage: everything from the launch (<see cref="AnyOutput"/>).</summary>
     public static void Augment(
         Index1D index,
@@ -64,39 +71,65 @@ public static class AugmentKernel
         int width = AugmentShape.Width<TOutput>(output.Width), height = AugmentShape.Height<TOutput>(output.Height);
         bool channelsLast = AugmentShape.ChannelsLast<TOutput>(output.ChannelsLast);
         int pixels = width * height;
-        int s = index / pixels;
+        // thread i: lane i mod 32 of run i / 32; a run is RunPixels pixels of one output row, which
+        // the warp's lanes write PixelsPerThread times side by side (stores stay coalesced), so the
+        // row, sample and vertical weights are worked out once for four pixels
+        int runs = (width + RunPixels - 1) / RunPixels;
+        int run = index >> 5, lane = index & 31;
+        int s = run / (runs * height);
         if (s >= output.Samples) return;
-        int rest = index - s * pixels;
-        int oy = rest / width, ox = rest - oy * width;
+        int rowRun = run - s * runs * height;
+        int oy = rowRun / runs, first = (rowRun - oy * runs) * RunPixels + lane;
         var p = samples[s];
 
-        int sx = p.Flip != 0 ? width - 1 - ox : ox;
-        long fxs = AugmentMath.SourceCoordinate(sx, p.CropWidth, width);
-        long fys = AugmentMath.SourceCoordinate(oy, p.CropHeight, height);
-        int x0 = (int)(fxs >> AugmentMath.WeightBits), fx = (int)(fxs & (AugmentMath.WeightOne - 1));
-        int y0 = (int)(fys >> AugmentMath.WeightBits), fy = (int)(fys & (AugmentMath.WeightOne - 1));
-        int x1 = x0 + 1 < p.CropWidth ? x0 + 1 : p.CropWidth - 1;
-        int y1 = y0 + 1 < p.CropHeight ? y0 + 1 : p.CropHeight - 1;
         int cs = p.SourceChannels;
-        int row0 = p.Source + (p.CropY + y0) * p.Stride, row1 = p.Source + (p.CropY + y1) * p.Stride;
-        int col0 = (p.CropX + x0) * cs, col1 = (p.CropX + x1) * cs;
-
-        int channels = AugmentShape.Channels<TOutput>(output.Channels);
-        for (int c = 0; c < channels; c++)
+        // A crop of the output's size (full images, centre crops without resize) samples every
+        // neighbour at weight 0: s = o exactly, so the value is the pixel × 2^22, as the bilinear
+        // formula gives, without its two 64-bit divisions a pixel (the stage's cost on full images).
+        bool identity = p.CropWidth == width && p.CropHeight == height;
+        int y0 = oy, fy = 0;
+        if (!identity)
         {
-            int sc = cs == 1 ? 0 : c;
-            int v = AugmentMath.Interpolate(source[row0 + col0 + sc], source[row0 + col1 + sc],
-                source[row1 + col0 + sc], source[row1 + col1 + sc], fx, fy);
-            int at = channelsLast ? (s * pixels + rest) * channels + c : (s * channels + c) * pixels + rest;
-            if (type == AugmentMath.UInt8)
+            long fys = AugmentMath.SourceCoordinate(oy, p.CropHeight, height);
+            y0 = (int)(fys >> AugmentMath.WeightBits);
+            fy = (int)(fys & (AugmentMath.WeightOne - 1));
+        }
+        int y1 = y0 + 1 < p.CropHeight ? y0 + 1 : p.CropHeight - 1;
+        int row0 = p.Source + (p.CropY + y0) * p.Stride, row1 = p.Source + (p.CropY + y1) * p.Stride;
+        int channels = AugmentShape.Channels<TOutput>(output.Channels);
+
+        for (int k = 0; k < PixelsPerThread; k++)
+        {
+            int ox = first + k * 32;
+            if (ox >= width) return;
+            int sx = p.Flip != 0 ? width - 1 - ox : ox;
+            int x0 = sx, fx = 0;
+            if (!identity)
             {
-                outBytes[at] = (byte)AugmentMath.ToByte(v);
-                continue;
+                long fxs = AugmentMath.SourceCoordinate(sx, p.CropWidth, width);
+                x0 = (int)(fxs >> AugmentMath.WeightBits);
+                fx = (int)(fxs & (AugmentMath.WeightOne - 1));
             }
-            float f = AugmentMath.Normalize(v, AugmentShape.Mean<TOutput>(c, output), AugmentShape.Scale<TOutput>(c, output));
-            if (type == AugmentMath.Float32) outFloats[at] = f;
-            else if (type == AugmentMath.Float16) outHalves[at] = (ushort)AugmentMath.ToHalfBits(f);
-            else outHalves[at] = (ushort)AugmentMath.ToBFloat16Bits(f);
+            int x1 = x0 + 1 < p.CropWidth ? x0 + 1 : p.CropWidth - 1;
+            int col0 = (p.CropX + x0) * cs, col1 = (p.CropX + x1) * cs;
+            int pixel = oy * width + ox;
+            for (int c = 0; c < channels; c++)
+            {
+                int sc = cs == 1 ? 0 : c;
+                int v = identity
+                    ? source[row0 + col0 + sc] << AugmentMath.ValueBits
+                    : AugmentMath.Interpolate(source[row0 + col0 + sc], source[row0 + col1 + sc], source[row1 + col0 + sc], source[row1 + col1 + sc], fx, fy);
+                int at = channelsLast ? (s * pixels + pixel) * channels + c : (s * channels + c) * pixels + pixel;
+                if (type == AugmentMath.UInt8)
+                {
+                    outBytes[at] = (byte)AugmentMath.ToByte(v);
+                    continue;
+                }
+                float f = AugmentMath.Normalize(v, AugmentShape.Mean<TOutput>(c, output), AugmentShape.Scale<TOutput>(c, output));
+                if (type == AugmentMath.Float32) outFloats[at] = f;
+                else if (type == AugmentMath.Float16) outHalves[at] = (ushort)AugmentMath.ToHalfBits(f);
+                else outHalves[at] = (ushort)AugmentMath.ToBFloat16Bits(f);
+            }
         }
     }
 }

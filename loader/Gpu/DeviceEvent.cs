@@ -34,6 +34,27 @@ public sealed class DeviceEvent : IDisposable
         return recorded;
     }
 
+    /// <summary>An event that keeps time, to be recorded again and again (<see cref="Record"/>), or null
+    /// on a device that is not CUDA: for timing the device's stages (<see cref="MillisecondsBetween"/>).</summary>
+    public static DeviceEvent? Timed(Accelerator accelerator)
+    {
+        if (accelerator is not CudaAccelerator) return null;
+        accelerator.Bind();
+        Check(CudaAPI.CurrentAPI.CreateEvent(out var handle, CudaEventFlags.CU_EVENT_DEFAULT), "cuEventCreate");
+        return new DeviceEvent(accelerator, handle);
+    }
+
+    /// <summary>Marks the point <paramref name="stream"/> has reached (a CUDA stream).</summary>
+    public void Record(AcceleratorStream stream) =>
+        Check(CudaAPI.CurrentAPI.RecordEvent(Handle, ((CudaStream)stream).StreamPtr), "cuEventRecord");
+
+    /// <summary>Milliseconds of device time between two timed events, both done.</summary>
+    public static double MillisecondsBetween(DeviceEvent start, DeviceEvent end)
+    {
+        Check(CudaAPI.CurrentAPI.ElapsedTime(out float milliseconds, start.Handle, end.Handle), "cuEventElapsedTime");
+        return milliseconds;
+    }
+
     /// <summary>Waits on the host until the marked work is done, asleep (a blocking-sync event).</summary>
     public void Synchronize()
     {

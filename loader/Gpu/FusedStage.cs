@@ -8,12 +8,14 @@ namespace L3.Loading;
 
 /// <summary>
 /// The device half of the loader. A batch runs in a slot: the slot's stream uploads the
-/// <see cref="HostBatch"/>'s packed patches, tasks and output-stage parameters into the slot's
-/// buffers, checks every patch (<see cref="PatchCheckKernel"/>), decodes them
-/// (<see cref="GpuDecodeKernel.DecodePatchList"/>) into the slot's staging regions and runs the output
-/// stage (<see cref="AugmentKernel"/>) into the batch tensor. Slots have streams of their own, so
-/// one batch's upload overlaps another's kernels. Every task and crop is checked against the
-/// buffers here, on the host, before a launch; what lies inside a patch, on the device. A batch
+/// <see cref="HostBatch"/>'s data (patches and table slices), regions and output-stage parameters
+/// into the slot's buffers, writes and checks every patch's task (<see cref="PatchTaskKernel"/>),
+/// decodes them (<see cref="GpuDecodeKernel.DecodePatchList"/>) into the slot's staging regions and
+/// runs the output stage (<see cref="AugmentKernel"/>) into the batch tensor. Slots have streams of
+/// their own, so one batch's upload overlaps another's kernels, and every upload is asynchronous
+/// (from page-locked memory), so the device thread never waits for one. Every region, copy and crop
+/// is checked against the buffers here, on the host, before a launch; what the tables and patches
+/// hold, on the device. A batch
 /// that a registered profile serves (<see cref="LoaderProfiles.Find"/>) runs that profile's fused
 /// decode and output-stage kernels, loaded once per stage; any other the generic ones.
 /// </summary>
@@ -24,14 +26,19 @@ internal sealed class FusedStage : IDisposable
     private readonly Slot[] _slots;
     private readonly Kernels _generic;
     private readonly Dictionary<LoaderProfileRegistration, Kernels> _profileKernels = new();
-    private readonly Action<AcceleratorStream, Index1D, ArrayView<uint>, ArrayView<PatchTask>, int, int, ArrayView<int>> _check;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<uint>, ArrayView<SampleRegion>, int, ArrayView<int>, ArrayView<PatchTask>, int, int, int,
+        ArrayView<int>> _writeTasks;
 
-    public FusedStage(Accelerator accelerator, int slots = 2)
+    public FusedStage(Accelerator accelerator, int slots = 2, bool timeDevice = false)
     {
         _accelerator = accelerator;
         _groupSize = GpuDecodeLaunch.GroupSize(accelerator);
-        _slots = Enumerable.Range(0, slots).Select(_ => new Slot(accelerator.CreateStream())).ToArray();
-        _check = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<uint>, ArrayView<PatchTask>, int, int, ArrayView<int>>(PatchCheckKernel.CheckPatchList);
+        _slots = Enumerable.Range(0, slots).Select(_ => new Slot(accelerator.CreateStream())
+        {
+            Marks = timeDevice && accelerator is CudaAccelerator ? Enumerable.Range(0, 4).Select(_ => DeviceEvent.Timed(accelerator)!).ToArray() : null,
+        }).ToArray();
+        _writeTasks = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<uint>, ArrayView<SampleRegion>, int, ArrayView<int>, ArrayView<PatchTask>, int, int, int,
+            ArrayView<int>>(PatchTaskKernel.WriteTasks);
         _generic = Kernels.Load(accelerator, GpuDecodeKernel.DecodePatchList, AugmentKernel.Augment);
     }
 
@@ -58,27 +65,44 @@ internal sealed class FusedStage : IDisposable
     /// <summary>The stream of slot <paramref name="slot"/>: a batch's work there is done when it is.</summary>
     public AcceleratorStream StreamOf(int slot) => _slots[slot].Stream;
 
-    /// <summary>Starts copying the batch's packed patches, tasks and parameters into slot <paramref name="slot"/>.</summary>
+    /// <summary>Starts copying the batch's data, regions and parameters into slot <paramref name="slot"/>,
+    /// asynchronously: the small arrays go through the slot's page-locked staging (the slot's previous
+    /// batch is done, so they are free).</summary>
     private void Upload(HostBatch batch, Slot s)
     {
         Check(batch);
         var stream = s.Stream;
-        s.Ensure(_accelerator, batch.PackedBytes / 4, batch.TaskCount, batch.Outputs.Length, (batch.StagingBytes + 7) / 8 + 1, batch.Launches.Length);
-        ArrayView<uint> target = s.Data!.View.SubView(0, batch.PackedBytes / 4);
-        if (batch.Packed is { } packed) target.CopyFrom(stream, packed.ArrayView.SubView(0, batch.PackedBytes / 4));
+        s.Ensure(_accelerator, batch.PackedBytes / 4, batch.TaskCount, batch.Outputs.Length, (batch.StagingBytes + 7) / 8 + 1, batch.Launches.Length,
+            batch.Regions.Length, batch.RowBiases.Length);
+        var data = s.Data!.View;
+        if (batch.Packed is { } packed)
+        {
+            int words = (batch.DataBytes + 3) / 4;
+            if (words > 0) data.SubView(0, words).CopyFrom(stream, packed.ArrayView.SubView(0, words));
+        }
         else
         {
-            // the mapped path: each sample's band straight from the page cache, then the zero padding
+            // the mapped path: each sample's band straight from the page cache
             var api = CudaAPI.CurrentAPI;
-            IntPtr data = s.Data.NativePtr;
             foreach (var copy in batch.Copies!)
-                DeviceEvent.Check(api.MemcpyAsync(data + copy.Offset, copy.Source, copy.Length, stream), "cuMemcpyAsync");
-            int end = batch.Copies.Length == 0 ? 0 : batch.Copies[^1].Offset + batch.Copies[^1].Length;
-            DeviceEvent.Check(api.Memset(data + end, 0, batch.PackedBytes - end, stream), "cuMemsetD8Async");
+                DeviceEvent.Check(api.MemcpyAsync(s.Data.NativePtr + copy.Offset, copy.Source, copy.Length, stream), "cuMemcpyAsync");
         }
-        if (batch.TaskCount > 0) s.Tasks!.View.SubView(0, batch.TaskCount).CopyFrom(stream, batch.Tasks.ArrayView.SubView(0, batch.TaskCount));
-        s.Samples!.View.SubView(0, batch.Outputs.Length).CopyFromCPU(stream, batch.Outputs);
-        s.FirstBad!.View.SubView(0, batch.Launches.Length).CopyFromCPU(stream, Enumerable.Repeat(int.MaxValue, batch.Launches.Length).ToArray());
+        if (batch.TableWords > 0) data.SubView(batch.TablesWord, batch.TableWords).CopyFrom(stream, batch.Tables.ArrayView.SubView(0, batch.TableWords));
+        data.SubView(batch.ZeroWord, batch.PackedBytes / 4 - batch.ZeroWord).MemSetToZero(stream);
+        Stage(stream, batch.Regions, s.RegionsHost!, s.Regions!);
+        Stage(stream, batch.RowBiases, s.RowBiasesHost!, s.RowBiases!);
+        Stage(stream, batch.Outputs, s.SamplesHost!, s.Samples!);
+        s.FirstBadHost!.Span[..batch.Launches.Length].Fill(int.MaxValue);
+        s.FirstBad!.View.SubView(0, batch.Launches.Length).CopyFrom(stream, s.FirstBadHost.ArrayView.SubView(0, batch.Launches.Length));
+    }
+
+    /// <summary>Copies <paramref name="values"/> into page-locked <paramref name="host"/>, then starts
+    /// its upload to <paramref name="device"/> (ILGPU's copy from a managed array would wait for the stream).</summary>
+    private static void Stage<T>(AcceleratorStream stream, T[] values, PageLockedArray1D<T> host, MemoryBuffer1D<T, Stride1D.Dense> device) where T : unmanaged
+    {
+        if (values.Length == 0) return;
+        values.CopyTo(host.Span);
+        device.View.SubView(0, values.Length).CopyFrom(stream, host.ArrayView.SubView(0, values.Length));
     }
 
     /// <summary>Bytes of the batch's output tensor.</summary>
@@ -93,8 +117,10 @@ internal sealed class FusedStage : IDisposable
     {
         var s = _slots[slot];
         if (output.Length * 8 < OutputBytes(batch, options)) throw new ArgumentException("the output buffer is too small", nameof(output));
-        Upload(batch, s);
         var stream = s.Stream;
+        s.Marks?[0].Record(stream);
+        Upload(batch, s);
+        s.Marks?[1].Record(stream);
         ArrayView<ulong> data = s.Data!.View.AsContiguous().Cast<ulong>();
         ArrayView<ulong> staging = s.Staging!.View;
         var kernels = Select(batch, options);
@@ -102,13 +128,15 @@ internal sealed class FusedStage : IDisposable
         {
             var launch = batch.Launches[l];
             if (launch.Count == 0) continue;
-            _check(stream, launch.Count, s.Data.View, s.Tasks!.View.SubView(launch.First, launch.Count), launch.Count, launch.Channels,
+            _writeTasks(stream, launch.Count, s.Data.View, s.Regions!.View.SubView(launch.RegionFirst, launch.RegionCount), launch.RegionCount,
+                s.RowBiases!.View, s.Tasks!.View.SubView(launch.First, launch.Count), launch.Count, launch.PatchSize, launch.Channels,
                 s.FirstBad!.View.SubView(l, 1));
             int groups = GpuDecodeKernel.GroupsFor(launch.Count, launch.PatchSize, _groupSize);
             kernels.Decode(stream, new KernelConfig(groups, _groupSize), data, s.Data.View, s.Tasks!.View.SubView(launch.First, launch.Count),
                 staging, staging.Cast<byte>(), launch.Count, batch.ZeroWord,
                 SpecializedValue.New(launch.PatchSize), SpecializedValue.New(launch.Channels));
         }
+        s.Marks?[2].Record(stream);
         var shape = new AugmentOutput
         {
             Width = batch.OutputWidth, Height = batch.OutputHeight, Channels = options.Channels, Samples = batch.Outputs.Length,
@@ -118,10 +146,18 @@ internal sealed class FusedStage : IDisposable
         for (int c = 0; c < options.Channels; c++) n[c] = options.Normalization(c);
         (shape.Mean0, shape.Mean1, shape.Mean2, shape.Mean3) = (n[0].Mean, n[1].Mean, n[2].Mean, n[3].Mean);
         (shape.Scale0, shape.Scale1, shape.Scale2, shape.Scale3) = (n[0].Scale, n[1].Scale, n[2].Scale, n[3].Scale);
-        int threads = checked(batch.Outputs.Length * batch.OutputWidth * batch.OutputHeight);
+        int threads = checked((int)AugmentKernel.Threads(batch.Outputs.Length, batch.OutputWidth, batch.OutputHeight));
         kernels.Augment(stream, threads, staging.Cast<byte>(), s.Samples!.View.SubView(0, batch.Outputs.Length),
             output.Cast<byte>(), output.Cast<ushort>(), output.Cast<float>(), shape, SpecializedValue.New((int)options.Type));
+        s.Marks?[3].Record(stream);
         s.FirstBad!.View.SubView(0, batch.Launches.Length).CopyTo(stream, s.FirstBadHost!.ArrayView.SubView(0, batch.Launches.Length));
+    }
+
+    /// <summary>After slot <paramref name="slot"/>'s stream is done: its batch's device times, when timed.</summary>
+    public void AddDeviceTimes(int slot, LoaderTimings timings)
+    {
+        if (_slots[slot].Marks is not { } m) return;
+        timings.AddDevice(DeviceEvent.MillisecondsBetween(m[0], m[1]), DeviceEvent.MillisecondsBetween(m[1], m[2]), DeviceEvent.MillisecondsBetween(m[2], m[3]));
     }
 
     /// <summary>After slot <paramref name="slot"/>'s stream is done with <paramref name="batch"/>: the
@@ -136,27 +172,42 @@ internal sealed class FusedStage : IDisposable
         return first;
     }
 
-    /// <summary>The kernels read without bounds checks: every launch, copy and crop must lie
-    /// inside its buffers.</summary>
+    /// <summary>The kernels read without bounds checks: every launch, copy, region and crop must lie
+    /// inside its buffers (what the tables hold is checked on the device).</summary>
     private static void Check(HostBatch batch)
     {
-        long dataEnd = (long)batch.ZeroWord * 4;
-        if (dataEnd + 16 > batch.PackedBytes || batch.PackedBytes % 8 != 0 || (batch.Packed?.Length ?? long.MaxValue / 4) * 4 < batch.PackedBytes)
-            throw new InvalidOperationException("packed buffer without its zero padding");
+        long zeroAt = (long)batch.ZeroWord * 4;
+        if (zeroAt + 16 > batch.PackedBytes || batch.PackedBytes % 8 != 0 || batch.DataBytes < 0 || batch.TablesWord * 4L < batch.DataBytes
+            || batch.TableWords < 0 || batch.TablesWord + (long)batch.TableWords > batch.ZeroWord || batch.Tables.Length < batch.TableWords
+            || (batch.Packed?.Length ?? long.MaxValue / 4) * 4 < batch.DataBytes)
+            throw new InvalidOperationException("a batch's data, tables and zero padding overlap or exceed their buffers");
         if (batch.Packed is null)
         {
-            int at = 0;
+            long at = 0;
             foreach (var copy in batch.Copies ?? throw new InvalidOperationException("a batch with neither packed bytes nor copies"))
             {
-                if (copy.Offset != at || copy.Length < 0 || copy.Source == IntPtr.Zero) throw new InvalidOperationException("device copies out of order");
-                at += copy.Length;
+                if (copy.Offset < at || copy.Length < 0 || copy.Source == IntPtr.Zero) throw new InvalidOperationException("device copies out of order");
+                at = (long)copy.Offset + copy.Length;
             }
-            if (at > dataEnd) throw new InvalidOperationException("device copies past the data");
+            if (at > batch.DataBytes) throw new InvalidOperationException("device copies past the data");
         }
-        // the tasks were checked by the readers as they wrote them (BatchReader.CheckTasks)
+        int tasks = 0;
         foreach (var launch in batch.Launches)
-            if (launch.First < 0 || launch.Count < 0 || launch.First + launch.Count > batch.TaskCount)
-                throw new InvalidOperationException("a launch lies outside the task list");
+        {
+            if (launch.First != tasks || launch.Count < 0 || launch.RegionFirst < 0 || launch.RegionCount < 0
+                || launch.RegionFirst + launch.RegionCount > batch.Regions.Length || (launch.Count > 0) != (launch.RegionCount > 0))
+                throw new InvalidOperationException("a launch lies outside the task or region list");
+            int next = 0;
+            for (int k = launch.RegionFirst; k < launch.RegionFirst + launch.RegionCount; k++)
+            {
+                var r = batch.Regions[k];
+                if (r.TaskFirst != next) throw new InvalidOperationException("regions out of task order");
+                next = checked(next + CheckRegion(r, launch.PatchSize, launch.Channels, batch));
+            }
+            if (next != launch.Count) throw new InvalidOperationException("a launch's regions do not cover its tasks");
+            tasks = checked(tasks + launch.Count);
+        }
+        if (tasks != batch.TaskCount) throw new InvalidOperationException("the launches do not cover the tasks");
         foreach (var o in batch.Outputs)
         {
             long last = o.Source + (long)(o.CropY + o.CropHeight - 1) * o.Stride + (long)(o.CropX + o.CropWidth) * o.SourceChannels;
@@ -164,6 +215,22 @@ internal sealed class FusedStage : IDisposable
                 || (long)(o.CropX + o.CropWidth) * o.SourceChannels > o.Stride || last > batch.StagingBytes)
                 throw new InvalidOperationException("a crop lies outside its decoded region");
         }
+    }
+
+    /// <summary>A region's reads (table entries, row biases, its bytes) lie inside the batch's buffers,
+    /// and its patches' pixels inside its staging region; returns its task count.</summary>
+    private static int CheckRegion(SampleRegion r, int n, int channels, HostBatch batch)
+    {
+        long lastEntry = r.TableWord + (long)(r.Rows - 1) * r.PatchesX + r.Columns;
+        int right = Math.Min((r.Px0 + r.Columns) * n, r.ImageWidth), bottom = Math.Min((r.Py0 + r.Rows) * n, r.ImageHeight);
+        if (r.Columns < 1 || r.Rows < 1 || r.Px0 < 0 || r.Py0 < 0 || r.PatchesX < r.Px0 + r.Columns
+            || r.TableWord < 0 || lastEntry >= batch.ZeroWord || r.RowBias < 0 || (long)r.RowBias + r.Rows > batch.RowBiases.Length
+            || r.DataAt < 0 || r.DataBytes < 0 || (long)r.DataAt + r.DataBytes > batch.DataBytes
+            || (r.Px0 + r.Columns - 1) * n >= r.ImageWidth || (r.Py0 + r.Rows - 1) * n >= r.ImageHeight
+            || r.RegionX != r.Px0 * n || r.RegionY != r.Py0 * n || r.RegionWidth != right - r.RegionX || r.RegionHeight != bottom - r.RegionY
+            || r.StagingAt < 0 || r.StagingAt + (long)r.RegionWidth * r.RegionHeight * channels > batch.StagingBytes)
+            throw new InvalidOperationException("a sample's region lies outside the batch's buffers");
+        return r.Columns * r.Rows;
     }
 
     public void Dispose()
@@ -188,25 +255,40 @@ internal sealed class FusedStage : IDisposable
     private sealed class Slot(AcceleratorStream stream) : IDisposable
     {
         public readonly AcceleratorStream Stream = stream;
+        /// <summary>Timed events: the batch's start, its data uploaded, decoded, its output written.</summary>
+        public DeviceEvent[]? Marks { get; init; }
         public MemoryBuffer1D<uint, Stride1D.Dense>? Data;
         public MemoryBuffer1D<int, Stride1D.Dense>? FirstBad;
         public PageLockedArray1D<int>? FirstBadHost;
         public MemoryBuffer1D<PatchTask, Stride1D.Dense>? Tasks;
         public MemoryBuffer1D<AugmentSample, Stride1D.Dense>? Samples;
+        public MemoryBuffer1D<SampleRegion, Stride1D.Dense>? Regions;
+        public MemoryBuffer1D<int, Stride1D.Dense>? RowBiases;
         public MemoryBuffer1D<ulong, Stride1D.Dense>? Staging;
+        public PageLockedArray1D<AugmentSample>? SamplesHost;
+        public PageLockedArray1D<SampleRegion>? RegionsHost;
+        public PageLockedArray1D<int>? RowBiasesHost;
 
-        public void Ensure(Accelerator accelerator, long dataWords, int tasks, int samples, long stagingLongs, int launches)
+        public void Ensure(Accelerator accelerator, long dataWords, int tasks, int samples, long stagingLongs, int launches, int regions, int rowBiases)
         {
             Grow(accelerator, ref FirstBad, launches);
-            if (FirstBadHost is null || FirstBadHost.Length < launches)
-            {
-                FirstBadHost?.Dispose();
-                FirstBadHost = accelerator.AllocatePageLocked1D<int>(Math.Max(16, launches));
-            }
+            GrowHost(accelerator, ref FirstBadHost, launches);
             Grow(accelerator, ref Data, dataWords);
             Grow(accelerator, ref Tasks, tasks);
             Grow(accelerator, ref Samples, samples);
+            GrowHost(accelerator, ref SamplesHost, samples);
+            Grow(accelerator, ref Regions, regions);
+            GrowHost(accelerator, ref RegionsHost, regions);
+            Grow(accelerator, ref RowBiases, rowBiases);
+            GrowHost(accelerator, ref RowBiasesHost, rowBiases);
             Grow(accelerator, ref Staging, stagingLongs);
+        }
+
+        private static void GrowHost<T>(Accelerator accelerator, ref PageLockedArray1D<T>? buffer, long length) where T : unmanaged
+        {
+            if (buffer is not null && buffer.Length >= length) return;
+            buffer?.Dispose();
+            buffer = accelerator.AllocatePageLocked1D<T>(Math.Max(16, length + length / 2));
         }
 
         internal static void Grow<T>(Accelerator accelerator, ref MemoryBuffer1D<T, Stride1D.Dense>? buffer, long length) where T : unmanaged
@@ -221,11 +303,17 @@ internal sealed class FusedStage : IDisposable
         {
             Stream.Synchronize();
             Stream.Dispose();
+            foreach (var mark in Marks ?? []) mark.Dispose();
             FirstBad?.Dispose();
             FirstBadHost?.Dispose();
             Data?.Dispose();
             Tasks?.Dispose();
             Samples?.Dispose();
+            SamplesHost?.Dispose();
+            Regions?.Dispose();
+            RegionsHost?.Dispose();
+            RowBiases?.Dispose();
+            RowBiasesHost?.Dispose();
             Staging?.Dispose();
         }
     }

@@ -6,16 +6,20 @@ namespace L3.Loading;
 
 /// <summary>
 /// Prepares batches on reader threads: reads each sample's header and table (checked as
-/// <see cref="L3Header.Read(ReadOnlySpan{byte}, long)"/> checks them), chooses its crop, reads only
-/// the payload ranges of the patches the crop touches straight into page-locked memory and writes
-/// their decode tasks, in parallel; the patches themselves are checked on the device
-/// (<see cref="PatchCheckKernel"/>), so the host only reads. With checksums on, the whole file is
-/// read and its payload checksum verified first.
+/// <see cref="L3Header.Read(ReadOnlySpan{byte}, long)"/> checks them, and cached for later epochs),
+/// chooses its crop and the rectangle of patches it touches, and lays out the batch: a few dozen
+/// bytes a sample (<see cref="SampleRegion"/>). The device writes the decode tasks from those and
+/// the table slices, checking every patch as it goes (<see cref="PatchTaskKernel"/>), so the host
+/// does no work per patch. On the page-locked path the readers read the touched patch rows
+/// straight into page-locked memory, in parallel; with checksums on, the whole file is read and its
+/// payload checksum verified first.
 /// </summary>
 /// <remarks>With the dataset's files mapped (<see cref="MappedFiles"/>), nothing is copied on the
 /// host: each sample's band of touched patch rows, from the first row's first touched patch to the
 /// last row's last, is one device copy straight from the page cache (the bytes between rows go
-/// along: one copy an image instead of one a row).</remarks>
+/// along: one copy an image instead of one a row). The table slices, a few KB an image, go from the
+/// checked headers into one page-locked buffer and one upload a batch on both paths (a small copy
+/// each would cost the copy engine more than its bytes).</remarks>
 internal sealed class BatchReader(SampleSource source, AugmentOptions augment, ulong seed, int readers, bool verifyChecksums, LoaderTimings timings,
     MappedFiles? mapped = null, long headerCacheBytes = 0, bool replaceBadSamples = false)
 {
@@ -38,7 +42,7 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
 
     private readonly ParallelOptions _parallel = new() { MaxDegreeOfParallelism = Math.Max(1, readers) };
 
-    public HostBatch Read(SampleBatch plan, Func<long, PageLockedArray1D<uint>> rentWords, Func<long, PageLockedArray1D<PatchTask>> rentTasks)
+    public HostBatch Read(SampleBatch plan, Func<long, PageLockedArray1D<uint>> rentWords, Func<long, PageLockedArray1D<uint>> rentTables)
     {
         var samples = new PreparedSample[plan.Samples.Length];
         var failures = new L3FormatException?[samples.Length];
@@ -68,86 +72,87 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
                 throw new L3FormatException($"{source.Describe(s.Sample)} is {s.Header.Width}x{s.Header.Height}, but full-image batches need every image of a batch " +
                                             $"the same size ({outputWidth}x{outputHeight} here)");
 
-        long packed = 0, staging = 0;
+        // the data: every sample's bytes, then (4-byte aligned) every sample's table slice, then zeros
+        long data = 0, staging = 0;
         foreach (var s in samples)
         {
-            s.PackedAt = (int)packed;
-            packed += s.Bytes;
+            s.DataAt = (int)Math.Min(data, int.MaxValue);
+            data += s.Bytes;
             staging = (staging + Alignment - 1) / Alignment * Alignment;
-            s.StagingAt = (int)staging;
+            s.StagingAt = (int)Math.Min(staging, int.MaxValue);
             staging += (long)s.RegionWidth * s.RegionHeight * s.Header.Channels;
         }
-        long dataEnd = (packed + 7) / 8 * 8;
-        long packedBytes = dataEnd + Padding;
+        long tablesAt = (data + 3) / 4 * 4, tables = tablesAt;
+        int biases = 0;
+        foreach (var s in samples)
+        {
+            s.TableWord = (int)Math.Min(tables / 4, int.MaxValue);
+            tables += 4L * s.TableEntries;
+            s.RowBias = biases;
+            biases = checked(biases + s.Rows);
+        }
+        long zeroAt = (tables + 7) / 8 * 8;
+        long packedBytes = zeroAt + Padding;
         if (packedBytes > MaxBufferBytes || staging > MaxBufferBytes)
-            throw new ArgumentException($"a batch of {packed} compressed and {staging} decoded bytes is too large for one launch; use smaller batches");
+            throw new ArgumentException($"a batch of {data} compressed and {staging} decoded bytes is too large for one launch; use smaller batches");
         long outputElements = (long)samples.Length * outputWidth * outputHeight * augment.Channels;
         if (outputElements > int.MaxValue)
             throw new ArgumentException($"a batch of {outputElements} output elements is too large for one launch; use smaller batches");
 
-        // one launch per (patch size, channels), its samples in batch order: each sample's tasks
-        // get a fixed range of the task list, so the readers write them in parallel
+        // one launch per (patch size, channels), its samples in batch order; each sample's tasks get
+        // a fixed range of the launch's list, which the device writes from the sample's region
         var launches = new List<DecodeLaunch>();
+        var regions = new List<SampleRegion>(samples.Length);
         int taskCount = 0;
         foreach (var group in samples.GroupBy(s => (s.Header.PatchSize, s.Header.Channels)))
         {
-            int first = taskCount;
+            int first = taskCount, regionFirst = regions.Count;
             foreach (var s in group)
             {
                 s.TaskFirst = taskCount;
+                regions.Add(s.Region(taskCount - first));
                 taskCount = checked(taskCount + s.TaskCount);
             }
-            launches.Add(new DecodeLaunch(group.Key.PatchSize, group.Key.Channels, first, taskCount - first));
+            launches.Add(new DecodeLaunch(group.Key.PatchSize, group.Key.Channels, first, taskCount - first, regionFirst, regions.Count - regionFirst));
         }
-        var tasks = rentTasks(taskCount);
-        PageLockedArray1D<uint>? buffer = null;
+        var rowBiases = new int[biases];
+        int tableWords = (int)((tables - tablesAt) / 4);
+        PageLockedArray1D<uint>? buffer = null, tableBuffer = null;
         LoaderTimings.Add(ref timings.LayoutTicks, layout);
         Interlocked.Add(ref timings.Images, samples.Length);
         try
         {
-            if (mapped is null) buffer = rentWords((packedBytes + 3) / 4);
-            long dataBytes = dataEnd;
+            // the table slices come from the checked headers (one upload a batch, on both paths)
+            tableBuffer = rentTables(tableWords);
+            if (mapped is null) buffer = rentWords((data + 3) / 4);
             ForEach(samples.Length, k =>
             {
                 long t0 = LoaderTimings.Now;
                 var s = samples[k];
-                if (buffer is not null) Fill(s, buffer);
-                WriteTasks(s, tasks.Span, band: buffer is null);
-                CheckTasks(s, tasks.Span, dataBytes, staging);
+                if (buffer is not null) Fill(s, buffer, rowBiases);
+                else rowBiases.AsSpan(s.RowBias, s.Rows).Fill(checked(s.DataAt - (int)s.Header.PatchOffsets[s.FirstEntry]));
+                s.Header.PatchOffsets.Slice(s.FirstEntry, s.TableEntries).CopyTo(tableBuffer.Span.Slice(s.TableWord - (int)(tablesAt / 4), s.TableEntries));
                 LoaderTimings.Add(ref timings.FillTicks, t0);
             });
-            if (buffer is not null) MemoryMarshal.AsBytes(buffer.Span)[(int)packed..(int)packedBytes].Clear();
         }
         catch
         {
             buffer?.Dispose();
-            tasks.Dispose();
+            tableBuffer?.Dispose();
             throw;
         }
 
         return new HostBatch
         {
-            Plan = plan, Samples = samples, Replaced = replaced, Packed = buffer, PackedBytes = (int)packedBytes, ZeroWord = (int)(dataEnd / 4),
+            Plan = plan, Samples = samples, Replaced = replaced, Packed = buffer, DataBytes = (int)data,
             // the mapped path: the device copies each sample's band from the page cache
-            Copies = buffer is null ? samples.Select(s => new DeviceCopy(s.Mapped, s.PackedAt, s.Bytes)).ToArray() : null,
-            Tasks = tasks, TaskCount = taskCount, Launches = launches.ToArray(),
+            Copies = buffer is null ? samples.Select(s => new DeviceCopy(s.Mapped, s.DataAt, s.Bytes)).ToArray() : null,
+            Tables = tableBuffer!, TablesWord = (int)(tablesAt / 4), TableWords = tableWords,
+            PackedBytes = (int)packedBytes, ZeroWord = (int)(zeroAt / 4),
+            Regions = regions.ToArray(), RowBiases = rowBiases, TaskCount = taskCount, Launches = launches.ToArray(),
             Outputs = samples.Select(Output).ToArray(), StagingBytes = (int)staging,
             OutputWidth = outputWidth, OutputHeight = outputHeight,
         };
-    }
-
-    /// <summary>The kernels read without bounds checks: every task's bytes and pixels must lie
-    /// inside their buffers (checked here, in parallel, as the tasks are written).</summary>
-    private static void CheckTasks(PreparedSample s, Span<PatchTask> tasks, long dataBytes, long stagingBytes)
-    {
-        int n = s.Header.PatchSize, c = s.Header.Channels;
-        foreach (var t in tasks.Slice(s.TaskFirst, s.TaskCount))
-        {
-            long lastPixel = t.Out + (long)(t.Height - 1) * t.RowStride + (long)t.Width * c;
-            if (t.Start < 0 || t.Length < 1 || (long)t.Start + t.Length > dataBytes || t.Width < 1 || t.Width > n || t.Height < 1 || t.Height > n
-                || t.Out < 0 || t.RowStride < t.Width * c || lastPixel > stagingBytes)
-                throw new InvalidOperationException($"a decode task of {s.Sample} lies outside its buffers");
-        }
     }
 
     /// <summary>Runs <paramref name="action"/> for 0..count−1 on the reader threads; a failure is
@@ -239,10 +244,12 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
         }
     }
 
-    /// <summary>Reads the touched patch rows into the buffer, one after the other.</summary>
-    private void Fill(PreparedSample s, PageLockedArray1D<uint> buffer)
+    /// <summary>Reads the touched patch rows into the buffer, one after the other, and states where
+    /// each row's bytes went (its bias).</summary>
+    private void Fill(PreparedSample s, PageLockedArray1D<uint> buffer, int[] rowBiases)
     {
-        var target = MemoryMarshal.AsBytes(buffer.Span).Slice(s.PackedAt, s.Bytes);
+        var target = MemoryMarshal.AsBytes(buffer.Span).Slice(s.DataAt, s.Bytes);
+        var offsets = s.Header.PatchOffsets;
         int at = 0;
         for (int py = s.Py0; py <= s.Py1; py++)
         {
@@ -252,35 +259,8 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
             if (s.WholeFile is { } whole) whole.AsSpan(start, length).CopyTo(row);
             else source.Read(s.Sample, start, row);
             LoaderTimings.Add(ref timings.ReadTicks, t0);
+            rowBiases[s.RowBias + py - s.Py0] = checked(s.DataAt + at - (int)offsets[py * s.Header.PatchesX + s.Px0]);
             at += length;
-        }
-    }
-
-    /// <summary>Writes the sample's decode tasks, row by row: its patches' bytes lie in the data
-    /// rows back to back (<paramref name="band"/> false), or as in the file from the first touched
-    /// row's start (<paramref name="band"/> true).</summary>
-    private static void WriteTasks(PreparedSample s, Span<PatchTask> tasks, bool band)
-    {
-        var header = s.Header;
-        var offsets = header.PatchOffsets;
-        int n = header.PatchSize, c = header.Channels, stride = s.RegionWidth * c;
-        int rowAt = s.PackedAt, task = s.TaskFirst;
-        for (int py = s.Py0; py <= s.Py1; py++)
-        {
-            if (band) rowAt = s.PackedAt + s.RangeStart(py) - s.RangeStart(s.Py0);
-            int start = s.RangeStart(py);
-            int y = py * n, height = Math.Min(n, header.Height - y);
-            for (int px = s.Px0; px <= s.Px1; px++)
-            {
-                int p = py * header.PatchesX + px, x = px * n;
-                tasks[task++] = new PatchTask
-                {
-                    Start = rowAt + header.PayloadStart + (int)offsets[p] - start, Length = (int)(offsets[p + 1] - offsets[p]),
-                    Width = Math.Min(n, header.Width - x), Height = height,
-                    Out = s.StagingAt + ((y - s.RegionY) * s.RegionWidth + x - s.RegionX) * c, RowStride = stride,
-                };
-            }
-            rowAt += s.RowBytes(py);
         }
     }
 

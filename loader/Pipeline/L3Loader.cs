@@ -46,7 +46,7 @@ public sealed record LoaderOptions
     public int ConcurrentBatches { get; init; } = 2;
     /// <summary>Batches on the device at once, each with its stream and buffers: one's upload
     /// overlaps another's kernels.</summary>
-    public int DeviceSlots { get; init; } = 2;
+    public int DeviceSlots { get; init; } = 4;
     /// <summary>Read whole files and verify their payload checksums (otherwise only the touched
     /// patches are read; their structure is always checked).</summary>
     public bool VerifyChecksums { get; init; }
@@ -59,6 +59,9 @@ public sealed record LoaderOptions
     public BadSamplePolicy BadSamples { get; init; } = BadSamplePolicy.Raise;
     /// <summary>How sample bytes reach the device (<see cref="Loading.HostPath"/>).</summary>
     public HostPath HostPath { get; init; } = HostPath.Auto;
+    /// <summary>Time each batch's upload, decode and output stage on the device (CUDA events;
+    /// <see cref="L3Loader.Timings"/>), for benchmarks.</summary>
+    public bool TimeDevice { get; init; }
     /// <summary>Use ILGPU's CPU accelerator even when a CUDA device is present (when the loader opens its own).</summary>
     public bool ForceCpu { get; init; }
 }
@@ -98,7 +101,7 @@ public sealed class L3Loader : IDisposable
     private readonly SemaphoreSlim _freeSlots;
     private readonly SemaphoreSlim _preparing;
     private readonly PinnedPool<uint> _packedBuffers;
-    private readonly PinnedPool<PatchTask> _taskBuffers;
+    private readonly PinnedPool<uint> _tableBuffers;
     private readonly ConcurrentBag<MemoryBuffer1D<ulong, Stride1D.Dense>> _outputs = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread[] _threads;
@@ -169,7 +172,7 @@ public sealed class L3Loader : IDisposable
             _ownsAccelerator = true;
         }
         Accelerator = accelerator;
-        _stage = new FusedStage(accelerator, options.DeviceSlots);
+        _stage = new FusedStage(accelerator, options.DeviceSlots, options.TimeDevice);
         string why = "whole files are read (checksums verified, or bad samples replaced)";
         if (options.HostPath != HostPath.PageLockedCopies && !options.VerifyChecksums && options.BadSamples == BadSamplePolicy.Raise)
             _mapped = MappedFiles.TryMap(accelerator, source.BackingFiles, out why);
@@ -180,7 +183,7 @@ public sealed class L3Loader : IDisposable
         // buffers for the batches prepared ahead, one waiting for a slot, those on the device
         int pinned = options.PrefetchDepth + options.DeviceSlots + 1;
         _packedBuffers = new PinnedPool<uint>(accelerator, pinned, _stop.Token);
-        _taskBuffers = new PinnedPool<PatchTask>(accelerator, pinned, _stop.Token);
+        _tableBuffers = new PinnedPool<uint>(accelerator, pinned, _stop.Token);
         _reader = new BatchReader(source, options.Augment, options.Sampling.Seed, options.Readers, options.VerifyChecksums, Timings, _mapped, options.HeaderCacheBytes,
             options.BadSamples == BadSamplePolicy.Replace);
         _prepared = new BlockingCollection<Task<HostBatch>>(options.PrefetchDepth);
@@ -209,7 +212,7 @@ public sealed class L3Loader : IDisposable
                 _preparing.Wait(_stop.Token);
                 var task = Task.Run(() =>
                 {
-                    try { return _reader.Read(plan, _packedBuffers.Rent, _taskBuffers.Rent); }
+                    try { return _reader.Read(plan, _packedBuffers.Rent, _tableBuffers.Rent); }
                     finally { _preparing.Release(); }
                 });
                 _unclaimed[task] = true;
@@ -294,6 +297,7 @@ public sealed class L3Loader : IDisposable
                     if (item.Ready is { } ready) ready.Synchronize();
                     else _stage.StreamOf(item.Slot).Synchronize();
                     LoaderTimings.Add(ref Timings.WaitTicks, t0);
+                    _stage.AddDeviceTimes(item.Slot, Timings);
                     int bad = _stage.FirstBadTask(batch, item.Slot);
                     if (bad >= 0) fault = _reader.Fault(batch.Samples.First(s => bad >= s.TaskFirst && bad < s.TaskFirst + s.TaskCount));
                 }
@@ -317,7 +321,7 @@ public sealed class L3Loader : IDisposable
     private void ReturnPinned(HostBatch batch)
     {
         _packedBuffers.Return(batch.Packed);
-        _taskBuffers.Return(batch.Tasks);
+        _tableBuffers.Return(batch.Tables);
     }
 
     /// <summary>
@@ -403,7 +407,7 @@ public sealed class L3Loader : IDisposable
         _stage.Dispose();
         _mapped?.Dispose();
         _packedBuffers.Dispose();
-        _taskBuffers.Dispose();
+        _tableBuffers.Dispose();
         while (_outputs.TryTake(out var output)) output.Dispose();
         if (_ownsAccelerator)
         {

@@ -3,10 +3,14 @@ using L3;
 using L3.Datasets;
 using L3.Imaging;
 using L3.Loading;
+using ILGPU.Runtime.Cuda;
 
 // L3 loader bench: see bench/loader/run.sh. Usage:
 //   L3.LoaderBench PNG_DIR WORK_DIR [images=512] [batch=64] [batches=50] [readers=the loader's default]
 // L3_BENCH_SMALL=1: 256x128 images, to try it on ILGPU's CPU accelerator.
+// L3_RANK=r L3_WORLD=w: one rank of w (one process a GPU): crops only, and the samples of this
+// rank's first epoch written to WORK_DIR/rank-r-samples.txt, for the script to check disjointness.
+// L3_SLOTS=s: device slots (the loader's default otherwise). L3_DATASET_ONLY=1: build the dataset and stop.
 string pngDir = args.Length > 0 ? args[0] : "images";
 string work = args.Length > 1 ? args[1] : Path.Combine(Path.GetTempPath(), "l3-loader-bench");
 int imageCount = args.Length > 2 ? int.Parse(args[2]) : 512;
@@ -16,6 +20,8 @@ int readers = args.Length > 5 ? int.Parse(args[5]) : new LoaderOptions().Readers
 bool small = Environment.GetEnvironmentVariable("L3_BENCH_SMALL") == "1";
 int width = small ? 256 : 2048, height = small ? 128 : 1024;
 int patchSize = int.Parse(Environment.GetEnvironmentVariable("L3_PATCH") ?? "16");
+int rank = int.Parse(Environment.GetEnvironmentVariable("L3_RANK") ?? "0"), world = int.Parse(Environment.GetEnvironmentVariable("L3_WORLD") ?? "1");
+int slots = int.Parse(Environment.GetEnvironmentVariable("L3_SLOTS") ?? new LoaderOptions().DeviceSlots.ToString());
 Console.WriteLine($"L3 loader bench, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, readers {readers}, " +
                   $"{imageCount} images of {width}x{height} RGB, N = {patchSize}, batch {batchSize}");
 
@@ -43,12 +49,35 @@ if (!File.Exists(Path.Combine(dataset, "dataset.json")))
     Directory.Delete(inputs, true);
     Console.WriteLine($"dataset written in {clock.Elapsed.TotalSeconds:F1} s: {dataset}");
 }
+if (Environment.GetEnvironmentVariable("L3_DATASET_ONLY") == "1") return;
 using var data = L3Dataset.Open(dataset);
 Console.WriteLine($"dataset: {data.Count} samples, {data.Manifest.L3Bytes / 1e6:F0} MB of L3 ({(double)data.Manifest.L3Bytes / data.Manifest.DecodedBytes:F3} of raw)");
 // warm the page cache: the target is a loader fed from files in memory
 foreach (var shard in data.Shards) File.ReadAllBytes(Path.Combine(dataset, shard.Tar));
 
 var rows = new List<string>();
+double lastCompressedGBs = 0;
+if (world > 1)
+{
+    var rankCrops = new AugmentOptions { Width = 224, Height = 224, Type = OutputType.Float16 };
+    Run($"rank {rank} of {world}: RandomResizedCrop 224, flip, normalize, fp16 NCHW", rankCrops, HostPath.Auto, samplesFile: Path.Combine(work, $"rank-{rank}-samples.txt"));
+    Console.WriteLine();
+    Console.WriteLine($"| output | images/s | ratio | compressed GB/s read | source GB/s (decoded regions) | ms per batch | device ms per batch: upload / tasks+decode / output | CPU cores busy | checked |");
+    Console.WriteLine($"| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    foreach (var row in rows) Console.WriteLine(row);
+    return;
+}
+// the host→device copy rate of this machine, now: page-locked memory, and the dataset's own files
+// mapped and registered as the loader maps them
+double pageLockedGBs = double.NaN, mappedGBs = double.NaN;
+using (var context = ILGPU.Context.Create(b => b.Cuda()))
+    if (context.Devices.Any(d => d.AcceleratorType == ILGPU.Runtime.AcceleratorType.Cuda))
+    {
+        using var cuda = context.GetPreferredDevice(preferCPU: false).CreateAccelerator(context);
+        using var files = SampleSource.FromDataset(data);
+        (pageLockedGBs, mappedGBs) = TransferRate.Measure(cuda, files);
+    }
+Console.WriteLine($"host→device copies: page-locked {pageLockedGBs:F1} GB/s, mapped dataset files {mappedGBs:F1} GB/s");
 // The same output with the generic fused kernels and with the profile's (Profiles.cs: the generator's
 // DecodePatchList<Shape> and Augment<Output>), in the same run; the ratio is profile / generic.
 var crops = new AugmentOptions { Width = 224, Height = 224, Type = OutputType.Float16 };
@@ -56,24 +85,33 @@ var full = new AugmentOptions { Crop = CropMode.Full, RandomFlip = false, Type =
 double generic = Run("RandomResizedCrop 224, flip, normalize, fp16 NCHW: generic fused kernel", crops, HostPath.Auto, profiles: false);
 Run("RandomResizedCrop 224, flip, normalize, fp16 NCHW: profile fused kernel", crops, HostPath.Auto, baseline: generic);
 Run("the same, page-locked copies", crops, HostPath.PageLockedCopies);
-Run("full images, normalize, fp16 NCHW", full, HostPath.Auto);
+double fullRate = Run("full images, normalize, fp16 NCHW", full, HostPath.Auto);
+double fullCompressed = lastCompressedGBs;
+Run($"the same, {slots + 1} device slots", full, HostPath.Auto, slotCount: slots + 1);
+double fullCompressedMoreSlots = lastCompressedGBs;
 Run("the same, page-locked copies", full, HostPath.PageLockedCopies);
 Run("full images, uint8 NHWC", full with { Type = OutputType.UInt8, Layout = TensorLayout.ChannelsLast }, HostPath.Auto);
 Console.WriteLine();
-Console.WriteLine($"| output | images/s | ratio to generic | compressed GB/s read | source GB/s (decoded regions) | ms per batch | CPU cores busy | checked |");
-Console.WriteLine($"| --- | --- | --- | --- | --- | --- | --- | --- |");
+Console.WriteLine($"| output | images/s | ratio to generic | compressed GB/s read | source GB/s (decoded regions) | ms per batch | device ms per batch: upload / tasks+decode / output | CPU cores busy | checked |");
+Console.WriteLine($"| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 foreach (var row in rows) Console.WriteLine(row);
+Console.WriteLine();
+Console.WriteLine($"full fp16 images, compressed bytes a second against the host→device copy rate of this run: " +
+                  $"{fullCompressed:F1} GB/s = {fullCompressed / pageLockedGBs:F2} of page-locked ({pageLockedGBs:F1} GB/s), {fullCompressed / mappedGBs:F2} of mapped files ({mappedGBs:F1} GB/s); " +
+                  $"with {slots + 1} slots {fullCompressedMoreSlots:F1} GB/s = {fullCompressedMoreSlots / pageLockedGBs:F2} / {fullCompressedMoreSlots / mappedGBs:F2}");
+_ = fullRate;
 
-double Run(string name, AugmentOptions augment, HostPath hostPath, bool profiles = true, double baseline = 0)
+double Run(string name, AugmentOptions augment, HostPath hostPath, bool profiles = true, double baseline = 0, int slotCount = 0, string? samplesFile = null)
 {
     LoaderProfiles.Enabled = profiles;
-    var profile = LoaderProfiles.Find([(patchSize, 3)], augment, augment.Width, augment.Height);
+    var (outputWidth, outputHeight) = augment.OutputSize(width, height);
+    var profile = LoaderProfiles.Find([(patchSize, 3)], augment, outputWidth, outputHeight);
     long profileBatches0 = profile?.Batches ?? 0;
     using var source = SampleSource.FromDataset(data);
     using var loader = new L3Loader(source, new LoaderOptions
     {
-        Sampling = new SamplerOptions { BatchSize = batchSize, Seed = 1, LastBatch = LastBatchPolicy.Pad },
-        Augment = augment, Readers = readers, PrefetchDepth = 4, HostPath = hostPath,
+        Sampling = new SamplerOptions { BatchSize = batchSize, Seed = 1, LastBatch = LastBatchPolicy.Pad, Rank = rank, WorldSize = world },
+        Augment = augment, Readers = readers, PrefetchDepth = 4, HostPath = hostPath, DeviceSlots = slotCount > 0 ? slotCount : slots, TimeDevice = true,
     });
     Console.WriteLine($"\n{name} on {loader.Accelerator.Name} ({loader.Accelerator.AcceleratorType}); {loader.HostPathUsed}; kernels: {profile?.Name ?? "generic"}");
 
@@ -93,6 +131,20 @@ double Run(string name, AugmentOptions augment, HostPath hostPath, bool profiles
         });
     }
     Console.WriteLine($"  checked: {checkedEntries} entries equal the CPU reference byte for byte");
+    if (samplesFile is not null)
+    {
+        // the rest of this rank's first epoch: every real entry's sample
+        var seen = new List<long>();
+        using (var fresh = new L3Loader(source, new LoaderOptions
+        {
+            Sampling = new SamplerOptions { BatchSize = batchSize, Seed = 1, LastBatch = LastBatchPolicy.Pad, Rank = rank, WorldSize = world },
+            Augment = augment, Readers = readers,
+        }, accelerator: loader.Accelerator))
+            foreach (var batch in fresh.ReadEpoch())
+                using (batch) seen.AddRange(batch.Samples.Take(batch.Valid));
+        File.WriteAllLines(samplesFile, seen.Select(v => v.ToString()));
+        Console.WriteLine($"  epoch 0 of rank {rank}: {seen.Count} samples ({seen.Distinct().Count()} distinct) written to {samplesFile}");
+    }
 
     for (int i = 0; i < 3; i++) loader.Next().Dispose();   // warm-up
     var process = Process.GetCurrentProcess();
@@ -114,7 +166,10 @@ double Run(string name, AugmentOptions augment, HostPath hostPath, bool profiles
     if (profile is not null && profile.Batches == profileBatches0)
         throw new InvalidOperationException($"{name}: the profile {profile.Name} matched but its kernels did not run");
     string ratio = baseline > 0 ? $"{images / baseline:F2}" : "";
-    rows.Add($"| {name} | {images:F1} | {ratio} | {compressedGBs:F2} | {regionGBs:F2} | {seconds * 1000 / timedBatches:F1} | {cores:F1} | {checkedEntries} entries exact |");
+    lastCompressedGBs = compressedGBs;
+    var device = loader.Timings.Since(timings0);
+    rows.Add($"| {name} | {images:F1} | {ratio} | {compressedGBs:F2} | {regionGBs:F2} | {seconds * 1000 / timedBatches:F1} | " +
+             $"{device.DeviceUploadPerBatch.TotalMilliseconds:F2} / {device.DeviceDecodePerBatch.TotalMilliseconds:F2} / {device.DeviceOutputPerBatch.TotalMilliseconds:F2} | {cores:F1} | {checkedEntries} entries exact |");
     LoaderProfiles.Enabled = true;
     return images;
 }
