@@ -230,7 +230,11 @@ public static class L3Codec
     public static string DescribeDecoder(L3Header header, L3DecodeOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(header);
-        if (header.Mode == L3CodingMode.Dense) return "dense scalar";
+        if (header.Mode == L3CodingMode.Dense)
+        {
+            var path = CpuPaths.Resolve((options ?? L3DecodeOptions.Default).Path);
+            return DenseSimdDecoder.Serves(path) ? $"dense {CpuPaths.Describe(path)}" : "dense scalar";
+        }
         return DecoderChoice.Resolve(header, options ?? L3DecodeOptions.Default).ToString();
     }
 
@@ -321,7 +325,7 @@ public static class L3Codec
     {
         try
         {
-            DenseFileDecoder.DecodeAll(file, header, DenseFileDecoder.ReadTables(file, header), pixels, options.MaxDegreeOfParallelism);
+            DenseFileDecoder.DecodeAll(file, header, DenseFileDecoder.ReadTables(file, header), pixels, options.MaxDegreeOfParallelism, options.Path);
         }
         catch (L3FormatException)
         {

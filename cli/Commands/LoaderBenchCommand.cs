@@ -93,7 +93,7 @@ internal static class LoaderBenchCommand
         using var loader = new L3Loader(source, new LoaderOptions
         {
             Sampling = new SamplerOptions { BatchSize = s.Batch, Seed = s.Seed, Rank = s.Rank, WorldSize = s.World },
-            Augment = augment, Readers = s.Readers, PrefetchDepth = s.Prefetch, ForceCpu = !s.Gpu,
+            Augment = augment, Readers = s.Readers, PrefetchDepth = s.Prefetch, ForceCpu = !s.Gpu, TimeDevice = true,
         });
         if (s.Gpu && loader.Accelerator.AcceleratorType != ILGPU.Runtime.AcceleratorType.Cuda) Console.Error.WriteLine(GpuCodecs.EmulatorNotice);
         long total = s.Batches ?? (long)(s.Epochs ?? 1) * loader.BatchesPerEpoch;
@@ -142,7 +142,11 @@ internal static class LoaderBenchCommand
         {
             Console.WriteLine($"images/s: {images / seconds:F1}");
             Console.WriteLine($"source pixels decoded: {(loader.RegionBytes - region0) / seconds / 1e9:G3} GB/s (patches the crops touch); compressed read: {(loader.CompressedBytes - compressed0) / seconds / 1e9:G3} GB/s");
-            Console.WriteLine($"time per batch: {seconds * 1000 / (total - 1):F2} ms (upload, decode and output stage; GPU kernel time alone: not available from the loader)");
+            var stages = loader.Timings.Since(timings0);
+            Console.WriteLine($"time per batch: {seconds * 1000 / (total - 1):F2} ms" + (stages.DeviceDecodePerBatch > TimeSpan.Zero
+                ? $"; on the GPU: tasks and decode {stages.DeviceDecodePerBatch.TotalMilliseconds:F2} ms, output stage {stages.DeviceOutputPerBatch.TotalMilliseconds:F2} ms, " +
+                  $"upload {stages.DeviceUploadPerBatch.TotalMilliseconds:F2} ms (from the batch's start on its stream, waits for other batches' uploads included)"
+                : " (GPU times: CUDA only)"));
             Console.WriteLine($"CPU cores busy: {cores:F2}");
             Console.WriteLine($"stages, {loader.Timings.Since(timings0)}");
         }

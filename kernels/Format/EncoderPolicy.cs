@@ -59,6 +59,9 @@ internal static class EncoderPolicy
     /// </summary>
     public static int PredictorKey(int rowBits, int predictor) => rowBits * RowCoding.PredictorCount + predictor;
 
+    /// <summary>The cost a key (<see cref="PredictorKey"/>) was made from.</summary>
+    public static int CostOfKey(int key) => key / RowCoding.PredictorCount;
+
     /// <summary>The predictor a key (<see cref="PredictorKey"/>) stands for.</summary>
     public static int PredictorOfKey(int key) => key & (RowCoding.PredictorCount - 1);
 
@@ -68,4 +71,8 @@ internal static class EncoderPolicy
     /// tables yet. The cheapest predictor wins, the lowest on a tie; the transform wins a tie.
     /// </summary>
     public static int DenseCodeCost(int code) => 2 * RowCoding.WidthOf(code) + 1;
+
+    /// <summary>Dense mode: a row's cost, the sum of <see cref="DenseCodeCost"/> over its
+    /// <paramref name="width"/> codes, from the sum of their bit lengths.</summary>
+    public static int DenseRowCost(int bitLengthSum, int width) => 2 * bitLengthSum + width;
 }

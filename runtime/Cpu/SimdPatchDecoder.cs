@@ -110,7 +110,15 @@ internal static unsafe class SimdPatchDecoder
         for (int c = 0; c < channels; c++)
             at = DecodePlane<K>(at, width, height, scratch.Planes + c * PlaneBytes, scratch.Codes);
 
-        bool transform = (patch[0] & PatchFormat.ColorTransformFlag) != 0;
+        InterleavePatch<K>(width, height, channels, (patch[0] & PatchFormat.ColorTransformFlag) != 0, dest, destStride, scratch);
+    }
+
+    /// <summary>Writes the decoded planes of the scratch (the colour transform restored) as interleaved
+    /// pixels; shared with the dense (mode 1) vector decoder, whose planes are laid out alike.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void InterleavePatch<K>(int width, int height, int channels, bool transform, byte* dest, int destStride, Scratch scratch)
+        where K : struct, IRowKernel
+    {
         byte* planes = scratch.Planes + Stride; // row 0 of the patch
         int rowBytes = width * channels;
         if (width == 64)
@@ -218,8 +226,12 @@ internal static unsafe class SimdPatchDecoder
         }
     }
 
-    private interface IRowKernel
+    internal interface IRowKernel
     {
+        /// <summary>Rebuilds a row of up to 64 pixels from its 64 codes (section 3: unzigzag, the prefix
+        /// sum for predictors 1–3, the base from the row above) into <paramref name="row"/> (64 bytes written).</summary>
+        static abstract void RebuildRow(byte* codes, byte* top, byte* row, int predictor);
+
         /// <summary>Decodes a row of up to 64 pixels into <paramref name="row"/> (64 bytes written).</summary>
         static abstract void DecodeRow(byte* payload, ulong groupWidths, byte* top, byte* row, int predictor, byte* codes);
 
@@ -233,7 +245,7 @@ internal static unsafe class SimdPatchDecoder
 
     // ---------------------------------------------------------------- 512 bits: AVX-512 VBMI
 
-    private struct V512 : IRowKernel
+    internal struct V512 : IRowKernel
     {
         // byte i -> i / 8 (spreads byte g of a qword over qword g)
         private static readonly Vector512<byte> SpreadIndex = Vector512.Create(
@@ -301,7 +313,16 @@ internal static unsafe class SimdPatchDecoder
             var control = Avx512Vbmi.PermuteVar64x8(ShiftTable, shiftIndex);
             var code = Avx512Vbmi.MultiShift(control, data.AsUInt64()).AsByte();
             code &= Avx512BW.Shuffle(MaskTable, Avx512Vbmi.PermuteVar64x8(widthVec, SpreadIndex));
+            Rebuild(code, top, row, predictor);
+        }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void RebuildRow(byte* codes, byte* top, byte* row, int predictor) =>
+            Rebuild(Vector512.Load(codes), top, row, predictor);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Rebuild(Vector512<byte> code, byte* top, byte* row, int predictor)
+        {
             // zigzag back: e = (k >> 1) ^ -(k & 1)
             var one = Vector512.Create((byte)1);
             var e = Vector512.ShiftRightLogical(code.AsUInt16(), 1).AsByte() & Vector512.Create((byte)0x7F);
@@ -365,7 +386,7 @@ internal static unsafe class SimdPatchDecoder
 
     // ---------------------------------------------------------------- 256 bits: AVX2
 
-    private struct V256 : IRowKernel
+    internal struct V256 : IRowKernel
     {
         private static readonly Vector256<byte> LastOfQword = Vector256.Create(
             (byte)7, 7, 7, 7, 7, 7, 7, 7, 15, 15, 15, 15, 15, 15, 15, 15, 7, 7, 7, 7, 7, 7, 7, 7, 15, 15, 15, 15, 15, 15, 15, 15);
@@ -395,6 +416,12 @@ internal static unsafe class SimdPatchDecoder
         public static void DecodeRow(byte* payload, ulong groupWidths, byte* top, byte* row, int predictor, byte* codes)
         {
             UnpackRow(payload, groupWidths, codes);
+            RebuildRow(codes, top, row, predictor);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void RebuildRow(byte* codes, byte* top, byte* row, int predictor)
+        {
             var e0 = Unzigzag(Vector256.Load(codes));
             var e1 = Unzigzag(Vector256.Load(codes + 32));
             if (predictor == 0)
@@ -490,7 +517,7 @@ internal static unsafe class SimdPatchDecoder
 
     // ---------------------------------------------------------------- 128 bits: SSSE3 / AdvSimd
 
-    private struct V128 : IRowKernel
+    internal struct V128 : IRowKernel
     {
         private static readonly Vector128<byte> HighQwordGetsLow = Vector128.Create(
             (byte)0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 7, 7, 7, 7, 7, 7, 7, 7);
@@ -540,6 +567,12 @@ internal static unsafe class SimdPatchDecoder
         public static void DecodeRow(byte* payload, ulong groupWidths, byte* top, byte* row, int predictor, byte* codes)
         {
             UnpackRow(payload, groupWidths, codes);
+            RebuildRow(codes, top, row, predictor);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void RebuildRow(byte* codes, byte* top, byte* row, int predictor)
+        {
             if (predictor == 0)
             {
                 for (int i = 0; i < 64; i += 16)

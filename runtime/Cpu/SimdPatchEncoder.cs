@@ -114,6 +114,84 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         return at;
     }
 
+    /// <summary>
+    /// Dense mode's first pass over a patch (docs/FORMAT.md, end of 6.5): each coded plane's rows under
+    /// the predictor of the lowest dense cost (<see cref="EncoderPolicy.DenseRowCost"/>), the colour
+    /// transform by the same cost. Writes the patch's flags, zero-row masks and predictor arrays to
+    /// <paramref name="header"/> (<see cref="DenseLayout.PatchHeaderBytes"/>) and channel block c's
+    /// row r's codes to <paramref name="codes"/>[(c·h + r)·w]; returns whether any row is coded.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public bool CodeDense(ReadOnlySpan<byte> pixels, int stride, int width, int height, Span<byte> header, Span<byte> codes)
+    {
+        fixed (byte* source = pixels)
+        {
+            if (_path == CpuPath.Vector512) Extract<V512>(source, stride, width, height, pixels.Length);
+            else Extract<V128>(source, stride, width, height, pixels.Length);
+        }
+        var costs = stackalloc int[PlaneCount];
+        var zeroRows = stackalloc ulong[PlaneCount];
+        var predictors = stackalloc byte[PlaneCount * 64];
+        for (int q = 0; q < EncoderPolicy.PlaneCount(_channels); q++)
+        {
+            int plane = Slot(q);
+            costs[plane] = _path == CpuPath.Vector512
+                ? CodeDensePlane<V512>(_planes + plane * PlaneBytes, width, height, _blocks + plane * _maxBlock, predictors + plane * 64, out zeroRows[plane])
+                : CodeDensePlane<V128>(_planes + plane * PlaneBytes, width, height, _blocks + plane * _maxBlock, predictors + plane * 64, out zeroRows[plane]);
+        }
+        bool transform = EncoderPolicy.CanTransform(_channels) && EncoderPolicy.UseColorTransform(
+            costs[PatchLayout.Red], costs[PatchLayout.Blue], costs[RedMinusGreenSlot], costs[BlueMinusGreenSlot]);
+
+        int maskBytes = RowCoding.ZeroMaskBytes(height), predictorBytes = RowCoding.PredictorBytes(height);
+        ulong allRows = height == 64 ? ~0UL : (1UL << height) - 1;
+        header[..DenseLayout.PatchHeaderBytes(height, _channels)].Clear();
+        header[PatchLayout.FlagsOffset] = (byte)(transform ? PatchLayout.ColorTransformFlag : 0);
+        bool anyCoded = false;
+        for (int c = 0; c < _channels; c++)
+        {
+            int plane = Slot(EncoderPolicy.BlockPlane(c, transform, _channels));
+            int mask = PatchLayout.FlagsSize + c * (maskBytes + predictorBytes);
+            for (int i = 0; i < maskBytes; i++) header[mask + i] = (byte)(zeroRows[plane] >> (8 * i));
+            for (int r = 0; r < height; r++) header[mask + maskBytes + (r >> 2)] |= (byte)RowCoding.PredictorBits(predictors[plane * 64 + r], r);
+            new ReadOnlySpan<byte>(_blocks + plane * _maxBlock, width * height).CopyTo(codes[(c * width * height)..]);
+            anyCoded |= zeroRows[plane] != allRows;
+        }
+        return anyCoded;
+    }
+
+    /// <summary>Codes one plane for dense mode: row y's codes to <paramref name="codes"/>[y·w], its
+    /// predictor to <paramref name="predictors"/>[y], its zero-row bit to <paramref name="zeroRows"/>;
+    /// returns the plane's cost.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int CodeDensePlane<K>(byte* plane, int width, int height, byte* codes, byte* predictors, out ulong zeroRows)
+        where K : struct, IEncodeKernel
+    {
+        byte* candidates = stackalloc byte[CandidateBytes];
+        int total = 0;
+        zeroRows = 0;
+        byte* top = plane;
+        for (int y = 0; y < height; y++, top += Stride)
+        {
+            byte* codesOfRow = codes + y * width;
+            // a row equal to the row above: every code 0 under Top, the cheapest and lowest (see EncodePlane)
+            if (new ReadOnlySpan<byte>(top + Stride, width).SequenceEqual(new ReadOnlySpan<byte>(top, width)))
+            {
+                predictors[y] = RowCoding.Top;
+                zeroRows |= 1UL << y;
+                total += EncoderPolicy.DenseRowCost(0, width);
+                new Span<byte>(codesOfRow, width).Clear();
+                continue;
+            }
+            int key = K.ChooseDenseRow(top + Stride, top, width, candidates);
+            int predictor = EncoderPolicy.PredictorOfKey(key), cost = EncoderPolicy.CostOfKey(key);
+            predictors[y] = (byte)predictor;
+            total += cost;
+            Unsafe.CopyBlockUnaligned(codesOfRow, CandidateCodes(candidates, predictor), (uint)width);
+            if (cost == EncoderPolicy.DenseRowCost(0, width)) zeroRows |= 1UL << y; // every code 0
+        }
+        return total;
+    }
+
     /// <summary>Where coded plane <paramref name="plane"/> (<see cref="EncoderPolicy"/>'s numbering) lies in memory.</summary>
     private int Slot(int plane) =>
         plane == EncoderPolicy.RedMinusGreen(_channels) ? RedMinusGreenSlot
@@ -255,6 +333,11 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         /// <paramref name="candidates"/> (<see cref="CandidateCodes"/>, <see cref="CandidateWidths"/>)
         /// and returns the cheapest predictor (<see cref="Cheapest"/>).</summary>
         static abstract int ChooseRow(byte* row, byte* top, int width, byte* candidates);
+
+        /// <summary>Computes the row's codes under the 4 predictors into <paramref name="candidates"/>
+        /// (<see cref="CandidateCodes"/>) and returns the key (<see cref="EncoderPolicy.PredictorKey"/>)
+        /// of the cheapest by dense mode's cost (<see cref="EncoderPolicy.DenseRowCost"/>).</summary>
+        static abstract int ChooseDenseRow(byte* row, byte* top, int width, byte* candidates);
     }
 
     // ---------------------------------------------------------------- 512 bits
@@ -353,8 +436,10 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
             return Vector512.Create(64UL) - Avx512CD.LeadingZeroCount(o);
         }
 
+        /// <summary>The row's codes under the 4 predictors (0 past the width).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static int ChooseRow(byte* row, byte* top, int width, byte* candidates)
+        private static (Vector512<byte> Top, Vector512<byte> Left, Vector512<byte> Gradient, Vector512<byte> TopRight) Candidates(
+            byte* row, byte* top, int width)
         {
             var keep = Vector512.LessThan(Vector512<byte>.Indices, Vector512.Create((byte)width));
             var v = Vector512.Load(row);
@@ -365,10 +450,43 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
             var dTop = v - t;
             var dLeft = v - Vector512.Create(*top);
             var dTopRight = v - Vector512.Load(top + 1);
-            var kTop = Zigzag(dTop, keep);
-            var kLeft = Zigzag(dLeft - Avx512Vbmi.PermuteVar64x8x2(dLeft, ShiftUp, zero), keep);
-            var kGradient = Zigzag(dTop - Avx512Vbmi.PermuteVar64x8x2(dTop, ShiftUp, zero), keep);
-            var kTopRight = Zigzag(dTopRight - Avx512Vbmi.PermuteVar64x8x2(dTopRight, ShiftUp, zero), keep);
+            return (Zigzag(dTop, keep),
+                Zigzag(dLeft - Avx512Vbmi.PermuteVar64x8x2(dLeft, ShiftUp, zero), keep),
+                Zigzag(dTop - Avx512Vbmi.PermuteVar64x8x2(dTop, ShiftUp, zero), keep),
+                Zigzag(dTopRight - Avx512Vbmi.PermuteVar64x8x2(dTopRight, ShiftUp, zero), keep));
+        }
+
+        // bit length of a byte: of its high nibble + 4 when that is not 0, else of its low nibble
+        private static readonly Vector512<byte> HighNibbleLength = Vector512.Create(Vector128.Create((byte)0, 5, 6, 6, 7, 7, 7, 7, 8, 8, 8, 8, 8, 8, 8, 8));
+        private static readonly Vector512<byte> LowNibbleLength = Vector512.Create(Vector128.Create((byte)0, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4));
+
+        /// <summary>The sum of the codes' bit lengths, per qword (as vpsadbw leaves it).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<ulong> BitLengths(Vector512<byte> codes)
+        {
+            var lengths = Vector512.Max(Avx512BW.Shuffle(HighNibbleLength, Vector512.ShiftRightLogical(codes.AsUInt16(), 4).AsByte() & Vector512.Create((byte)15)),
+                Avx512BW.Shuffle(LowNibbleLength, codes & Vector512.Create((byte)15)));
+            return Avx512BW.SumAbsoluteDifferences(lengths, Vector512<byte>.Zero).AsUInt64();
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static int ChooseDenseRow(byte* row, byte* top, int width, byte* candidates)
+        {
+            var (kTop, kLeft, kGradient, kTopRight) = Candidates(row, top, width);
+            kTop.Store(CandidateCodes(candidates, RowCoding.Top));
+            kLeft.Store(CandidateCodes(candidates, RowCoding.Left));
+            kGradient.Store(CandidateCodes(candidates, RowCoding.Gradient));
+            kTopRight.Store(CandidateCodes(candidates, RowCoding.TopRight));
+            // the four sums at once, predictor p's in bits 16p..16p + 15
+            var packed = Vector512.ShiftLeft(BitLengths(kTop), 16 * RowCoding.Top) | Vector512.ShiftLeft(BitLengths(kLeft), 16 * RowCoding.Left)
+                | Vector512.ShiftLeft(BitLengths(kGradient), 16 * RowCoding.Gradient) | Vector512.ShiftLeft(BitLengths(kTopRight), 16 * RowCoding.TopRight);
+            return CheapestDense(Vector512.Sum(packed), width);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static int ChooseRow(byte* row, byte* top, int width, byte* candidates)
+        {
+            var (kTop, kLeft, kGradient, kTopRight) = Candidates(row, top, width);
             var wTop = GroupWidths(kTop);
             var wLeft = GroupWidths(kLeft);
             var wGradient = GroupWidths(kGradient);
@@ -401,6 +519,17 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
         int top = Key(groupBytes, RowCoding.Top, groups), left = Key(groupBytes, RowCoding.Left, groups);
         int gradient = Key(groupBytes, RowCoding.Gradient, groups), topRight = Key(groupBytes, RowCoding.TopRight, groups);
         return EncoderPolicy.PredictorOfKey(Math.Min(Math.Min(top, left), Math.Min(gradient, topRight)));
+    }
+
+    /// <summary>The key of the cheapest predictor by dense mode's cost, from the four sums of bit
+    /// lengths packed in <paramref name="bitLengths"/> (predictor p's in bits 16p..16p + 15).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int CheapestDense(ulong bitLengths, int width)
+    {
+        static int Key(ulong packed, int predictor, int width) =>
+            EncoderPolicy.PredictorKey(EncoderPolicy.DenseRowCost((int)(packed >> (16 * predictor)) & 0xFFFF, width), predictor);
+        return Math.Min(Math.Min(Key(bitLengths, RowCoding.Top, width), Key(bitLengths, RowCoding.Left, width)),
+            Math.Min(Key(bitLengths, RowCoding.Gradient, width), Key(bitLengths, RowCoding.TopRight, width)));
     }
 
     // ---------------------------------------------------------------- 128 bits (also used by the Vector256 path)
@@ -490,27 +619,73 @@ internal sealed unsafe class SimdPatchEncoder : IDisposable
             return a + b;
         }
 
+        /// <summary>Codes 16·k..16·k + 15 of the row (<paramref name="i"/> = 16·k) under the 4 predictors
+        /// (0 past the width); the previous chunk's offsets are taken again from memory.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static (Vector128<byte> Top, Vector128<byte> Left, Vector128<byte> Gradient, Vector128<byte> TopRight) Chunk(
+            byte* row, byte* top, int i, int width)
+        {
+            var keep = Vector128.LessThan(Vector128<byte>.Indices + Vector128.Create((byte)i), Vector128.Create((byte)width));
+            var tFirst = Vector128.Create(*top);
+            // offsets from each base, as in V512.ChooseRow, of this chunk and of the one before (0 before the row)
+            var v = Vector128.Load(row + i);
+            var dTop = v - Vector128.Load(top + i);
+            var dLeft = v - tFirst;
+            var dTopRight = v - Vector128.Load(top + 1 + i);
+            Vector128<byte> lastTop = default, lastLeft = default, lastTopRight = default;
+            if (i > 0)
+            {
+                var u = Vector128.Load(row + i - 16);
+                lastTop = u - Vector128.Load(top + i - 16);
+                lastLeft = u - tFirst;
+                lastTopRight = u - Vector128.Load(top + i - 15);
+            }
+            return (Zigzag(dTop, keep), Zigzag(Difference(dLeft, lastLeft), keep), Zigzag(Difference(dTop, lastTop), keep),
+                Zigzag(Difference(dTopRight, lastTopRight), keep));
+        }
+
+        private static readonly Vector128<byte> HighNibbleLength = Vector128.Create((byte)0, 5, 6, 6, 7, 7, 7, 7, 8, 8, 8, 8, 8, 8, 8, 8);
+        private static readonly Vector128<byte> LowNibbleLength = Vector128.Create((byte)0, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4);
+
+        /// <summary>The sum of 16 codes' bit lengths (at most 128).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static int BitLengths(Vector128<byte> codes)
+        {
+            var lengths = Vector128.Max(Shuffle(HighNibbleLength, Vector128.ShiftRightLogical(codes, 4)),
+                Shuffle(LowNibbleLength, codes & Vector128.Create((byte)15)));
+            return Vector128.Sum(lengths);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static int ChooseDenseRow(byte* row, byte* top, int width, byte* candidates)
+        {
+            int top0 = 0, left = 0, gradient = 0, topRight = 0;
+            for (int i = 0; i < 64; i += 16)
+            {
+                var (kTop, kLeft, kGradient, kTopRight) = Chunk(row, top, i, width);
+                kTop.Store(CandidateCodes(candidates, RowCoding.Top) + i);
+                kLeft.Store(CandidateCodes(candidates, RowCoding.Left) + i);
+                kGradient.Store(CandidateCodes(candidates, RowCoding.Gradient) + i);
+                kTopRight.Store(CandidateCodes(candidates, RowCoding.TopRight) + i);
+                top0 += BitLengths(kTop);
+                left += BitLengths(kLeft);
+                gradient += BitLengths(kGradient);
+                topRight += BitLengths(kTopRight);
+            }
+            ulong packed = (ulong)(uint)top0 << (16 * RowCoding.Top) | (ulong)(uint)left << (16 * RowCoding.Left)
+                | (ulong)(uint)gradient << (16 * RowCoding.Gradient) | (ulong)(uint)topRight << (16 * RowCoding.TopRight);
+            return CheapestDense(packed, width);
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static int ChooseRow(byte* row, byte* top, int width, byte* candidates)
         {
-            var tFirst = Vector128.Create(*top);
             int bytesTop = 0, bytesLeft = 0, bytesGradient = 0, bytesTopRight = 0;
             ulong* widths = CandidateWidths(candidates);
             widths[RowCoding.Top] = widths[RowCoding.Left] = widths[RowCoding.Gradient] = widths[RowCoding.TopRight] = 0;
-            Vector128<byte> lastTop = default, lastLeft = default, lastTopRight = default;
             for (int i = 0; i < 64; i += 16)
             {
-                var keep = Vector128.LessThan(Vector128<byte>.Indices + Vector128.Create((byte)i), Vector128.Create((byte)width));
-                var v = Vector128.Load(row + i);
-                // offsets from each base, as in V512.ChooseRow
-                var dTop = v - Vector128.Load(top + i);
-                var dLeft = v - tFirst;
-                var dTopRight = v - Vector128.Load(top + 1 + i);
-                var kTop = Zigzag(dTop, keep);
-                var kLeft = Zigzag(Difference(dLeft, lastLeft), keep);
-                var kGradient = Zigzag(Difference(dTop, lastTop), keep);
-                var kTopRight = Zigzag(Difference(dTopRight, lastTopRight), keep);
-                lastTop = dTop; lastLeft = dLeft; lastTopRight = dTopRight;
+                var (kTop, kLeft, kGradient, kTopRight) = Chunk(row, top, i, width);
                 kTop.Store(CandidateCodes(candidates, RowCoding.Top) + i);
                 kLeft.Store(CandidateCodes(candidates, RowCoding.Left) + i);
                 kGradient.Store(CandidateCodes(candidates, RowCoding.Gradient) + i);

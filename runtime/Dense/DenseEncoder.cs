@@ -1,37 +1,54 @@
 using System.Buffers.Binary;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using L3.Cpu;
 using L3.Kernels;
 
 namespace L3.Dense;
 
 /// <summary>
-/// The reference encoder of coding mode 1 (docs/FORMAT.md, section 6), in two passes: every patch's
-/// planes are row-coded as in mode 0 (predictor and colour transform chosen by
-/// <see cref="EncoderPolicy.DenseCodeCost"/>) and their tokens counted per table; then the tables are
-/// built from the counts and every patch's codes are rANS-coded with them.
+/// The encoder of coding mode 1 (docs/FORMAT.md, section 6), in two passes: every patch's planes are
+/// row-coded as in mode 0 (predictor and colour transform chosen by <see cref="EncoderPolicy.DenseRowCost"/>,
+/// all four predictors of a row at once in vectors: <see cref="SimdPatchEncoder.CodeDense"/>) and their
+/// tokens counted per table; then the tables are built from the counts and every patch's codes are
+/// rANS-coded with them: on the Vector256 and Vector512 paths the 8 lanes of a step at once
+/// (<see cref="EncodeRowVector"/>), else lane by lane (<see cref="EncodeRowScalar"/>), the same steps
+/// on the same data, so the same bytes.
 /// </summary>
-internal static class DenseEncoder
+internal static unsafe class DenseEncoder
 {
-    /// <summary>A patch after the first pass: its flags, masks and predictor arrays as stored, and
-    /// the codes of its channel blocks (block c's row r at [(c·h + r)·w]).</summary>
-    private sealed record CodedPatch(byte[] Header, byte[] Codes, bool AnyCodedRow);
-
     public static byte[] Encode(ReadOnlySpan<byte> pixels, int width, int height, int channels, L3EncodeOptions options)
     {
         int n = options.PatchSize;
         int patchesX = FileLayout.PatchesAlong(width, n), patchesY = FileLayout.PatchesAlong(height, n);
         int stride = width * channels;
-        var coded = new CodedPatch[patchesX * patchesY];
+        // the vector kernels of the first pass: AVX-512 where the path has it, else 16-byte vectors
+        // (Vector128 runs everywhere, in software where the CPU lacks it)
+        var kernel = CpuPaths.Resolve(options.Path) == CpuPath.Vector512 ? CpuPath.Vector512 : CpuPath.Vector128;
+        int headerStride = DenseLayout.PatchHeaderBytes(n, channels);
+        var headers = new byte[patchesX * patchesY * headerStride];
+        var anyCoded = new bool[patchesX * patchesY];
+        // patch (px, py)'s codes at CodesAt: the image's bytes, patch by patch
+        var codes = GC.AllocateUninitializedArray<byte>(pixels.Length);
+        // and each coded code as the second pass takes it (PackSymbol), in step order: block c's row r
+        // of patch i at ((i·C + c)·N + r)·N, its column 8l + s at s·N/8 + l (8 slots of slack at the end)
+        var steps = GC.AllocateUninitializedArray<uint>(patchesX * patchesY * channels * n * n + 8);
         var rowCounts = new long[patchesY][];
         ForEachPatchRow(pixels, patchesY, options.MaxDegreeOfParallelism, (source, py) =>
         {
-            var coder = new PatchCoder(n, channels);
+            var coder = SimdPatchEncoder.ForThread(n, channels, kernel);
             var counts = rowCounts[py] = new long[DenseLayout.TableCount(channels) * DenseLayout.TokenCount];
             int y = py * n, h = Math.Min(n, height - y);
             for (int px = 0; px < patchesX; px++)
             {
-                int x = px * n, w = Math.Min(n, width - x);
-                var patch = coded[py * patchesX + px] = coder.Code(source[(y * stride + x * channels)..], stride, w, h);
-                CountTokens(patch, w, h, channels, counts);
+                int x = px * n, w = Math.Min(n, width - x), index = py * patchesX + px;
+                var header = headers.AsSpan(index * headerStride, headerStride);
+                var patchCodes = codes.AsSpan(CodesAt(px, py, n, width, h, channels), channels * w * h);
+                anyCoded[index] = coder.CodeDense(source[(y * stride + x * channels)..], stride, w, h, header, patchCodes);
+                if (anyCoded[index])
+                    CountTokens(header, patchCodes, steps.AsSpan(index * channels * n * n, channels * n * n), n, w, h, channels, counts);
             }
         });
         var totals = new long[DenseLayout.TableCount(channels) * DenseLayout.TokenCount];
@@ -40,26 +57,34 @@ internal static class DenseEncoder
         var tableBytes = DenseTables.Write(totals, channels);
         // the encoder codes with the tables as a decoder reads them back: one construction of the
         // frequencies and cumulative frequencies
-        var tables = DenseTables.Read(tableBytes, channels, 0);
+        var symbols = SymbolsOf(DenseTables.Read(tableBytes, channels, 0));
+        bool vector = CpuPaths.Resolve(options.Path) is CpuPath.Vector256 or CpuPath.Vector512 && Avx2.IsSupported;
 
-        var patches = new ArraySegment<byte>[coded.Length];
+        var patches = new ArraySegment<byte>[patchesX * patchesY];
         ForEachPatchRow(pixels, patchesY, options.MaxDegreeOfParallelism, (_, py) =>
         {
-            var words = new List<ushort>();
-            int y = py * n, h = Math.Min(n, height - y);
+            // a symbol writes at most one word for its token and one for its raw bits; 8 words of slack
+            var words = new ushort[2 * channels * n * n + 8];
+            int h = Math.Min(n, height - py * n);
             for (int px = 0; px < patchesX; px++)
             {
                 int index = py * patchesX + px, w = Math.Min(n, width - px * n);
-                patches[index] = EncodePatch(coded[index], w, h, channels, tables, words);
-                coded[index] = null!; // its codes are no longer needed
+                var header = headers.AsSpan(index * headerStride, DenseLayout.PatchHeaderBytes(h, channels));
+                patches[index] = anyCoded[index]
+                    ? EncodePatch(header, steps.AsSpan(index * channels * n * n), n, w, h, channels, symbols, words, vector)
+                    : header.ToArray();
             }
         });
         return L3Header.Assemble(width, height, channels, n, patches, L3CodingMode.Dense, tableBytes);
     }
 
+    /// <summary>Where patch (px, py)'s codes (channels × w × h) lie in the codes array: its patch row's
+    /// rows above it, then the patches to its left.</summary>
+    private static int CodesAt(int px, int py, int n, int width, int h, int channels) => (py * n * width + px * n * h) * channels;
+
     private delegate void PatchRowAction(ReadOnlySpan<byte> pixels, int py);
 
-    private static unsafe void ForEachPatchRow(ReadOnlySpan<byte> pixels, int patchesY, int maxDegreeOfParallelism, PatchRowAction action)
+    private static void ForEachPatchRow(ReadOnlySpan<byte> pixels, int patchesY, int maxDegreeOfParallelism, PatchRowAction action)
     {
         if (maxDegreeOfParallelism <= 1)
         {
@@ -76,178 +101,239 @@ internal static class DenseEncoder
         }
     }
 
-    /// <summary>Adds a patch's tokens to the counts of their tables.</summary>
-    private static void CountTokens(CodedPatch patch, int w, int h, int channels, long[] counts)
-    {
-        for (int c = 0; c < channels; c++)
-            for (int r = 0; r < h; r++)
-            {
-                if (IsZeroRow(patch.Header, h, c, r)) continue;
-                var codes = patch.Codes.AsSpan((c * h + r) * w, w);
-                var above = r == 0 ? codes : patch.Codes.AsSpan((c * h + r - 1) * w, w);
-                for (int x = 0; x < w; x++)
-                {
-                    int context = ContextAt(above, r, x, w);
-                    counts[DenseLayout.TableIndex(c, context) * DenseLayout.TokenCount + DenseCoding.TokenOf(codes[x])]++;
-                }
-            }
-    }
+    /// <summary>Each code's token (<see cref="DenseCoding.TokenOf"/>), and each sum of the row above's
+    /// codes its context (<see cref="DenseCoding.ContextOfSum"/>): the rules, tabulated.</summary>
+    private static readonly byte[] Tokens = Enumerable.Range(0, 256).Select(code => (byte)DenseCoding.TokenOf(code)).ToArray();
+    private static readonly byte[] ContextsOfSums = Enumerable.Range(0, 4 * 255 + 1).Select(sum => (byte)DenseCoding.ContextOfSum(sum)).ToArray();
 
-    /// <summary>The context of column x of row r, from the row above's codes.</summary>
-    private static int ContextAt(ReadOnlySpan<byte> above, int r, int x, int w) =>
-        r == 0 ? DenseLayout.FirstRowContext
-        : DenseCoding.Context(false, above[Math.Max(x - 1, 0)], above[x], above[Math.Min(x + 1, w - 1)]);
-
-    private static bool IsZeroRow(byte[] header, int h, int c, int r)
+    private static bool IsZeroRow(ReadOnlySpan<byte> header, int h, int c, int r)
     {
         int mask = PatchLayout.FlagsSize + c * (RowCoding.ZeroMaskBytes(h) + RowCoding.PredictorBytes(h));
         return RowCoding.IsZeroRow(header[mask + (r >> 3)], r);
     }
+
+    /// <summary>The contexts of row r of a block (docs/FORMAT.md, 6.4) from its codes' row above
+    /// (<paramref name="above"/>, null for the first row; a zero row's codes are all 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowContexts(byte* above, int w, byte* contexts, byte* sumContexts)
+    {
+        if (above is null)
+        {
+            new Span<byte>(contexts, w).Fill(DenseLayout.FirstRowContext);
+            return;
+        }
+        int last = w - 1;
+        for (int x = 0; x < w; x++)
+            contexts[x] = sumContexts[above[x > 0 ? x - 1 : 0] + 2 * above[x] + above[x < last ? x + 1 : last]];
+    }
+
+    /// <summary>Adds a patch's tokens to the counts of their tables, and writes each code as the second
+    /// pass takes it, in step order (<see cref="PackSymbol"/>).</summary>
+    private static void CountTokens(ReadOnlySpan<byte> header, ReadOnlySpan<byte> codes, Span<uint> steps, int n, int w, int h, int channels, long[] counts)
+    {
+        byte* contexts = stackalloc byte[64];
+        long* odd = stackalloc long[counts.Length];
+        new Span<long>(odd, counts.Length).Clear();
+        int lanes = n / DenseLayout.LaneColumns;
+        fixed (byte* allCodes = codes)
+        fixed (uint* allSteps = steps)
+        fixed (byte* tokens = Tokens)
+        fixed (byte* sumContexts = ContextsOfSums)
+        fixed (long* allCounts = counts)
+            for (int c = 0; c < channels; c++)
+            {
+                long* evenCounts = allCounts + DenseLayout.TableIndex(c, 0) * DenseLayout.TokenCount;
+                long* oddCounts = odd + DenseLayout.TableIndex(c, 0) * DenseLayout.TokenCount;
+                for (int r = 0; r < h; r++)
+                {
+                    if (IsZeroRow(header, h, c, r)) continue;
+                    byte* row = allCodes + (c * h + r) * w;
+                    uint* stepRow = allSteps + (c * n + r) * n;
+                    RowContexts(r == 0 ? null : row - w, w, contexts, sumContexts); // a zero row above holds codes 0
+                    // two histograms, even and odd columns: neighbours often hit the same count, and
+                    // one increment would wait for the other
+                    for (int x = 0; x < w; x++)
+                    {
+                        int code = row[x], symbol = contexts[x] * DenseLayout.TokenCount + tokens[code];
+                        stepRow[(x & 7) * lanes + (x >> 3)] = PackSymbol(symbol, code, tokens[code]);
+                        ((x & 1) == 0 ? evenCounts : oddCounts)[symbol]++;
+                    }
+                }
+            }
+        for (int i = 0; i < counts.Length; i++) counts[i] += odd[i];
+    }
+
+    /// <summary>A code as the second pass takes it: its symbol in its block's tables (context × 24 +
+    /// token, bits 0–8), its raw bit count (bits 9–11) and the code (bits 16–23).</summary>
+    private static uint PackSymbol(int symbol, int code, int token) => (uint)symbol | (uint)DenseCoding.RawBitCount(token) << 9 | (uint)code << 16;
+
+    /// <summary>
+    /// What coding a token takes (docs/FORMAT.md, end of 6.5), per table (<see cref="DenseLayout.TableIndex"/>)
+    /// and token: its frequency f (low 16 bits) and cumulative frequency (high 16 bits). A lane writes a
+    /// word first when x ≥ 2^22·f, i.e. x >> 22 ≥ f; then x → ⌊x/f⌋·M + x mod f + cum = x + cum + q·(M − f),
+    /// q = ⌊x/f⌋ by a division in doubles (exact: x &lt; 2^32 and f ≤ 2^10 are exact, and x/f, correctly
+    /// rounded, stays below the next integer, which is at least 1/f away).
+    /// </summary>
+    private static uint[] SymbolsOf(DenseTables tables)
+    {
+        int count = DenseLayout.TableCount(tables.Channels);
+        var symbols = new uint[count * DenseLayout.TokenCount];
+        for (int table = 0; table < count; table++)
+            for (int token = 0; token < DenseLayout.TokenCount; token++)
+                symbols[table * DenseLayout.TokenCount + token] = tables.FrequencyCumulative[table * DenseTables.TokenStride + token];
+        return symbols;
+    }
+
+    private const int LimitShift = 32 - DenseLayout.ProbabilityBits; // x ≥ 2^22·f
 
     /// <summary>
     /// rANS-codes a patch: the lanes' symbols in the reverse of the decoder's order (docs/FORMAT.md,
     /// 6.5), each step's raw bits before its tokens and the lanes from the last, so that the words,
     /// reversed at the end, come out in the order the decoder reads them.
     /// </summary>
-    private static byte[] EncodePatch(CodedPatch patch, int w, int h, int channels, DenseTables tables, List<ushort> words)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static byte[] EncodePatch(ReadOnlySpan<byte> header, ReadOnlySpan<uint> steps, int n, int w, int h, int channels,
+        uint[] symbols, ushort[] wordBuffer, bool vector)
     {
-        if (!patch.AnyCodedRow) return patch.Header;
         int lanes = DenseLayout.Lanes(w);
-        Span<uint> states = stackalloc uint[lanes];
-        states.Fill(DenseLayout.StateLow);
-        words.Clear();
-        for (int r = h - 1; r >= 0; r--)
-            for (int c = channels - 1; c >= 0; c--)
-            {
-                if (IsZeroRow(patch.Header, h, c, r)) continue;
-                var codes = patch.Codes.AsSpan((c * h + r) * w, w);
-                var above = r == 0 ? codes : patch.Codes.AsSpan((c * h + r - 1) * w, w);
-                for (int s = DenseLayout.LaneColumns - 1; s >= 0; s--)
+        var states = Vector256.Create(DenseLayout.StateLow);
+        int count = 0;
+        fixed (uint* allSteps = steps)
+        fixed (uint* allSymbols = symbols)
+        fixed (ushort* words = wordBuffer)
+        fixed (int* gather = GatherIndices)
+        {
+            for (int r = h - 1; r >= 0; r--)
+                for (int c = channels - 1; c >= 0; c--)
                 {
-                    for (int l = lanes - 1; l >= 0; l--)
-                    {
-                        int x = l * DenseLayout.LaneColumns + s;
-                        if (x >= w) continue;
-                        int token = DenseCoding.TokenOf(codes[x]), rawBits = DenseCoding.RawBitCount(token);
-                        if (rawBits == 0) continue;
-                        if (states[l] >= DenseCoding.RawStateLimit(rawBits)) { words.Add((ushort)states[l]); states[l] >>= DenseLayout.WordBits; }
-                        states[l] = DenseCoding.EncodeRaw(states[l], DenseCoding.RawOf(codes[x], token), rawBits);
-                    }
-                    for (int l = lanes - 1; l >= 0; l--)
-                    {
-                        int x = l * DenseLayout.LaneColumns + s;
-                        if (x >= w) continue;
-                        int token = DenseCoding.TokenOf(codes[x]);
-                        uint entry = tables.FrequencyCumulative[DenseLayout.TableIndex(c, ContextAt(above, r, x, w)) * DenseTables.TokenStride + token];
-                        int frequency = (int)(entry & 0xFFFF), cumulative = (int)(entry >> 16);
-                        if (states[l] >= DenseCoding.TokenStateLimit(frequency)) { words.Add((ushort)states[l]); states[l] >>= DenseLayout.WordBits; }
-                        states[l] = DenseCoding.EncodeToken(states[l], frequency, cumulative);
-                    }
+                    if (IsZeroRow(header, h, c, r)) continue;
+                    uint* stepRow = allSteps + (c * n + r) * n;
+                    uint* blockSymbols = allSymbols + DenseLayout.TableIndex(c, 0) * DenseLayout.TokenCount;
+                    if (vector) (states, count) = EncodeRowVector(stepRow, n, w, blockSymbols, states, words, count, gather);
+                    else (states, count) = EncodeRowScalar(stepRow, n, w, blockSymbols, states, words, count);
                 }
-            }
-        int header = patch.Header.Length;
-        var bytes = new byte[header + lanes * DenseLayout.StateBytes + words.Count * DenseLayout.WordBytes];
-        patch.Header.CopyTo(bytes, 0);
+        }
+        int headerLength = header.Length;
+        var bytes = new byte[headerLength + lanes * DenseLayout.StateBytes + count * DenseLayout.WordBytes];
+        header.CopyTo(bytes);
         for (int l = 0; l < lanes; l++)
-            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(header + l * DenseLayout.StateBytes), states[l]);
-        int at = header + lanes * DenseLayout.StateBytes;
-        for (int i = words.Count - 1; i >= 0; i--, at += DenseLayout.WordBytes)
-            BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(at), words[i]);
+            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(headerLength + l * DenseLayout.StateBytes), states.GetElement(l));
+        int at = headerLength + lanes * DenseLayout.StateBytes;
+        for (int i = count - 1; i >= 0; i--, at += DenseLayout.WordBytes)
+            BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(at), wordBuffer[i]);
         return bytes;
     }
 
-    /// <summary>Row-codes a patch's planes (the first pass), one per thread.</summary>
-    private sealed class PatchCoder
+    /// <summary>One row of a block, lane by lane: without branches (whether a word is written is data,
+    /// not a pattern), the word is stored in any case and kept by advancing the count; a code without
+    /// raw bits codes 0 bits, which never writes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<uint>, int) EncodeRowScalar(uint* stepRow, int n, int w, uint* blockSymbols, Vector256<uint> stateVector,
+        ushort* words, int count)
     {
-        private readonly int _channels;
-        private readonly byte[] _plane;
-        private readonly byte[][] _codes;       // per coded plane (EncoderPolicy's numbering), h × w
-        private readonly int[][] _predictors;   // per coded plane, per row
-        private readonly long[] _costs;         // per coded plane
-        private readonly byte[] _candidate;     // one row's codes under one predictor
-
-        public PatchCoder(int n, int channels)
+        uint* states = stackalloc uint[DenseLayout.LaneColumns];
+        stateVector.Store(states);
+        int lanes = n / DenseLayout.LaneColumns;
+        for (int s = DenseLayout.LaneColumns - 1; s >= 0; s--)
         {
-            _channels = channels;
-            int planes = EncoderPolicy.PlaneCount(channels);
-            _plane = new byte[n * n];
-            _codes = new byte[planes][];
-            _predictors = new int[planes][];
-            for (int q = 0; q < planes; q++) { _codes[q] = new byte[n * n]; _predictors[q] = new int[n]; }
-            _costs = new long[planes];
-            _candidate = new byte[n];
+            // lanes whose column 8l + s lies in the row: those below `active`
+            int active = Math.Min(DenseLayout.Lanes(w), (w - s + DenseLayout.LaneColumns - 1) / DenseLayout.LaneColumns);
+            uint* step = stepRow + s * lanes;
+            for (int l = active - 1; l >= 0; l--)
+            {
+                uint packed = step[l];
+                int rawBits = (int)(packed >> 9) & 7;
+                uint state = states[l];
+                int write = (ulong)state >> (32 - rawBits) != 0 ? 1 : 0;
+                words[count] = (ushort)state;
+                count += write;
+                state >>= write * DenseLayout.WordBits;
+                states[l] = DenseCoding.EncodeRaw(state, (int)(packed >> 16) & ((1 << rawBits) - 1), rawBits);
+            }
+            for (int l = active - 1; l >= 0; l--)
+            {
+                uint symbol = blockSymbols[step[l] & 0x1FF];
+                uint frequency = symbol & 0xFFFF, state = states[l];
+                int write = state >> LimitShift >= frequency ? 1 : 0;
+                words[count] = (ushort)state;
+                count += write;
+                state >>= write * DenseLayout.WordBits;
+                uint quotient = (uint)((double)state / frequency);
+                states[l] = state + (symbol >> 16) + quotient * (DenseLayout.ProbabilityTotal - frequency);
+            }
         }
+        return (Vector256.Load(states), count);
+    }
 
-        public CodedPatch Code(ReadOnlySpan<byte> pixels, int stride, int w, int h)
+    /// <summary>One row of a block, the 8 lanes of a step at once (AVX2): the same steps as
+    /// <see cref="EncodeRowScalar"/>; the words of the lanes that write, from the last lane down, by one
+    /// permute (<see cref="GatherIndices"/>) and one store.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<uint>, int) EncodeRowVector(uint* stepRow, int n, int w, uint* blockSymbols, Vector256<uint> states,
+        ushort* words, int count, int* gather)
+    {
+        int lanes = n / DenseLayout.LaneColumns;
+        var laneColumns = Vector256.Create(0u, 8, 16, 24, 32, 40, 48, 56);
+        var laneIndices = Vector256.Create(0u, 1, 2, 3, 4, 5, 6, 7);
+        for (int s = DenseLayout.LaneColumns - 1; s >= 0; s--)
         {
-            for (int q = 0; q < _codes.Length; q++)
-            {
-                int channel = EncoderPolicy.SourceChannel(q, _channels);
-                bool decorrelate = EncoderPolicy.IsDecorrelated(q, _channels);
-                for (int y = 0; y < h; y++)
-                    for (int x = 0; x < w; x++)
-                    {
-                        int at = y * stride + x * _channels;
-                        int v = pixels[at + channel];
-                        _plane[y * w + x] = (byte)(decorrelate ? ColorTransform.Decorrelate(v, pixels[at + PatchLayout.Green]) : v);
-                    }
-                _costs[q] = CodePlane(w, h, _codes[q], _predictors[q]);
-            }
-            bool transform = EncoderPolicy.CanTransform(_channels) && EncoderPolicy.UseColorTransform(
-                (int)_costs[PatchLayout.Red], (int)_costs[PatchLayout.Blue],
-                (int)_costs[EncoderPolicy.RedMinusGreen(_channels)], (int)_costs[EncoderPolicy.BlueMinusGreen(_channels)]);
-
-            int maskBytes = RowCoding.ZeroMaskBytes(h), predictorBytes = RowCoding.PredictorBytes(h);
-            var header = new byte[DenseLayout.PatchHeaderBytes(h, _channels)];
-            var codes = new byte[_channels * w * h];
-            header[PatchLayout.FlagsOffset] = (byte)(transform ? PatchLayout.ColorTransformFlag : 0);
-            bool anyCoded = false;
-            for (int c = 0; c < _channels; c++)
-            {
-                int q = EncoderPolicy.BlockPlane(c, transform, _channels);
-                int mask = PatchLayout.FlagsSize + c * (maskBytes + predictorBytes), predictors = mask + maskBytes;
-                _codes[q].AsSpan(0, w * h).CopyTo(codes.AsSpan(c * w * h));
-                for (int r = 0; r < h; r++)
-                {
-                    header[predictors + (r >> 2)] |= (byte)RowCoding.PredictorBits(_predictors[q][r], r);
-                    if (_codes[q].AsSpan(r * w, w).ContainsAnyExcept((byte)0)) anyCoded = true;
-                    else header[mask + (r >> 3)] |= (byte)RowCoding.ZeroRowBit(r);
-                }
-            }
-            return new CodedPatch(header, codes, anyCoded);
+            var on = Vector256.LessThan(laneColumns + Vector256.Create((uint)s), Vector256.Create((uint)w))
+                & Vector256.LessThan(laneIndices, Vector256.Create((uint)lanes));
+            var packed = Vector256.Load(stepRow + s * lanes) & on; // inactive lanes: symbol 0, no raw bits
+            // raw bits
+            var rawBits = (packed >> 9) & Vector256.Create(7u);
+            var write = Vector256.Equals(Avx2.ShiftRightLogicalVariable(states, Vector256.Create(32u) - rawBits), Vector256<uint>.Zero)
+                ^ Vector256<uint>.AllBitsSet;
+            count = Append(states, write, words, count, gather);
+            states = Vector256.ConditionalSelect(write, states >> DenseLayout.WordBits, states);
+            var raw = Avx2.AndNot(Avx2.ShiftLeftLogicalVariable(Vector256<uint>.AllBitsSet, rawBits), packed >> 16);
+            states = Avx2.ShiftLeftLogicalVariable(states, rawBits) | raw;
+            // tokens
+            var symbol = Avx2.GatherVector256(blockSymbols, (packed & Vector256.Create(0x1FFu)).AsInt32(), sizeof(uint));
+            var frequency = symbol & Vector256.Create(0xFFFFu);
+            write = Vector256.GreaterThanOrEqual(states >> LimitShift, frequency) & on;
+            count = Append(states, write, words, count, gather);
+            states = Vector256.ConditionalSelect(write, states >> DenseLayout.WordBits, states);
+            var quotient = Quotient(states, frequency);
+            var coded = states + (symbol >> 16) + quotient * (Vector256.Create((uint)DenseLayout.ProbabilityTotal) - frequency);
+            states = Vector256.ConditionalSelect(on, coded, states);
         }
+        return (states, count);
+    }
 
-        /// <summary>Codes the plane buffer row by row, each row under its cheapest predictor; returns the plane's cost.</summary>
-        private long CodePlane(int w, int h, byte[] codes, int[] predictors)
-        {
-            long total = 0;
-            for (int y = 0; y < h; y++)
-            {
-                int bestCost = int.MaxValue;
-                int topFirst = y == 0 ? 0 : _plane[(y - 1) * w];
-                for (int p = 0; p < RowCoding.PredictorCount; p++)
-                {
-                    int previousOffset = 0, cost = 0;
-                    for (int x = 0; x < w; x++)
-                    {
-                        int top = y == 0 ? 0 : _plane[(y - 1) * w + x];
-                        int topRight = y == 0 ? 0 : _plane[(y - 1) * w + Math.Min(x + 1, w - 1)];
-                        int offset = _plane[y * w + x] - RowCoding.Base(p, top, topRight, topFirst);
-                        int code = RowCoding.Zigzag(RowCoding.Residual(p, offset, previousOffset));
-                        _candidate[x] = (byte)code;
-                        cost += EncoderPolicy.DenseCodeCost(code);
-                        previousOffset = offset;
-                    }
-                    if (cost < bestCost)
-                    {
-                        bestCost = cost;
-                        predictors[y] = p;
-                        _candidate.AsSpan(0, w).CopyTo(codes.AsSpan(y * w));
-                    }
-                }
-                total += bestCost;
-            }
-            return total;
-        }
+    /// <summary>⌊x / f⌋ per lane, in doubles (see <see cref="SymbolsOf"/>); f = 0 (inactive lanes) gives
+    /// a value that is not used.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Quotient(Vector256<uint> x, Vector256<uint> f)
+    {
+        var (xLow, xHigh) = Vector256.Widen(x);
+        var (fLow, fHigh) = Vector256.Widen(f);
+        var low = Vector256.ConvertToUInt64(Vector256.ConvertToDouble(xLow) / Vector256.ConvertToDouble(fLow));
+        var high = Vector256.ConvertToUInt64(Vector256.ConvertToDouble(xHigh) / Vector256.ConvertToDouble(fHigh));
+        return Vector256.Narrow(low, high);
+    }
+
+    /// <summary>Appends the low 16 bits of the lanes in <paramref name="write"/>, from lane 7 down, at
+    /// words[count]; returns the new count.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Append(Vector256<uint> states, Vector256<uint> write, ushort* words, int count, int* gather)
+    {
+        uint lanes = write.ExtractMostSignificantBits();
+        var picked = Avx2.PermuteVar8x32(states, Vector256.Load(gather + lanes * 8).AsUInt32());
+        // 8 words (16 bytes) stored, the first popcount kept
+        Vector128.Narrow(picked.GetLower(), picked.GetUpper()).Store(words + count);
+        return count + BitOperations.PopCount(lanes);
+    }
+
+    /// <summary>For each mask of lanes (8 bits): the lanes of the mask from the highest down (then 0s).</summary>
+    private static readonly int[] GatherIndices = BuildGatherIndices();
+
+    private static int[] BuildGatherIndices()
+    {
+        var indices = new int[256 * 8];
+        for (int mask = 0; mask < 256; mask++)
+            for (int lane = 7, k = 0; lane >= 0; lane--)
+                if ((mask & (1 << lane)) != 0) indices[mask * 8 + k++] = lane;
+        return indices;
     }
 }

@@ -32,6 +32,32 @@ public sealed class DenseTables
         SlotTokens = slotTokens;
     }
 
+    /// <summary>Entries <see cref="WriteSlotEntries"/> writes for <paramref name="channels"/> channels.</summary>
+    public static int SlotEntryCount(int channels) => DenseLayout.TableCount(channels) * DenseLayout.ProbabilityTotal;
+
+    /// <summary>
+    /// The vector decoder's form of the tables: per table and slot one entry that holds all a state
+    /// needs from the slot, its token's frequency f (bits 0–10), the slot's offset in its token,
+    /// slot − cum (bits 11–20), the token's raw bit count (bits 21–23) and its code with the raw
+    /// bits zero (bits 24–31); 0 (f = 0) in an unused table. Made from the same frequencies as
+    /// <see cref="SlotTokens"/>.
+    /// </summary>
+    public void WriteSlotEntries(Span<uint> entries)
+    {
+        for (int table = 0; table < DenseLayout.TableCount(Channels); table++)
+        {
+            var slots = entries.Slice(table * DenseLayout.ProbabilityTotal, DenseLayout.ProbabilityTotal);
+            if (SlotTokens[table * DenseLayout.ProbabilityTotal] == NoToken) { slots.Clear(); continue; }
+            for (int token = 0; token < DenseLayout.TokenCount; token++)
+            {
+                uint entry = FrequencyCumulative[table * TokenStride + token];
+                int frequency = (int)(entry & 0xFFFF), cumulative = (int)(entry >> 16);
+                uint first = (uint)frequency | (uint)DenseCoding.RawBitCount(token) << 21 | (uint)DenseCoding.CodeOf(token, 0) << 24;
+                for (int k = 0; k < frequency; k++) slots[cumulative + k] = first + ((uint)k << 11);
+            }
+        }
+    }
+
     /// <summary>Entries of <see cref="FrequencyCumulative"/> per table (tokens, padded to 32).</summary>
     public const int TokenStride = 32;
 

@@ -7,6 +7,7 @@ using ILGPU.Runtime.Cuda;
 
 // L3 loader bench: see bench/loader/run.sh. Usage:
 //   L3.LoaderBench PNG_DIR WORK_DIR [images=512] [batch=64] [batches=50] [readers=the loader's default]
+// Before timing, every entry of the first epoch is checked against the CPU reference (L3_CHECK_BATCHES=k: k batches).
 // L3_BENCH_SMALL=1: 256x128 images, to try it on ILGPU's CPU accelerator.
 // L3_RANK=r L3_WORLD=w: one rank of w (one process a GPU): crops only, and the samples of this
 // rank's first epoch written to WORK_DIR/rank-r-samples.txt, for the script to check disjointness.
@@ -115,9 +116,10 @@ double Run(string name, AugmentOptions augment, HostPath hostPath, bool profiles
     });
     Console.WriteLine($"\n{name} on {loader.Accelerator.Name} ({loader.Accelerator.AcceleratorType}); {loader.HostPathUsed}; kernels: {profile?.Name ?? "generic"}");
 
-    // every entry of the first two batches against the CPU reference
+    // every entry of the first epoch (every sample of this rank once) against the CPU reference
     int checkedEntries = 0;
-    for (int b = 0; b < 2; b++)
+    int checkBatches = int.Parse(Environment.GetEnvironmentVariable("L3_CHECK_BATCHES") ?? loader.BatchesPerEpoch.ToString());
+    for (int b = 0; b < checkBatches; b++)
     {
         using var batch = loader.Next();
         var host = batch.CopyToHost();

@@ -1,0 +1,491 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using L3.Cpu;
+using L3.Kernels;
+using K512 = L3.Cpu.SimdPatchDecoder.V512;
+
+namespace L3.Dense;
+
+/// <summary>
+/// The vector decoder of a dense patch (docs/FORMAT.md, 6.3–6.5), for the Vector256 and Vector512
+/// paths (both have AVX2). It must give the bytes of <see cref="DensePatchDecoder"/>, the reference,
+/// and reject exactly the patches the reference rejects (the messages may differ).
+/// </summary>
+/// <remarks>
+/// The 8 lanes of a patch are the 8 elements of one <see cref="Vector256{T}"/> of states, so a
+/// step (one column of every lane) is a handful of vector instructions: one gather of each lane's
+/// slot entry (frequency, slot offset, raw bit count and code
+/// in one word, <see cref="DenseTables.WriteSlotEntries"/>), the state update, and each renormalization as one load of the next 8 words spread
+/// over the lanes that need one (a permute picked by the lanes' mask). Codes stay in step order
+/// (element l of step s is column 8l + s), where the next row's contexts are computed; each row is
+/// transposed once to column order and rebuilt, and the patch interleaved, by mode 0's vector row
+/// kernels (<see cref="SimdPatchDecoder"/>), whose plane layout it shares.
+/// The two renormalizations of a step (6.5, steps 2 and 4) are done as one: while every state lies
+/// in [L, 2^32) before its token (true from valid initial states on; a patch whose initial states are
+/// not is left to the reference), a state that falls below L after its token is at least 2^22
+/// after its word and stays above L after its raw bits, so each lane reads at most one word a step,
+/// and which lanes read in step 4 is known before step 2's words arrive: one load and one permute.
+/// A fault (a symbol from an unused table) is collected per row; a word read past the stream's end
+/// is caught after each step (the stream is read with 16 bytes of slack, copied to a
+/// padded buffer near the file's end), so the decoder never reads outside the file.
+/// </remarks>
+internal static unsafe class DenseSimdDecoder
+{
+    /// <summary>Whether <paramref name="path"/> (resolved) decodes dense patches with this decoder.</summary>
+    public static bool Serves(CpuPath path) => (path is CpuPath.Vector256 or CpuPath.Vector512) && Avx2.IsSupported;
+
+    /// <summary>Bytes the decoder may read past a patch's end (a load of 8 words at the last word).</summary>
+    public const int ReadPadding = 16;
+
+    /// <summary>Per-thread scratch: mode 0's plane scratch, the codes of the row above per channel
+    /// (step order, as u32), and a padded copy of a patch near the end of the file.</summary>
+    public sealed class Scratch : IDisposable
+    {
+        public readonly SimdPatchDecoder.Scratch Rows = new();
+        public readonly uint* Above = (uint*)NativeMemory.AlignedAlloc(4 * 64 * sizeof(uint), 32);
+        private byte[]? _padded;
+        private uint[]? _entries;
+
+        /// <summary>Scratch of the reference decoder, for the patches it decodes.</summary>
+        public readonly byte[] Reference = new byte[DensePatchDecoder.ScratchBytes(64, 4)];
+        private DenseTables? _entriesOf;
+
+        /// <summary>The slot entries of <paramref name="tables"/> (<see cref="DenseTables.WriteSlotEntries"/>),
+        /// built once per file and thread into a buffer the thread keeps (no large allocation per file).</summary>
+        public uint[] Entries(DenseTables tables)
+        {
+            if (ReferenceEquals(_entriesOf, tables)) return _entries!;
+            int length = DenseTables.SlotEntryCount(tables.Channels);
+            if (_entries is null || _entries.Length < length) _entries = new uint[DenseTables.SlotEntryCount(4)];
+            tables.WriteSlotEntries(_entries);
+            _entriesOf = tables;
+            return _entries;
+        }
+
+        public byte[] Padded(int length)
+        {
+            if (_padded is null || _padded.Length < length + ReadPadding) _padded = new byte[length + ReadPadding];
+            return _padded;
+        }
+
+        private bool _disposed;
+        public void Dispose()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            NativeMemory.AlignedFree(Above);
+            Rows.Dispose();
+            GC.SuppressFinalize(this);
+        }
+        ~Scratch() => Dispose();
+    }
+
+    [ThreadStatic] private static Scratch? t_scratch;
+
+    [ThreadStatic] private static Scratch? t_scratchB;
+
+    /// <summary>This thread's scratch, and a second one for the second patch of a pair.</summary>
+    public static Scratch ThreadScratch => t_scratch ??= new Scratch();
+    public static Scratch ThreadScratchB => t_scratchB ??= new Scratch();
+
+    /// <summary>
+    /// Decodes patch bytes [0, <paramref name="length"/>) at <paramref name="patch"/>, of which
+    /// <paramref name="readable"/> bytes may be read, into interleaved pixels at <paramref name="dest"/>.
+    /// Throws <see cref="L3FormatException"/> where the reference does; pixels may have been written by then.
+    /// </summary>
+    public static void Decode(CpuPath path, byte* patch, int length, long readable, int width, int height, int channels,
+        DenseTables tables, byte* dest, int destStride, Scratch scratch, long fileOffset)
+    {
+        bool anyCoded = DensePatchDecoder.ValidateStructure(new ReadOnlySpan<byte>(patch, length), width, height, channels, fileOffset);
+        if (anyCoded && readable - length < ReadPadding)
+        {
+            var padded = scratch.Padded(length);
+            new ReadOnlySpan<byte>(patch, length).CopyTo(padded);
+            padded.AsSpan(length, ReadPadding).Clear();
+            fixed (byte* copy = padded)
+                Decode(path, copy, length, width, height, channels, tables, dest, destStride, scratch, fileOffset, anyCoded);
+            return;
+        }
+        Decode(path, patch, length, width, height, channels, tables, dest, destStride, scratch, fileOffset, anyCoded);
+    }
+
+    private static void Decode(CpuPath path, byte* patch, int length, int width, int height, int channels,
+        DenseTables tables, byte* dest, int destStride, Scratch scratch, long fileOffset, bool anyCoded)
+    {
+        switch (path)
+        {
+            case CpuPath.Vector512: Decode<SimdPatchDecoder.V512>(patch, length, width, height, channels, tables, dest, destStride, scratch, fileOffset, anyCoded); break;
+            case CpuPath.Vector256: Decode<SimdPatchDecoder.V256>(patch, length, width, height, channels, tables, dest, destStride, scratch, fileOffset, anyCoded); break;
+            default: throw new ArgumentOutOfRangeException(nameof(path));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Decode<K>(byte* patch, int length, int width, int height, int channels, DenseTables tables,
+        byte* dest, int destStride, Scratch scratch, long fileOffset, bool anyCoded) where K : struct, SimdPatchDecoder.IRowKernel
+    {
+        const int Stride = SimdPatchDecoder.Stride;
+        int maskBytes = RowCoding.ZeroMaskBytes(height), predictorBytes = RowCoding.PredictorBytes(height);
+        int header = DenseLayout.PatchHeaderBytes(height, channels);
+        int lanes = DenseLayout.Lanes(width);
+        byte* planes = scratch.Rows.Planes;
+
+        // lane l is active at step s when its column 8l + s lies in the row
+        var active = stackalloc Vector256<uint>[DenseLayout.LaneColumns];
+        var columns = Vector256.Create(0u, 8, 16, 24, 32, 40, 48, 56);
+        for (int s = 0; s < DenseLayout.LaneColumns; s++)
+            active[s] = Vector256.LessThan(columns + Vector256.Create((uint)s), Vector256.Create((uint)width));
+
+        var state = Vector256.Create(DenseLayout.StateLow);
+        int wordCount = 0;
+        ushort* words = null;
+        if (anyCoded)
+        {
+            var initial = stackalloc uint[8];
+            for (int l = 0; l < 8; l++) initial[l] = l < lanes ? Unsafe.ReadUnaligned<uint>(patch + header + l * DenseLayout.StateBytes) : DenseLayout.StateLow;
+            state = Vector256.Load(initial);
+            // the merged renormalization holds for states in [L, 2^32): a patch whose initial states
+            // are not (only a crafted file) is decoded by the reference
+            if (!Vector256.GreaterThanOrEqualAll(state, Vector256.Create(DenseLayout.StateLow)))
+            {
+                long destLength = (long)(height - 1) * destStride + width * channels;
+                DensePatchDecoder.Decode(new ReadOnlySpan<byte>(patch, length), width, height, channels, tables,
+                    new Span<byte>(dest, checked((int)destLength)), destStride, scratch.Reference, fileOffset);
+                return;
+            }
+            int wordsAt = header + lanes * DenseLayout.StateBytes;
+            words = (ushort*)(patch + wordsAt);
+            wordCount = (length - wordsAt) / DenseLayout.WordBytes;
+        }
+        int next = 0;
+        var contexts = stackalloc Vector256<int>[DenseLayout.LaneColumns];
+        var aboveIsZero = stackalloc bool[4];
+
+        fixed (uint* entries = scratch.Entries(tables))
+        fixed (int* spread = SpreadIndices)
+            for (int r = 0; r < height; r++)
+                for (int c = 0; c < channels; c++)
+                {
+                    byte* mask = patch + PatchLayout.FlagsSize + c * (maskBytes + predictorBytes);
+                    int predictor = RowCoding.PredictorOf(mask[maskBytes + (r >> 2)], r);
+                    byte* top = planes + c * SimdPatchDecoder.PlaneBytes + r * Stride;
+                    byte* row = top + Stride;
+                    uint* above = scratch.Above + c * 64;
+                    if (RowCoding.IsZeroRow(mask[r >> 3], r))
+                    {
+                        K.ZeroRow(top, row, predictor);
+                        aboveIsZero[c] = true;
+                    }
+                    else
+                    {
+                        RowContexts(r, aboveIsZero[c], above, DenseLayout.TableIndex(c, 0) << DenseLayout.ProbabilityBits, contexts);
+
+                        var fault = Vector256<uint>.Zero;
+                        for (int s = 0; s < DenseLayout.LaneColumns; s++)
+                        {
+                            var on = active[s];
+                            // 1. the token: one entry per lane from its context's table and its slot
+                            var slot = (state & Vector256.Create((uint)DenseLayout.ProbabilityTotal - 1)).AsInt32();
+                            var entry = Avx2.GatherVector256(entries, contexts[s] + slot, sizeof(uint)) & on;
+                            var frequency = entry & Vector256.Create(0x7FFu);
+                            fault |= Vector256.Equals(frequency, Vector256<uint>.Zero) & on;
+                            var decoded = Vector256.ConditionalSelect(on,
+                                frequency * (state >> DenseLayout.ProbabilityBits) + ((entry >> 11) & Vector256.Create(0x3FFu)), state);
+                            // 2.–4. both renormalizations at once (see the class remarks): a lane below L
+                            // after its token reads in step 2 and then stays above L; one above L reads in
+                            // step 4 when its raw bits take it below (entry is 0 on inactive lanes: no bits)
+                            var rawBits = (entry >> 21) & Vector256.Create(7u);
+                            var rawMask = Avx2.ShiftLeftLogicalVariable(Vector256<uint>.AllBitsSet, rawBits);
+                            var shifted = Avx2.ShiftRightLogicalVariable(decoded, rawBits);
+                            var first = Vector256.Equals(decoded >> DenseLayout.WordBits, Vector256<uint>.Zero) & on;
+                            var second = Avx2.AndNot(first, Vector256.Equals(shifted >> DenseLayout.WordBits, Vector256<uint>.Zero)) & on;
+                            var word = Words(words, next, first.ExtractMostSignificantBits(), second.ExtractMostSignificantBits(), first, spread, out int read);
+                            next += read;
+                            if (next > wordCount) throw StreamEndsEarly(length, fileOffset);
+                            var raw = Avx2.AndNot(rawMask, Vector256.ConditionalSelect(first, word, decoded));
+                            var refilled = Vector256.ConditionalSelect(first,
+                                Avx2.ShiftRightLogicalVariable((decoded << DenseLayout.WordBits) | word, rawBits),
+                                (shifted << DenseLayout.WordBits) | word);
+                            state = Vector256.ConditionalSelect(first | second, refilled, shifted);
+                            // 5. the code
+                            ((entry >> 24) | raw).Store(above + s * 8);
+                        }
+                        if (fault != Vector256<uint>.Zero) throw Fault(c, r, fileOffset);
+                        FinishRow<K>(above, width, scratch, top, row, predictor);
+                        aboveIsZero[c] = false;
+                    }
+                    row[width] = row[width - 1];
+                }
+
+        if (anyCoded) CheckEnd(state, next, wordCount, fileOffset, header, lanes);
+        SimdPatchDecoder.InterleavePatch<K>(width, height, channels, PatchLayout.HasColorTransform(patch[PatchLayout.FlagsOffset]), dest, destStride, scratch.Rows);
+    }
+
+    /// <summary>
+    /// Decodes two patches of the same size at once on the Vector512 path: patch a's lanes are elements
+    /// 0–7 of one vector of states, patch b's 8–15, so each step's instructions serve 16 lanes and two
+    /// patches' chains of dependent steps (each step waits for the last: gather, multiply, renormalize)
+    /// overlap. A row coded in one patch and zero in the other runs with the other's lanes inactive.
+    /// The same results as <see cref="Decode(CpuPath, byte*, int, long, int, int, int, DenseTables, byte*, int, Scratch, long)"/>
+    /// on each patch; a pair that is not both coded from valid states is decoded patch by patch.
+    /// </summary>
+    public static void DecodePair(byte* patchA, int lengthA, long readableA, long offsetA, byte* destA,
+        byte* patchB, int lengthB, long readableB, long offsetB, byte* destB,
+        int width, int height, int channels, DenseTables tables, int destStride, Scratch scratchA, Scratch scratchB)
+    {
+        int header = DenseLayout.PatchHeaderBytes(height, channels), lanes = DenseLayout.Lanes(width);
+        if (!DensePatchDecoder.ValidateStructure(new ReadOnlySpan<byte>(patchA, lengthA), width, height, channels, offsetA)
+            || !DensePatchDecoder.ValidateStructure(new ReadOnlySpan<byte>(patchB, lengthB), width, height, channels, offsetB)
+            || !InitialStatesValid(patchA + header, lanes) || !InitialStatesValid(patchB + header, lanes))
+        {
+            Decode(CpuPath.Vector512, patchA, lengthA, readableA, width, height, channels, tables, destA, destStride, scratchA, offsetA);
+            Decode(CpuPath.Vector512, patchB, lengthB, readableB, width, height, channels, tables, destB, destStride, scratchB, offsetB);
+            return;
+        }
+        fixed (byte* copyA = readableA - lengthA < ReadPadding ? PaddedCopy(patchA, lengthA, scratchA) : null)
+        fixed (byte* copyB = readableB - lengthB < ReadPadding ? PaddedCopy(patchB, lengthB, scratchB) : null)
+            DecodePair(copyA is null ? patchA : copyA, lengthA, offsetA, destA, copyB is null ? patchB : copyB, lengthB, offsetB, destB,
+                width, height, channels, tables, destStride, scratchA, scratchB);
+    }
+
+    private static bool InitialStatesValid(byte* states, int lanes)
+    {
+        for (int l = 0; l < lanes; l++)
+            if (Unsafe.ReadUnaligned<uint>(states + l * DenseLayout.StateBytes) < DenseLayout.StateLow) return false;
+        return true;
+    }
+
+    private static byte[] PaddedCopy(byte* patch, int length, Scratch scratch)
+    {
+        var padded = scratch.Padded(length);
+        new ReadOnlySpan<byte>(patch, length).CopyTo(padded);
+        padded.AsSpan(length, ReadPadding).Clear();
+        return padded;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DecodePair(byte* patchA, int lengthA, long offsetA, byte* destA, byte* patchB, int lengthB, long offsetB, byte* destB,
+        int width, int height, int channels, DenseTables tables, int destStride, Scratch scratchA, Scratch scratchB)
+    {
+        const int Stride = SimdPatchDecoder.Stride;
+        int maskBytes = RowCoding.ZeroMaskBytes(height), predictorBytes = RowCoding.PredictorBytes(height);
+        int header = DenseLayout.PatchHeaderBytes(height, channels);
+        int lanes = DenseLayout.Lanes(width);
+        var active = stackalloc Vector256<uint>[DenseLayout.LaneColumns];
+        var columns = Vector256.Create(0u, 8, 16, 24, 32, 40, 48, 56);
+        for (int s = 0; s < DenseLayout.LaneColumns; s++)
+            active[s] = Vector256.LessThan(columns + Vector256.Create((uint)s), Vector256.Create((uint)width));
+
+        var initial = stackalloc uint[16];
+        for (int l = 0; l < 8; l++)
+        {
+            initial[l] = l < lanes ? Unsafe.ReadUnaligned<uint>(patchA + header + l * DenseLayout.StateBytes) : DenseLayout.StateLow;
+            initial[8 + l] = l < lanes ? Unsafe.ReadUnaligned<uint>(patchB + header + l * DenseLayout.StateBytes) : DenseLayout.StateLow;
+        }
+        var state = Vector512.Load(initial);
+        int wordsAt = header + lanes * DenseLayout.StateBytes;
+        ushort* wordsA = (ushort*)(patchA + wordsAt), wordsB = (ushort*)(patchB + wordsAt);
+        int wordCountA = (lengthA - wordsAt) / DenseLayout.WordBytes, wordCountB = (lengthB - wordsAt) / DenseLayout.WordBytes;
+        int nextA = 0, nextB = 0;
+        var contextsA = stackalloc Vector256<int>[DenseLayout.LaneColumns];
+        var contextsB = stackalloc Vector256<int>[DenseLayout.LaneColumns];
+        var contexts = stackalloc Vector512<int>[DenseLayout.LaneColumns];
+        var aboveIsZero = stackalloc bool[8]; // patch a's channels, then b's
+
+        fixed (uint* entries = scratchA.Entries(tables))
+        fixed (int* spread = SpreadIndices)
+            for (int r = 0; r < height; r++)
+                for (int c = 0; c < channels; c++)
+                {
+                    int maskAt = PatchLayout.FlagsSize + c * (maskBytes + predictorBytes);
+                    bool zeroA = RowCoding.IsZeroRow(patchA[maskAt + (r >> 3)], r), zeroB = RowCoding.IsZeroRow(patchB[maskAt + (r >> 3)], r);
+                    int predictorA = RowCoding.PredictorOf(patchA[maskAt + maskBytes + (r >> 2)], r);
+                    int predictorB = RowCoding.PredictorOf(patchB[maskAt + maskBytes + (r >> 2)], r);
+                    byte* topA = scratchA.Rows.Planes + c * SimdPatchDecoder.PlaneBytes + r * Stride, rowA = topA + Stride;
+                    byte* topB = scratchB.Rows.Planes + c * SimdPatchDecoder.PlaneBytes + r * Stride, rowB = topB + Stride;
+                    uint* aboveA = scratchA.Above + c * 64, aboveB = scratchB.Above + c * 64;
+                    if (zeroA) { K512.ZeroRow(topA, rowA, predictorA); aboveIsZero[c] = true; }
+                    if (zeroB) { K512.ZeroRow(topB, rowB, predictorB); aboveIsZero[4 + c] = true; }
+                    if (!zeroA || !zeroB)
+                    {
+                        int table = DenseLayout.TableIndex(c, 0) << DenseLayout.ProbabilityBits;
+                        RowContexts(r, zeroA || aboveIsZero[c], aboveA, table, contextsA);
+                        RowContexts(r, zeroB || aboveIsZero[4 + c], aboveB, table, contextsB);
+                        var coded = Vector512.Create(zeroA ? Vector256<uint>.Zero : Vector256<uint>.AllBitsSet, zeroB ? Vector256<uint>.Zero : Vector256<uint>.AllBitsSet);
+                        var fault = Vector512<uint>.Zero;
+                        for (int s = 0; s < DenseLayout.LaneColumns; s++)
+                        {
+                            var on = Vector512.Create(active[s], active[s]) & coded;
+                            var slot = (state & Vector512.Create((uint)DenseLayout.ProbabilityTotal - 1)).AsInt32();
+                            var index = Vector512.Create(contextsA[s], contextsB[s]) + slot;
+                            var entry = Vector512.Create(Avx2.GatherVector256(entries, index.GetLower(), sizeof(uint)),
+                                Avx2.GatherVector256(entries, index.GetUpper(), sizeof(uint))) & on;
+                            var frequency = entry & Vector512.Create(0x7FFu);
+                            fault |= Vector512.Equals(frequency, Vector512<uint>.Zero) & on;
+                            var decoded = Vector512.ConditionalSelect(on,
+                                frequency * (state >> DenseLayout.ProbabilityBits) + ((entry >> 11) & Vector512.Create(0x3FFu)), state);
+                            // both renormalizations at once, as in Decode<K>, each patch's words from its stream
+                            var rawBits = (entry >> 21) & Vector512.Create(7u);
+                            var rawMask = Avx512F.ShiftLeftLogicalVariable(Vector512<uint>.AllBitsSet, rawBits);
+                            var shifted = Avx512F.ShiftRightLogicalVariable(decoded, rawBits);
+                            var first = Vector512.Equals(decoded >> DenseLayout.WordBits, Vector512<uint>.Zero) & on;
+                            var second = Vector512.AndNot(Vector512.Equals(shifted >> DenseLayout.WordBits, Vector512<uint>.Zero), first) & on;
+                            ulong firstLanes = first.ExtractMostSignificantBits(), secondLanes = second.ExtractMostSignificantBits();
+                            var wordA = Words(wordsA, nextA, (uint)firstLanes & 0xFF, (uint)secondLanes & 0xFF, first.GetLower(), spread, out int readA);
+                            var wordB = Words(wordsB, nextB, (uint)(firstLanes >> 8), (uint)(secondLanes >> 8), first.GetUpper(), spread, out int readB);
+                            nextA += readA;
+                            nextB += readB;
+                            if (nextA > wordCountA) throw StreamEndsEarly(lengthA, offsetA);
+                            if (nextB > wordCountB) throw StreamEndsEarly(lengthB, offsetB);
+                            var word = Vector512.Create(wordA, wordB);
+                            var raw = Vector512.AndNot(Vector512.ConditionalSelect(first, word, decoded), rawMask);
+                            var refilled = Vector512.ConditionalSelect(first,
+                                Avx512F.ShiftRightLogicalVariable((decoded << DenseLayout.WordBits) | word, rawBits),
+                                (shifted << DenseLayout.WordBits) | word);
+                            state = Vector512.ConditionalSelect(first | second, refilled, shifted);
+                            var code = (entry >> 24) | raw;
+                            code.GetLower().Store(aboveA + s * 8);
+                            code.GetUpper().Store(aboveB + s * 8);
+                        }
+                        if (fault.GetLower() != Vector256<uint>.Zero) throw Fault(c, r, offsetA);
+                        if (fault.GetUpper() != Vector256<uint>.Zero) throw Fault(c, r, offsetB);
+                        if (!zeroA) { FinishRow<K512>(aboveA, width, scratchA, topA, rowA, predictorA); aboveIsZero[c] = false; }
+                        if (!zeroB) { FinishRow<K512>(aboveB, width, scratchB, topB, rowB, predictorB); aboveIsZero[4 + c] = false; }
+                    }
+                    rowA[width] = rowA[width - 1];
+                    rowB[width] = rowB[width - 1];
+                }
+
+        CheckEnd(state.GetLower(), nextA, wordCountA, offsetA, header, lanes);
+        CheckEnd(state.GetUpper(), nextB, wordCountB, offsetB, header, lanes);
+        SimdPatchDecoder.InterleavePatch<K512>(width, height, channels, PatchLayout.HasColorTransform(patchA[PatchLayout.FlagsOffset]), destA, destStride, scratchA.Rows);
+        SimdPatchDecoder.InterleavePatch<K512>(width, height, channels, PatchLayout.HasColorTransform(patchB[PatchLayout.FlagsOffset]), destB, destStride, scratchB.Rows);
+    }
+
+    private static L3FormatException Fault(int c, int r, long fileOffset) =>
+        new($"channel {c} row {r}: a symbol of a context whose table is unused", fileOffset);
+
+    /// <summary>The next words of a patch's stream for its 8 lanes: the lanes of <paramref name="first"/>
+    /// in order, then those of <paramref name="second"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Words(ushort* words, int next, uint firstLanes, uint secondLanes, Vector256<uint> first, int* spread, out int read)
+    {
+        int firstCount = BitOperations.PopCount(firstLanes);
+        var index = Vector256.ConditionalSelect(first.AsInt32(), Vector256.Load(spread + firstLanes * 8),
+            Vector256.Load(spread + secondLanes * 8) + Vector256.Create(firstCount));
+        read = firstCount + BitOperations.PopCount(secondLanes);
+        return Avx2.PermuteVar8x32(Avx2.ConvertToVector256Int32(words + next).AsUInt32(), index.AsUInt32());
+    }
+
+    /// <summary>A row's contexts as table offsets, in step order: the first row's, a row under a zero
+    /// row (or a row not decoded: any valid table) uniform, else from the row above.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowContexts(int r, bool uniform, uint* above, int table, Vector256<int>* contexts)
+    {
+        if (r == 0 || uniform)
+        {
+            var all = Vector256.Create(table + ((r == 0 ? DenseLayout.FirstRowContext : 0) << DenseLayout.ProbabilityBits));
+            for (int s = 0; s < DenseLayout.LaneColumns; s++) contexts[s] = all;
+        }
+        else Contexts(above, table, contexts);
+    }
+
+    /// <summary>After a coded row: column w repeats column w − 1 (the next row's right neighbour at the
+    /// edge), the codes to column order, the row rebuilt.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FinishRow<K>(uint* above, int width, Scratch scratch, byte* top, byte* row, int predictor) where K : struct, SimdPatchDecoder.IRowKernel
+    {
+        if (width < 64) above[(width & 7) * 8 + (width >> 3)] = above[((width - 1) & 7) * 8 + ((width - 1) >> 3)];
+        ToColumnOrder(above, scratch.Rows.Codes);
+        K.RebuildRow(scratch.Rows.Codes, top, row, predictor);
+    }
+
+    /// <summary>The checks after a patch's last row: every state back at L, every word read.</summary>
+    private static void CheckEnd(Vector256<uint> state, int next, int wordCount, long fileOffset, int header, int lanes)
+    {
+        var final = Vector256.Equals(state, Vector256.Create(DenseLayout.StateLow));
+        if (final != Vector256<uint>.AllBitsSet)
+        {
+            int l = BitOperations.TrailingZeroCount(~final.ExtractMostSignificantBits());
+            throw new L3FormatException($"dense patch's coder state {l} ends at {state.GetElement(l)}, not {DenseLayout.StateLow}: the stream is corrupt",
+                fileOffset + header + l * DenseLayout.StateBytes);
+        }
+        if (next != wordCount)
+            throw new L3FormatException($"dense patch's stream has {wordCount - next} unread words", fileOffset + header + lanes * DenseLayout.StateBytes + next * DenseLayout.WordBytes);
+    }
+
+    private static L3FormatException StreamEndsEarly(int patchLength, long fileOffset) =>
+        new("dense patch's word stream ends early", fileOffset + patchLength);
+
+    /// <summary>For each mask of lanes (8 bits), lane i's index into the loaded words: the lanes of
+    /// the mask below i.</summary>
+    private static readonly int[] SpreadIndices = BuildSpreadIndices();
+
+    private static int[] BuildSpreadIndices()
+    {
+        var indices = new int[256 * 8];
+        for (int mask = 0; mask < 256; mask++)
+            for (int lane = 0; lane < 8; lane++)
+                indices[mask * 8 + lane] = BitOperations.PopCount((uint)mask & ((1u << lane) - 1));
+        return indices;
+    }
+
+    /// <summary>
+    /// The contexts (6.4) of a row as table offsets (table × M), in step order, from the codes of the
+    /// row above in step order (<paramref name="above"/>[8s + l] = the code at column 8l + s, and the
+    /// code at column w a copy of column w − 1). The context's half-step bit length is read from the
+    /// sum's float: its exponent and the mantissa's top bit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Contexts(uint* above, int table, Vector256<int>* contexts)
+    {
+        var firstLane = Vector256.Create(-1, 0, 0, 0, 0, 0, 0, 0);
+        var lastLane = Vector256.Create(0, 0, 0, 0, 0, 0, 0, -1);
+        var a0 = Vector256.Load((int*)above);
+        var a7 = Vector256.Load((int*)above + 56);
+        // left of column 8l is column 8l − 1 (lane l − 1 of step 7); of column 0, column 0
+        var leftOfFirst = Vector256.ConditionalSelect(firstLane, a0, Avx2.PermuteVar8x32(a7, Vector256.Create(0, 0, 1, 2, 3, 4, 5, 6)));
+        // right of column 8l + 7 is column 8l + 8 (lane l + 1 of step 0); of column 63, column 63
+        var rightOfLast = Vector256.ConditionalSelect(lastLane, a7, Avx2.PermuteVar8x32(a0, Vector256.Create(1, 2, 3, 4, 5, 6, 7, 7)));
+        var left = leftOfFirst;
+        var current = a0;
+        var offset = Vector256.Create(table);
+        for (int s = 0; s < DenseLayout.LaneColumns; s++)
+        {
+            var right = s < 7 ? Vector256.Load((int*)above + 8 * (s + 1)) : rightOfLast;
+            var sum = left + current + current + right;
+            var halfSteps = (Vector256.ConvertToSingle(sum).AsInt32() >> 22) - Vector256.Create(254);
+            var context = Vector256.ConditionalSelect(Vector256.LessThan(sum, Vector256.Create(2)), sum,
+                Vector256.Min(halfSteps, Vector256.Create(DenseLayout.FirstRowContext - 1)));
+            contexts[s] = (context << DenseLayout.ProbabilityBits) + offset;
+            left = current;
+            current = right;
+        }
+    }
+
+    /// <summary>Step order (64 u32, element l of step s = column 8l + s) to 64 code bytes in column order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ToColumnOrder(uint* stepOrder, byte* codes)
+    {
+        var p = (int*)stepOrder;
+        var s01 = Avx2.PackUnsignedSaturate(Vector256.Load(p), Vector256.Load(p + 8));
+        var s23 = Avx2.PackUnsignedSaturate(Vector256.Load(p + 16), Vector256.Load(p + 24));
+        var s45 = Avx2.PackUnsignedSaturate(Vector256.Load(p + 32), Vector256.Load(p + 40));
+        var s67 = Avx2.PackUnsignedSaturate(Vector256.Load(p + 48), Vector256.Load(p + 56));
+        // per 128-bit half: byte 4s + l (steps 0–3 resp. 4–7; lanes 0–3 low, 4–7 high)
+        var low = Avx2.PackUnsignedSaturate(s01.AsInt16(), s23.AsInt16());
+        var high = Avx2.PackUnsignedSaturate(s45.AsInt16(), s67.AsInt16());
+        // to byte 4l + s: each lane's 4 steps as one u32
+        var transpose = Vector256.Create((byte)0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,
+            0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+        low = Avx2.Shuffle(low, transpose);
+        high = Avx2.Shuffle(high, transpose);
+        var lanes0145 = Avx2.UnpackLow(low.AsUInt32(), high.AsUInt32());  // columns 0–15 | 32–47
+        var lanes2367 = Avx2.UnpackHigh(low.AsUInt32(), high.AsUInt32()); // columns 16–31 | 48–63
+        Avx2.Permute2x128(lanes0145, lanes2367, 0x20).AsByte().Store(codes);
+        Avx2.Permute2x128(lanes0145, lanes2367, 0x31).AsByte().Store(codes + 32);
+    }
+}
