@@ -9,6 +9,10 @@
 #   bash .device/train/run.sh device train [images] [steps]
 #                                      bench/train/train.py: four inputs, two settings, the hand-off cost
 #   bash .device/train/run.sh device train 512 15 handoff    the hand-off cost alone, in longer blocks
+#   bash .device/train/run.sh device ranks [images] [steps]
+#                                      bench/train/ranks.py under torchrun, one rank per GPU (L3_RANKS: how
+#                                      many; default all): DDP training from l3.Loader, each rank's images/s,
+#                                      its samples checked disjoint and covering each epoch (nvidia-h200-x2)
 # With the device tool: run(command="bash .device/train/run.sh device check", carry=[".device/train"]).
 # L3_DEVICE_DIR names another checkout's .device/train to copy the pack into (as bench/loader/run.sh).
 set -euo pipefail
@@ -30,7 +34,7 @@ pack)
   done
   # the device runs in the lead's checkout: the scripts and tests travel in the pack
   rm -rf .device/train/tests && cp -r python/tests .device/train/tests && rm -rf .device/train/tests/__pycache__
-  cp bench/train/run.sh bench/train/train.py .device/train/
+  cp bench/train/run.sh bench/train/train.py bench/train/ranks.py .device/train/
   if [ -n "${L3_DEVICE_DIR:-}" ]; then mkdir -p "$L3_DEVICE_DIR" && cp -r .device/train/. "$L3_DEVICE_DIR"/; fi
   du -sh .device/train
   ;;
@@ -53,6 +57,14 @@ device)
     ;;
   train)
     python3 .device/train/train.py .device/train/images "${L3_WORK:-/tmp/l3-train}" "${3:-512}" "${4:-15}" ${5:-} 2>&1 | tee "$OUT/train.log"
+    ;;
+  ranks)
+    work=${L3_WORK:-/tmp/l3-train}
+    python3 .device/train/train.py .device/train/images "$work" "${3:-512}" 0 prepare 2>&1 | tee "$OUT/ranks.log"
+    nvidia-smi --query-gpu=index,name,pci.bus_id --format=csv | tee -a "$OUT/ranks.log"
+    ranks=${L3_RANKS:-$(python3 -c "import torch; print(torch.cuda.device_count())")}
+    python3 -m torch.distributed.run --standalone --nproc_per_node="$ranks" .device/train/ranks.py \
+      "$work/dataset-l3-${3:-512}" "${4:-30}" 2>&1 | tee -a "$OUT/ranks.log"
     ;;
   esac
   ;;

@@ -10,8 +10,9 @@ batch 8. Images: the carried PNGs as RGB, tiled to 2048x1024 with a shift per co
 bench/loader/anchors.py), as PNG (level 6), JPEG q90 and an L3 dataset (l3.convert, N = 16).
 Also the hand-off's cost: l3.Loader's raw batches (no torch) against its torch tensors.
 
-Usage: train.py PNG_DIR WORK_DIR [images=512] [steps=15] [handoff]   (handoff: only the hand-off's cost,
-in longer blocks)"""
+Usage: train.py PNG_DIR WORK_DIR [images=512] [steps=15] [handoff|prepare]   (handoff: only the hand-off's
+cost, in longer blocks and more rounds; prepare: only the images and the L3 dataset, WORK_DIR/dataset-l3-IMAGES,
+for ranks.py)"""
 import glob
 import json
 import multiprocessing
@@ -30,9 +31,10 @@ import l3
 png_dir, work = sys.argv[1], sys.argv[2]
 count = int(sys.argv[3]) if len(sys.argv) > 3 else 512
 steps = int(sys.argv[4]) if len(sys.argv) > 4 else 15
-handoff_only = len(sys.argv) > 5 and sys.argv[5] == "handoff"
+mode = sys.argv[5] if len(sys.argv) > 5 else "all"  # all, handoff (the hand-off alone) or prepare (the data only)
+handoff_only = mode == "handoff"
 W, H, WARMUP = 2048, 1024, 3
-dev = torch.device("cuda")
+dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # the CPU: only for prepare
 cores = os.cpu_count()
 files = os.path.join(work, "files")
 bases = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(glob.glob(os.path.join(png_dir, "*.png")))]
@@ -147,28 +149,41 @@ def train(name, model, batch, crop, source, dense_classes):
 
 def handoff(batch, crop, batches, rounds):
     """l3.Loader's own rate (raw batches, released at once) against the same loader's batches as
-    torch tensors (zero copy, and copied), in alternating blocks of one loader; medians of the rounds."""
+    torch tensors (zero copy, and copied; a torch kernel reads each), in blocks of one loader. Each
+    round runs the three modes, in reverse order every other round (so that no mode always follows
+    the same one), each block after untimed batches of its own mode (the prefetch queue in that
+    mode's steady state). Returns per mode the median rate and, against raw, the median, min and
+    max of the rounds' paired ratios (tensors / raw of the same round)."""
     settings = dict(size=224) if crop else dict(size=None, crop="full", flip=False)
     modes = ("raw", "zero-copy tensors", "copied tensors")
     rates = {mode: [] for mode in modes}
     with l3.Loader(dataset, batch_size=batch, dtype="float16", channels_last=True, seed=1, readers=cores, **settings) as loader:
-        for _ in range(5):
-            loader.next_batch().release()
-        for _ in range(rounds):
-            for mode in modes:
-                loader.copy = mode == "copied tensors"
+        def block(mode, n):
+            loader.copy = mode == "copied tensors"
+            for _ in range(n):
+                if mode == "raw":
+                    loader.next_batch().release()
+                else:
+                    x, _ = loader.next()
+                    x.sum()  # a kernel reads the batch (ordered after its ready event)
+                    del x
+
+        block("raw", 5)
+        for r in range(rounds):
+            for mode in (modes if r % 2 == 0 else modes[::-1]):
+                block(mode, max(8, batches // 10))
                 torch.cuda.synchronize()
                 t0 = time.time()
-                for _ in range(batches):
-                    if mode == "raw":
-                        loader.next_batch().release()
-                    else:
-                        x, _ = loader.next()
-                        x.sum()  # a kernel reads the batch (ordered after its ready event)
-                        del x
+                block(mode, batches)
                 torch.cuda.synchronize()
                 rates[mode].append(batch * batches / (time.time() - t0))
-    return {mode: sorted(r)[len(r) // 2] for mode, r in rates.items()}
+    median = lambda v: sorted(v)[len(v) // 2] if len(v) % 2 else sum(sorted(v)[len(v) // 2 - 1:len(v) // 2 + 1]) / 2
+    out = {}
+    for mode in modes:
+        ratios = [a / b for a, b in zip(rates[mode], rates["raw"])]
+        out[mode] = (median(rates[mode]), median(ratios), min(ratios), max(ratios))
+    print(f"  hand-off rounds, images/s: " + "; ".join(f"{m}: " + " ".join(f"{v:.0f}" for v in rates[m]) for m in modes), flush=True)
+    return out
 
 
 if __name__ == "__main__":
@@ -178,7 +193,9 @@ if __name__ == "__main__":
     dataset = os.path.join(work, f"dataset-l3-{count}")
     if not os.path.exists(os.path.join(dataset, "dataset.json")):
         print(json.dumps(l3.convert(files, dataset, patch_size=16, jobs=cores)))
-    print(f"{count} images of {W}x{H} as PNG, JPEG q90 and L3 ready in {time.time() - t0:.0f} s", flush=True)
+    print(f"{count} images of {W}x{H} as PNG, JPEG q90 and L3 ready in {time.time() - t0:.0f} s: {dataset}", flush=True)
+    if mode == "prepare":
+        sys.exit(0)
     print(f"{torch.cuda.get_device_name()}, torch {torch.__version__}, torchvision {torchvision.__version__}, "
           f"{cores} cores, {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {steps} timed steps after {WARMUP}", flush=True)
 
@@ -208,16 +225,17 @@ if __name__ == "__main__":
         torch.cuda.empty_cache()
 
     handoffs = []
-    scale, rounds = (8, 5) if handoff_only else (1, 3)
+    scale, rounds = (8, 8) if handoff_only else (1, 4)
     for title, crop, batch, batches in (("RandomResizedCrop 224, batch 64", True, 64, 30 * scale), ("full 2048x1024, batch 8", False, 8, 60 * scale)):
         r = handoff(batch, crop, batches, rounds)
-        handoffs.append(f"| {title} | {r['raw']:.0f} | {r['zero-copy tensors']:.0f} ({r['zero-copy tensors'] / r['raw']:.3f}) | "
-                        f"{r['copied tensors']:.0f} ({r['copied tensors'] / r['raw']:.3f}) |")
+        cell = lambda m: f"{r[m][0]:.0f} ({r[m][1]:.3f}, {r[m][2]:.3f}..{r[m][3]:.3f})"
+        handoffs.append(f"| {title} | {r['raw'][0]:.0f} | {cell('zero-copy tensors')} | {cell('copied tensors')} |")
         print(handoffs[-1], flush=True)
 
     if rows:
         print("\n| setting | input | images/s | of ceiling | CPU cores busy |\n| --- | --- | --- | --- | --- |")
         print("\n".join(rows))
-    print(f"\n| hand-off, l3.Loader fp16 NHWC, no training, {rounds} rounds | raw batches (images/s) | zero-copy torch tensors (ratio) | copied tensors (ratio) |"
+    print(f"\n| hand-off, l3.Loader fp16 NHWC, no training, {rounds} rounds (medians) | raw batches (images/s) | "
+          f"zero-copy torch tensors (ratio to raw: median, min..max of rounds) | copied tensors (ratio) |"
           "\n| --- | --- | --- | --- |")
     print("\n".join(handoffs))

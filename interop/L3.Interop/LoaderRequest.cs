@@ -38,6 +38,9 @@ public sealed record LoaderRequest
     public int? Prefetch { get; init; }
     public bool VerifyChecksums { get; init; }
     public bool ForceCpu { get; init; }
+    /// <summary>The CUDA device (ordinal, as torch's cuda:N) the loader decodes on; null: the first.
+    /// Ignored with <see cref="ForceCpu"/>.</summary>
+    public int? CudaDevice { get; init; }
 
     internal static readonly JsonSerializerOptions Json = new()
     {

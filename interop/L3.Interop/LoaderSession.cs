@@ -1,4 +1,7 @@
+using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
 using L3.Datasets;
 using L3.Loading;
 
@@ -9,6 +12,9 @@ namespace L3.Interop;
 internal sealed class LoaderSession : IDisposable
 {
     private readonly L3Dataset? _dataset;
+    // the CUDA device asked for by number (LoaderRequest.CudaDevice); otherwise the loader picks its own
+    private readonly Context? _context;
+    private readonly Accelerator? _accelerator;
 
     public SampleSource Source { get; }
     public L3Loader Loader { get; }
@@ -31,10 +37,26 @@ internal sealed class LoaderSession : IDisposable
         try
         {
             if (Source.Count == 0) throw new ArgumentException($"{path} holds no samples");
-            Loader = new L3Loader(Source, options, resume);
+            if (request.CudaDevice is int ordinal && !options.ForceCpu)
+            {
+                // as L3Loader builds its own context, on the device given
+                _context = Context.Create(b =>
+                {
+                    b.Cuda();
+                    b.CPU(CPUDeviceKind.Nvidia);
+                    b.Optimize(OptimizationLevel.O2);
+                });
+                var cuda = _context.Devices.Where(d => d.AcceleratorType == AcceleratorType.Cuda).ToList();
+                if (ordinal < 0 || ordinal >= cuda.Count)
+                    throw new ArgumentException($"CUDA device {ordinal}: this machine has {cuda.Count} CUDA device(s)");
+                _accelerator = cuda[ordinal].CreateAccelerator(_context);
+            }
+            Loader = new L3Loader(Source, options, resume, _accelerator);
         }
         catch
         {
+            _accelerator?.Dispose();
+            _context?.Dispose();
             Source.Dispose();
             _dataset?.Dispose();
             throw;
@@ -63,6 +85,8 @@ internal sealed class LoaderSession : IDisposable
     public void Dispose()
     {
         Loader.Dispose();
+        _accelerator?.Dispose();
+        _context?.Dispose();
         Source.Dispose();
         _dataset?.Dispose();
     }

@@ -41,6 +41,20 @@ def _distributed_rank():
     return 0, 1
 
 
+def _cuda_device(device, force_cpu):
+    """The CUDA device the library decodes on: `device`'s when it names one (cuda:N), else torch's
+    current device (torch.cuda.set_device(local_rank) under torchrun); None: the library's first."""
+    if force_cpu:
+        return None
+    text = str(device) if device is not None else ""
+    if text.startswith("cuda:"):
+        return int(text.split(":", 1)[1])
+    torch = _torch()
+    if text in ("", "cuda") and torch is not None and torch.cuda.is_available():
+        return torch.cuda.current_device()
+    return None
+
+
 class Batch:
     """One batch as the library hands it out (mostly for checks): its bytes on the host, the
     reference bytes, labels, sample numbers, shape, dtype name, and `valid` real entries."""
@@ -175,11 +189,13 @@ class Loader:
     values in [0, 1]; ignored for uint8). `drop_last`: only whole batches; otherwise the last batch
     is smaller (the loader pads it on the device, the tensor shows only the real entries). `rank` and
     `world_size` default to torch.distributed's when it is initialized. `device`: where the tensors
-    go (default: the loader's GPU, else the CPU). `channels_last`: NHWC memory, tensors still
+    go (default: the loader's GPU, else the CPU). The loader decodes on the CUDA device `device` names
+    (cuda:N), else on torch's current one (each rank's own GPU after torch.cuda.set_device). `channels_last`: NHWC memory, tensors still
     indexed N, C, H, W (torch.channels_last). `copy`: hand over a device-to-device copy instead of the
     loader's own memory.
 
     Iterating gives one epoch (the rest of it after load_state_dict); len() is batches per epoch.
+    After each next(), `last_samples` (sample numbers of its entries) and `last_epoch` say what it held.
     """
 
     def __init__(self, dataset, batch_size=64, size=224, dtype="float16", mean=IMAGENET_MEAN, std=IMAGENET_STD,
@@ -205,10 +221,13 @@ class Loader:
             "rank": default_rank if rank is None else rank, "world_size": default_world if world_size is None else world_size,
             "verify_checksums": verify_checksums, "force_cpu": force_cpu,
         }
+        cuda_device = _cuda_device(device, force_cpu)
+        if cuda_device is not None: self._settings["cuda_device"] = cuda_device
         if readers is not None: self._settings["readers"] = readers
         if prefetch is not None: self._settings["prefetch"] = prefetch
         self._requested_device = device
         self.copy = copy  # may change between batches
+        self.last_samples, self.last_epoch = None, None  # of the last next()
         self._session = _Session(self._settings, None)
         self._start()
 
@@ -231,6 +250,11 @@ class Loader:
     def epoch(self):
         return self._session.info().epoch
 
+    @property
+    def num_samples(self):
+        """Samples in the dataset (all ranks together)."""
+        return self._session.info().samples
+
     def __iter__(self):
         epoch = self._session.info().epoch
         while self._session.info().epoch == epoch:
@@ -243,6 +267,8 @@ class Loader:
     def next(self):
         """The next (images, labels), across epochs."""
         batch = self._session.next()
+        # which samples these are (the real entries), and of which epoch: for checks across ranks
+        self.last_samples, self.last_epoch = batch.samples[:batch.valid].copy(), batch.epoch
         torch = _torch()
         zero_copy = torch is not None and self.on_cuda and getattr(self.device, "type", None) == "cuda"
         try:

@@ -83,6 +83,25 @@ class CudaHandOff(unittest.TestCase):
             torch.cuda.synchronize()
             np.testing.assert_array_equal(self.tensor_bytes(kept, False), expected[0])
 
+    def test_the_loader_decodes_on_the_device_asked_for(self):
+        # the last GPU (torchrun: each rank's own); the tensors are that device's memory, zero copy
+        last = torch.cuda.device_count() - 1
+        settings = dict(batch_size=8, size=64, seed=5)
+        expected = self.expected("uint8", False, 2, **settings)
+        for device, current in ((f"cuda:{last}", 0), (None, last)):
+            with torch.cuda.device(current), l3.Loader(self.folder.root, dtype="uint8", device=device, **settings) as loader:
+                self.assertEqual(loader.device, torch.device("cuda", last))
+                for k in range(2):
+                    batch = loader.next_batch()
+                    self.assertEqual(batch.info.device_id, last)
+                    batch.release()
+            with torch.cuda.device(current), l3.Loader(self.folder.root, dtype="uint8", device=device, **settings) as loader:
+                for k in range(2):
+                    images, _ = loader.next()
+                    self.assertEqual(images.device, torch.device("cuda", last))
+                    np.testing.assert_array_equal(self.tensor_bytes(images, False), expected[k], err_msg=f"{device} batch {k}")
+                    del images
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -93,6 +93,27 @@ class LoaderBatches(unittest.TestCase):
                     batch.release()
         self.assertEqual(sorted(samples), list(range(10)))
 
+    def test_next_names_its_samples_and_ranks_cover_each_epoch(self):
+        # what a torchrun job checks (bench/train/ranks.py): every rank's (images, labels) name their
+        # samples, the ranks' are disjoint and cover each epoch
+        for drop_last in (False, True):
+            seen = {}
+            for rank in range(2):
+                with l3.Loader(self.folder.root, batch_size=2, size=8, dtype="uint8", seed=3, rank=rank, world_size=2,
+                               drop_last=drop_last) as loader:
+                    self.assertEqual(loader.num_samples, 10)
+                    for _ in range(2 * len(loader)):
+                        images, labels = loader.next()
+                        self.assertEqual(len(loader.last_samples), images.shape[0])
+                        seen.setdefault(loader.last_epoch, []).extend(int(s) for s in loader.last_samples)
+            for epoch, samples in seen.items():
+                self.assertEqual(len(samples), len(set(samples)), f"epoch {epoch}: a sample twice")
+                if drop_last:
+                    self.assertEqual(len(samples), 2 * 2 * 2, f"epoch {epoch}")  # 2 whole batches of 2 per rank
+                else:
+                    self.assertEqual(sorted(samples), list(range(10)), f"epoch {epoch}")
+            self.assertEqual(sorted(seen), [0, 1])
+
     def test_state_dict_resumes_with_the_same_batches(self):
         settings = dict(batch_size=3, size=16, dtype="float16", seed=21)
         with l3.Loader(self.folder.root, **settings) as straight:
@@ -130,6 +151,9 @@ class LoaderBatches(unittest.TestCase):
             l3.Loader(self.folder.root, dtype="int7")
         with self.assertRaises(FileNotFoundError):
             l3.Loader(self.folder.root + "-missing")
+        with self.assertRaises(ValueError) as caught:
+            l3.Loader(self.folder.root, device="cuda:64")  # the loader decodes on the device asked for
+        self.assertIn("CUDA device 64", str(caught.exception))
 
     def test_corrupt_sample_raises_format_error_naming_it(self):
         folder = L3Folder(count=4, height=16, width=16, seed=4)

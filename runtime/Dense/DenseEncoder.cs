@@ -40,6 +40,8 @@ internal static unsafe class DenseEncoder
         {
             var coder = SimdPatchEncoder.ForThread(n, channels, kernel);
             var counts = rowCounts[py] = new long[DenseLayout.TableCount(channels) * DenseLayout.TokenCount];
+            // the odd columns' counts, added to the even columns' at the end of the patch row
+            var oddCounts = new long[counts.Length];
             int y = py * n, h = Math.Min(n, height - y);
             for (int px = 0; px < patchesX; px++)
             {
@@ -48,8 +50,9 @@ internal static unsafe class DenseEncoder
                 var patchCodes = codes.AsSpan(CodesAt(px, py, n, width, h, channels), channels * w * h);
                 anyCoded[index] = coder.CodeDense(source[(y * stride + x * channels)..], stride, w, h, header, patchCodes);
                 if (anyCoded[index])
-                    CountTokens(header, patchCodes, steps.AsSpan(index * channels * n * n, channels * n * n), n, w, h, channels, counts);
+                    CountTokens(header, patchCodes, steps.AsSpan(index * channels * n * n, channels * n * n), n, w, h, channels, counts, oddCounts);
             }
+            for (int i = 0; i < counts.Length; i++) counts[i] += oddCounts[i];
         });
         var totals = new long[DenseLayout.TableCount(channels) * DenseLayout.TokenCount];
         foreach (var counts in rowCounts)
@@ -101,10 +104,12 @@ internal static unsafe class DenseEncoder
         }
     }
 
-    /// <summary>Each code's token (<see cref="DenseCoding.TokenOf"/>), and each sum of the row above's
-    /// codes its context (<see cref="DenseCoding.ContextOfSum"/>): the rules, tabulated.</summary>
-    private static readonly byte[] Tokens = Enumerable.Range(0, 256).Select(code => (byte)DenseCoding.TokenOf(code)).ToArray();
-    private static readonly byte[] ContextsOfSums = Enumerable.Range(0, 4 * 255 + 1).Select(sum => (byte)DenseCoding.ContextOfSum(sum)).ToArray();
+    /// <summary>Each code as the second pass takes it with context 0 (<see cref="PackSymbol"/>), and each
+    /// sum of the row above's codes its context's first symbol, context × 24
+    /// (<see cref="DenseCoding.ContextOfSum"/>): the rules, tabulated, so that a code's step is one sum.</summary>
+    private static readonly uint[] StepsOfCodes = Enumerable.Range(0, 256).Select(code => PackSymbol(DenseCoding.TokenOf(code), code, DenseCoding.TokenOf(code))).ToArray();
+    private static readonly ushort[] SymbolBasesOfSums = Enumerable.Range(0, 4 * 255 + 1).Select(sum => (ushort)(DenseCoding.ContextOfSum(sum) * DenseLayout.TokenCount)).ToArray();
+    private const int FirstRowSymbolBase = DenseLayout.FirstRowContext * DenseLayout.TokenCount;
 
     private static bool IsZeroRow(ReadOnlySpan<byte> header, int h, int c, int r)
     {
@@ -112,55 +117,65 @@ internal static unsafe class DenseEncoder
         return RowCoding.IsZeroRow(header[mask + (r >> 3)], r);
     }
 
-    /// <summary>The contexts of row r of a block (docs/FORMAT.md, 6.4) from its codes' row above
-    /// (<paramref name="above"/>, null for the first row; a zero row's codes are all 0).</summary>
+    /// <summary>The first symbols of the contexts of row r of a block (docs/FORMAT.md, 6.4) from its
+    /// codes' row above (<paramref name="above"/>, null for the first row; a zero row's codes are all 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void RowContexts(byte* above, int w, byte* contexts, byte* sumContexts)
+    private static void RowSymbolBases(byte* above, int w, uint* bases, ushort* symbolBasesOfSums)
     {
         if (above is null)
         {
-            new Span<byte>(contexts, w).Fill(DenseLayout.FirstRowContext);
+            new Span<uint>(bases, w).Fill(FirstRowSymbolBase);
             return;
         }
         int last = w - 1;
-        for (int x = 0; x < w; x++)
-            contexts[x] = sumContexts[above[x > 0 ? x - 1 : 0] + 2 * above[x] + above[x < last ? x + 1 : last]];
+        bases[0] = symbolBasesOfSums[above[0] + 2 * above[0] + above[Math.Min(1, last)]];
+        for (int x = 1; x < last; x++)
+            bases[x] = symbolBasesOfSums[above[x - 1] + 2 * above[x] + above[x + 1]];
+        if (last > 0) bases[last] = symbolBasesOfSums[above[last - 1] + 3 * above[last]];
     }
 
-    /// <summary>Adds a patch's tokens to the counts of their tables, and writes each code as the second
-    /// pass takes it, in step order (<see cref="PackSymbol"/>).</summary>
-    private static void CountTokens(ReadOnlySpan<byte> header, ReadOnlySpan<byte> codes, Span<uint> steps, int n, int w, int h, int channels, long[] counts)
+    /// <summary>Adds a patch's tokens to the counts of their tables (even columns to
+    /// <paramref name="counts"/>, odd to <paramref name="oddCounts"/>: neighbours often hit the same
+    /// count, and one increment would wait for the other), and writes each code as the second pass
+    /// takes it, in step order (<see cref="PackSymbol"/>).</summary>
+    private static void CountTokens(ReadOnlySpan<byte> header, ReadOnlySpan<byte> codes, Span<uint> steps, int n, int w, int h, int channels,
+        long[] counts, long[] oddCounts)
     {
-        byte* contexts = stackalloc byte[64];
-        long* odd = stackalloc long[counts.Length];
-        new Span<long>(odd, counts.Length).Clear();
+        uint* bases = stackalloc uint[64];
         int lanes = n / DenseLayout.LaneColumns;
         fixed (byte* allCodes = codes)
         fixed (uint* allSteps = steps)
-        fixed (byte* tokens = Tokens)
-        fixed (byte* sumContexts = ContextsOfSums)
+        fixed (uint* stepsOfCodes = StepsOfCodes)
+        fixed (ushort* symbolBasesOfSums = SymbolBasesOfSums)
         fixed (long* allCounts = counts)
+        fixed (long* allOddCounts = oddCounts)
             for (int c = 0; c < channels; c++)
             {
                 long* evenCounts = allCounts + DenseLayout.TableIndex(c, 0) * DenseLayout.TokenCount;
-                long* oddCounts = odd + DenseLayout.TableIndex(c, 0) * DenseLayout.TokenCount;
+                long* odd = allOddCounts + DenseLayout.TableIndex(c, 0) * DenseLayout.TokenCount;
                 for (int r = 0; r < h; r++)
                 {
                     if (IsZeroRow(header, h, c, r)) continue;
                     byte* row = allCodes + (c * h + r) * w;
                     uint* stepRow = allSteps + (c * n + r) * n;
-                    RowContexts(r == 0 ? null : row - w, w, contexts, sumContexts); // a zero row above holds codes 0
-                    // two histograms, even and odd columns: neighbours often hit the same count, and
-                    // one increment would wait for the other
-                    for (int x = 0; x < w; x++)
+                    RowSymbolBases(r == 0 ? null : row - w, w, bases, symbolBasesOfSums); // a zero row above holds codes 0
+                    int x = 0;
+                    for (; x + 1 < w; x += 2)
                     {
-                        int code = row[x], symbol = contexts[x] * DenseLayout.TokenCount + tokens[code];
-                        stepRow[(x & 7) * lanes + (x >> 3)] = PackSymbol(symbol, code, tokens[code]);
-                        ((x & 1) == 0 ? evenCounts : oddCounts)[symbol]++;
+                        uint even = bases[x] + stepsOfCodes[row[x]], next = bases[x + 1] + stepsOfCodes[row[x + 1]];
+                        stepRow[(x & 7) * lanes + (x >> 3)] = even;
+                        stepRow[((x + 1) & 7) * lanes + (x >> 3)] = next;
+                        evenCounts[even & 0x1FF]++;
+                        odd[next & 0x1FF]++;
+                    }
+                    if (x < w)
+                    {
+                        uint step = bases[x] + stepsOfCodes[row[x]];
+                        stepRow[(x & 7) * lanes + (x >> 3)] = step;
+                        evenCounts[step & 0x1FF]++;
                     }
                 }
             }
-        for (int i = 0; i < counts.Length; i++) counts[i] += odd[i];
     }
 
     /// <summary>A code as the second pass takes it: its symbol in its block's tables (context × 24 +

@@ -14,6 +14,7 @@ public sealed class TorchSharpTests : IDisposable
 
     public TorchSharpTests()
     {
+        TorchAvailable.EnsureLoaded();
         Directory.CreateDirectory(_folder);
         for (int i = 0; i < 7; i++)
         {
@@ -63,6 +64,61 @@ public sealed class TorchSharpTests : IDisposable
                 Assert.Equal(expected.AsSpan(0, actual.Length).ToArray(), actual);
             }
         }
+    }
+
+    [TorchTheory]
+    [InlineData(TensorLayout.ChannelsFirst)]
+    [InlineData(TensorLayout.ChannelsLast)]
+    public void Full_image_tensors_index_the_samples_pixels_as_nchw(TensorLayout layout)
+    {
+        // the tensor against the images themselves (not the loader's bytes): images[i, c, y, x] is
+        // channel c of pixel (x, y) of the i-th entry's sample
+        var images = Enumerable.Range(0, 5).Select(i => SyntheticImages.Image(SyntheticImages.Patterns[i % SyntheticImages.Patterns.Count], 24, 18, 3, seed: 10 + i)).ToList();
+        var paths = images.Select((image, i) =>
+        {
+            string path = Path.Combine(_folder, $"full-{i}.l3");
+            File.WriteAllBytes(path, L3Codec.Encode(image, new L3EncodeOptions { PatchSize = 8 }));
+            return path;
+        }).ToList();
+        using var source = SampleSource.FromFiles(paths, paths.Select(_ => 0).ToList());
+        using var loader = new L3Loader(source, new LoaderOptions
+        {
+            Sampling = new SamplerOptions { BatchSize = 2, Seed = 9 },
+            Augment = new AugmentOptions { Crop = CropMode.Full, RandomFlip = false, Type = OutputType.UInt8, Layout = layout },
+            ForceCpu = true,
+            Readers = 1,
+        });
+        var seen = new List<long>();
+        for (int b = 0; b < loader.BatchesPerEpoch; b++)
+        {
+            var (tensor, labels) = loader.NextTensors();
+            using (tensor)
+            using (labels)
+            {
+                Assert.Equal(new long[] { tensor.shape[0], 3, 18, 24 }, tensor.shape);
+                for (int i = 0; i < tensor.shape[0]; i++)
+                {
+                    // which sample: the one whose planes equal this entry's
+                    using var entry = tensor[i].contiguous();
+                    byte[] actual = entry.bytes.ToArray();
+                    int sample = images.FindIndex(image => Planar(image).AsSpan().SequenceEqual(actual));
+                    Assert.True(sample >= 0, $"batch {b} entry {i} is none of the samples' pixels");
+                    seen.Add(sample);
+                }
+            }
+        }
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => (long)i), seen.Order());
+    }
+
+    /// <summary>An interleaved image's channels as planes (C×H×W).</summary>
+    private static byte[] Planar(L3Image image)
+    {
+        var planes = new byte[image.Pixels.Length];
+        int pixels = image.Width * image.Height;
+        for (int p = 0; p < pixels; p++)
+            for (int c = 0; c < image.Channels; c++)
+                planes[c * pixels + p] = image.Pixels[p * image.Channels + c];
+        return planes;
     }
 
     [TorchFact]
