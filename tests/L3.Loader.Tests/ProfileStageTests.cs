@@ -42,6 +42,8 @@ public class ProfileStageTests(CpuAccelerator cpu) : IClassFixture<CpuAccelerato
     private byte[][] Batches(TestFiles files, AugmentOptions options, bool profiles, out long profileBatches, string profile)
     {
         LoaderProfiles.Enabled = profiles;
+        // counted before the loader starts: its device thread submits batches ahead of Next()
+        long before = Registration(profile).Batches;
         try
         {
             using var source = files.Source();
@@ -50,7 +52,6 @@ public class ProfileStageTests(CpuAccelerator cpu) : IClassFixture<CpuAccelerato
                 Sampling = new SamplerOptions { BatchSize = 3, Seed = 5 }, Augment = options, Readers = 2, PrefetchDepth = 1,
             }, accelerator: cpu.Accelerator);
             var result = new byte[2][];
-            long before = Registration(profile).Batches;
             for (int b = 0; b < 2; b++)
             {
                 using var batch = loader.Next();
