@@ -342,6 +342,14 @@ internal static unsafe class DenseSimdDecoder
         var predictor = stackalloc int[GroupSize];
         var top = stackalloc byte*[GroupSize];
         var above = stackalloc uint*[GroupSize];
+        // the rows of the last coded block wait to be rebuilt until the middle of the next block's
+        // steps, whose chains leave the core room for that work (or until the block of the same channel)
+        var pendingRebuild = stackalloc bool[GroupSize];
+        var pendingPredictor = stackalloc int[GroupSize];
+        var pendingTop = stackalloc byte*[GroupSize];
+        var pendingAbove = stackalloc uint*[GroupSize];
+        bool pending = false;
+        int pendingChannel = -1;
 
         fixed (uint* entries = scratches[0].Entries(tables))
             for (int r = 0; r < height; r++)
@@ -350,6 +358,11 @@ internal static unsafe class DenseSimdDecoder
                     int maskAt = PatchLayout.FlagsSize + c * (maskBytes + predictorBytes);
                     int table = DenseLayout.TableIndex(c, 0) << DenseLayout.ProbabilityBits;
                     bool anyCoded = false;
+                    if (pending && pendingChannel == c)
+                    {
+                        FinishRows(count, pendingRebuild, pendingAbove, pendingTop, pendingPredictor, width, scratches);
+                        pending = false;
+                    }
                     for (int q = 0; q < count; q++)
                     {
                         zero[q] = RowCoding.IsZeroRow(bytes[q][maskAt + (r >> 3)], r);
@@ -370,6 +383,11 @@ internal static unsafe class DenseSimdDecoder
                         var fault1 = Vector512<uint>.Zero;
                         for (int s = 0; s < Steps; s++)
                         {
+                            if (s == Steps / 2 && pending)
+                            {
+                                FinishRows(count, pendingRebuild, pendingAbove, pendingTop, pendingPredictor, width, scratches);
+                                pending = false;
+                            }
                             var on = active[s];
                             codes[0] = Step(ref state0, contexts[s], on & pairCoded[0], entries, words, next, 0, ref fault0);
                             if (pairs > 1)
@@ -387,14 +405,24 @@ internal static unsafe class DenseSimdDecoder
                                 if (((Vector256<uint>*)faults)[q] != Vector256<uint>.Zero) throw Fault(c, r, group[q].FileOffset);
                         }
                         for (int q = 0; q < count; q++)
-                            if (!zero[q])
-                            {
-                                FinishRow<K512>(above[q], width, scratches[q], top[q], top[q] + Stride, predictor[q]);
-                                aboveIsZero[4 * q + c] = false;
-                            }
+                        {
+                            if (!zero[q]) aboveIsZero[4 * q + c] = false;
+                            pendingRebuild[q] = !zero[q];
+                            pendingAbove[q] = above[q];
+                            pendingTop[q] = top[q];
+                            pendingPredictor[q] = predictor[q];
+                        }
+                        pending = true;
+                        pendingChannel = c;
                     }
-                    for (int q = 0; q < count; q++) top[q][Stride + width] = top[q][Stride + width - 1];
+                    else
+                    {
+                        if (pending) FinishRows(count, pendingRebuild, pendingAbove, pendingTop, pendingPredictor, width, scratches);
+                        pending = false;
+                        for (int q = 0; q < count; q++) top[q][Stride + width] = top[q][Stride + width - 1];
+                    }
                 }
+        if (pending) FinishRows(count, pendingRebuild, pendingAbove, pendingTop, pendingPredictor, width, scratches);
 
         var final = stackalloc Vector512<uint>[] { state0, state1 };
         for (int q = 0; q < count; q++)
@@ -402,6 +430,19 @@ internal static unsafe class DenseSimdDecoder
         for (int q = 0; q < count; q++)
             SimdPatchDecoder.InterleavePatch<K512>(width, height, channels, PatchLayout.HasColorTransform(bytes[q][PatchLayout.FlagsOffset]),
                 group[q].Dest, destStride, scratches[q].Rows);
+    }
+
+    /// <summary>The rows of a group's block after its steps: a coded row rebuilt (<see cref="FinishRow"/>),
+    /// and in every row column w a copy of column w − 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FinishRows(int count, bool* rebuild, uint** above, byte** top, int* predictor, int width, Scratch[] scratches)
+    {
+        for (int q = 0; q < count; q++)
+        {
+            byte* row = top[q] + SimdPatchDecoder.Stride;
+            if (rebuild[q]) FinishRow<K512>(above[q], width, scratches[q], top[q], row, predictor[q]);
+            row[width] = row[width - 1];
+        }
     }
 
     /// <summary>
