@@ -29,8 +29,10 @@ namespace L3.Dense;
 /// after its word and stays above L after its raw bits, so each lane reads at most one word a step,
 /// and which lanes read in step 4 is known before step 2's words arrive: one load and one permute.
 /// A fault (a symbol from an unused table) is collected per row; a word read past the stream's end
-/// is caught after each step (the stream is read with 16 bytes of slack, copied to a
-/// padded buffer near the file's end), so the decoder never reads outside the file.
+/// is caught after each step (the stream is read with <see cref="ReadPadding"/> bytes of slack,
+/// copied to a padded buffer near the file's end), so the decoder never reads outside the file.
+/// On the Vector512 path whole images go through <see cref="DecodeGroup"/>: up to four patches in
+/// flight, each patch's words placed by AVX-512 expands rather than the permute.
 /// </remarks>
 internal static unsafe class DenseSimdDecoder
 {
