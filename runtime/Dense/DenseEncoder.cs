@@ -24,62 +24,69 @@ internal static unsafe class DenseEncoder
         int n = options.PatchSize;
         int patchesX = FileLayout.PatchesAlong(width, n), patchesY = FileLayout.PatchesAlong(height, n);
         int stride = width * channels;
+        var path = CpuPaths.Resolve(options.Path);
         // the vector kernels of the first pass: AVX-512 where the path has it, else 16-byte vectors
         // (Vector128 runs everywhere, in software where the CPU lacks it)
-        var kernel = CpuPaths.Resolve(options.Path) == CpuPath.Vector512 ? CpuPath.Vector512 : CpuPath.Vector128;
+        var kernel = path == CpuPath.Vector512 ? CpuPath.Vector512 : CpuPath.Vector128;
+        bool vectorEntries = path == CpuPath.Vector512 && DenseStepRows.IsVector512Supported;
+        bool vectorCoder = path is CpuPath.Vector256 or CpuPath.Vector512 && Avx2.IsSupported;
         int headerStride = DenseLayout.PatchHeaderBytes(n, channels);
         var headers = new byte[patchesX * patchesY * headerStride];
         var anyCoded = new bool[patchesX * patchesY];
-        // patch (px, py)'s codes at CodesAt: the image's bytes, patch by patch
-        var codes = GC.AllocateUninitializedArray<byte>(pixels.Length);
-        // and each coded code as the second pass takes it (PackSymbol), in step order: block c's row r
-        // of patch i at ((i·C + c)·N + r)·N, its column 8l + s at s·N/8 + l (8 slots of slack at the end)
-        var steps = GC.AllocateUninitializedArray<uint>(patchesX * patchesY * channels * n * n + 8);
-        var rowCounts = new long[patchesY][];
+        // patch (px, py)'s codes at CodesAt: the image's bytes, patch by patch; 64 bytes of slack, as
+        // a row's codes are read 64 at a time
+        var codes = GC.AllocateUninitializedArray<byte>(pixels.Length + 64);
+        var rowCounts = new uint[patchesY][];
+        int slots = channels * DenseStepRows.SlotsPerChannel;
         ForEachPatchRow(pixels, patchesY, options.MaxDegreeOfParallelism, (source, py) =>
         {
             var coder = SimdPatchEncoder.ForThread(n, channels, kernel);
-            var counts = rowCounts[py] = new long[DenseLayout.TableCount(channels) * DenseLayout.TokenCount];
-            // the odd columns' counts, added to the even columns' at the end of the patch row
-            var oddCounts = new long[counts.Length];
+            // CountedCopies copies of the counts, entry i counted in copy i mod CountedCopies: the
+            // same symbol's increments in one copy would each wait for the one before
+            var counts = rowCounts[py] = new uint[CountedCopies * slots];
             int y = py * n, h = Math.Min(n, height - y);
             for (int px = 0; px < patchesX; px++)
             {
                 int x = px * n, w = Math.Min(n, width - x), index = py * patchesX + px;
                 var header = headers.AsSpan(index * headerStride, headerStride);
-                var patchCodes = codes.AsSpan(CodesAt(px, py, n, width, h, channels), channels * w * h);
+                var patchCodes = codes.AsSpan(CodesAt(px, py, n, width, h, channels), channels * w * h + 64);
                 anyCoded[index] = coder.CodeDense(source[(y * stride + x * channels)..], stride, w, h, header, patchCodes);
                 if (anyCoded[index])
-                    CountTokens(header, patchCodes, steps.AsSpan(index * channels * n * n, channels * n * n), n, w, h, channels, counts, oddCounts);
+                    CountTokens(header, patchCodes, n, w, h, channels, counts, vectorEntries);
             }
-            for (int i = 0; i < counts.Length; i++) counts[i] += oddCounts[i];
         });
         var totals = new long[DenseLayout.TableCount(channels) * DenseLayout.TokenCount];
         foreach (var counts in rowCounts)
-            for (int i = 0; i < totals.Length; i++) totals[i] += counts[i];
+            for (int copy = 0; copy < CountedCopies; copy++)
+                for (int c = 0; c < channels; c++)
+                    for (int symbol = 0; symbol < DenseLayout.ContextsPerChannel * DenseLayout.TokenCount; symbol++)
+                        totals[DenseLayout.TableIndex(c, 0) * DenseLayout.TokenCount + symbol] += counts[copy * slots + c * DenseStepRows.SlotsPerChannel + symbol];
         var tableBytes = DenseTables.Write(totals, channels);
         // the encoder codes with the tables as a decoder reads them back: one construction of the
         // frequencies and cumulative frequencies
         var symbols = SymbolsOf(DenseTables.Read(tableBytes, channels, 0));
-        bool vector = CpuPaths.Resolve(options.Path) is CpuPath.Vector256 or CpuPath.Vector512 && Avx2.IsSupported;
 
         var patches = new ArraySegment<byte>[patchesX * patchesY];
         ForEachPatchRow(pixels, patchesY, options.MaxDegreeOfParallelism, (_, py) =>
         {
             // a symbol writes at most one word for its token and one for its raw bits; 8 words of slack
             var words = new ushort[2 * channels * n * n + 8];
-            int h = Math.Min(n, height - py * n);
+            int y = py * n, h = Math.Min(n, height - y);
             for (int px = 0; px < patchesX; px++)
             {
                 int index = py * patchesX + px, w = Math.Min(n, width - px * n);
                 var header = headers.AsSpan(index * headerStride, DenseLayout.PatchHeaderBytes(h, channels));
+                var patchCodes = codes.AsSpan(CodesAt(px, py, n, width, h, channels), channels * w * h + 64);
                 patches[index] = anyCoded[index]
-                    ? EncodePatch(header, steps.AsSpan(index * channels * n * n), n, w, h, channels, symbols, words, vector)
+                    ? EncodePatch(header, patchCodes, n, w, h, channels, symbols, words, vectorEntries, vectorCoder)
                     : header.ToArray();
             }
         });
         return L3Header.Assemble(width, height, channels, n, patches, L3CodingMode.Dense, tableBytes);
     }
+
+    /// <summary>Copies of the counts a patch row keeps (<see cref="CountTokens"/>).</summary>
+    private const int CountedCopies = 4;
 
     /// <summary>Where patch (px, py)'s codes (channels × w × h) lie in the codes array: its patch row's
     /// rows above it, then the patches to its left.</summary>
@@ -104,83 +111,50 @@ internal static unsafe class DenseEncoder
         }
     }
 
-    /// <summary>Each code as the second pass takes it with context 0 (<see cref="PackSymbol"/>), and each
-    /// sum of the row above's codes its context's first symbol, context × 24
-    /// (<see cref="DenseCoding.ContextOfSum"/>): the rules, tabulated, so that a code's step is one sum.</summary>
-    private static readonly uint[] StepsOfCodes = Enumerable.Range(0, 256).Select(code => PackSymbol(DenseCoding.TokenOf(code), code, DenseCoding.TokenOf(code))).ToArray();
-    private static readonly ushort[] SymbolBasesOfSums = Enumerable.Range(0, 4 * 255 + 1).Select(sum => (ushort)(DenseCoding.ContextOfSum(sum) * DenseLayout.TokenCount)).ToArray();
-    private const int FirstRowSymbolBase = DenseLayout.FirstRowContext * DenseLayout.TokenCount;
-
     private static bool IsZeroRow(ReadOnlySpan<byte> header, int h, int c, int r)
     {
         int mask = PatchLayout.FlagsSize + c * (RowCoding.ZeroMaskBytes(h) + RowCoding.PredictorBytes(h));
         return RowCoding.IsZeroRow(header[mask + (r >> 3)], r);
     }
 
-    /// <summary>The first symbols of the contexts of row r of a block (docs/FORMAT.md, 6.4) from its
-    /// codes' row above (<paramref name="above"/>, null for the first row; a zero row's codes are all 0).</summary>
+    /// <summary>Row r of block c's entries (<see cref="DenseStepRows"/>) at <paramref name="entries"/> (64).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void RowSymbolBases(byte* above, int w, uint* bases, ushort* symbolBasesOfSums)
+    private static void RowEntries(byte* blockCodes, int n, int w, int r, bool vector, in DenseStepRows.Shape shape, uint* entries)
     {
-        if (above is null)
-        {
-            new Span<uint>(bases, w).Fill(FirstRowSymbolBase);
-            return;
-        }
-        int last = w - 1;
-        bases[0] = symbolBasesOfSums[above[0] + 2 * above[0] + above[Math.Min(1, last)]];
-        for (int x = 1; x < last; x++)
-            bases[x] = symbolBasesOfSums[above[x - 1] + 2 * above[x] + above[x + 1]];
-        if (last > 0) bases[last] = symbolBasesOfSums[above[last - 1] + 3 * above[last]];
+        byte* row = blockCodes + r * w;
+        byte* above = r == 0 ? null : row - w; // a zero row above holds codes 0
+        if (vector) DenseStepRows.Vector512Row(row, above, shape, entries);
+        else DenseStepRows.Scalar(row, above, n, w, entries);
     }
 
-    /// <summary>Adds a patch's tokens to the counts of their tables (even columns to
-    /// <paramref name="counts"/>, odd to <paramref name="oddCounts"/>: neighbours often hit the same
-    /// count, and one increment would wait for the other), and writes each code as the second pass
-    /// takes it, in step order (<see cref="PackSymbol"/>).</summary>
-    private static void CountTokens(ReadOnlySpan<byte> header, ReadOnlySpan<byte> codes, Span<uint> steps, int n, int w, int h, int channels,
-        long[] counts, long[] oddCounts)
+    /// <summary>Adds a patch's tokens to the counts of their tables: entry i of a row to copy
+    /// i mod <see cref="CountedCopies"/> (columns past the patch's width to the trash slot).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CountTokens(ReadOnlySpan<byte> header, ReadOnlySpan<byte> codes, int n, int w, int h, int channels, uint[] counts, bool vector)
     {
-        uint* bases = stackalloc uint[64];
-        int lanes = n / DenseLayout.LaneColumns;
+        uint* entries = stackalloc uint[64];
+        var shape = vector ? new DenseStepRows.Shape(n, w) : default;
+        int slots = channels * DenseStepRows.SlotsPerChannel;
         fixed (byte* allCodes = codes)
-        fixed (uint* allSteps = steps)
-        fixed (uint* stepsOfCodes = StepsOfCodes)
-        fixed (ushort* symbolBasesOfSums = SymbolBasesOfSums)
-        fixed (long* allCounts = counts)
-        fixed (long* allOddCounts = oddCounts)
+        fixed (uint* allCounts = counts)
             for (int c = 0; c < channels; c++)
             {
-                long* evenCounts = allCounts + DenseLayout.TableIndex(c, 0) * DenseLayout.TokenCount;
-                long* odd = allOddCounts + DenseLayout.TableIndex(c, 0) * DenseLayout.TokenCount;
+                uint* copy0 = allCounts + c * DenseStepRows.SlotsPerChannel, copy1 = copy0 + slots, copy2 = copy1 + slots, copy3 = copy2 + slots;
+                byte* blockCodes = allCodes + c * h * w;
                 for (int r = 0; r < h; r++)
                 {
                     if (IsZeroRow(header, h, c, r)) continue;
-                    byte* row = allCodes + (c * h + r) * w;
-                    uint* stepRow = allSteps + (c * n + r) * n;
-                    RowSymbolBases(r == 0 ? null : row - w, w, bases, symbolBasesOfSums); // a zero row above holds codes 0
-                    int x = 0;
-                    for (; x + 1 < w; x += 2)
+                    RowEntries(blockCodes, n, w, r, vector, shape, entries);
+                    for (int i = 0; i < n; i += 4)
                     {
-                        uint even = bases[x] + stepsOfCodes[row[x]], next = bases[x + 1] + stepsOfCodes[row[x + 1]];
-                        stepRow[(x & 7) * lanes + (x >> 3)] = even;
-                        stepRow[((x + 1) & 7) * lanes + (x >> 3)] = next;
-                        evenCounts[even & 0x1FF]++;
-                        odd[next & 0x1FF]++;
-                    }
-                    if (x < w)
-                    {
-                        uint step = bases[x] + stepsOfCodes[row[x]];
-                        stepRow[(x & 7) * lanes + (x >> 3)] = step;
-                        evenCounts[step & 0x1FF]++;
+                        copy0[entries[i] & DenseStepRows.SymbolMask]++;
+                        copy1[entries[i + 1] & DenseStepRows.SymbolMask]++;
+                        copy2[entries[i + 2] & DenseStepRows.SymbolMask]++;
+                        copy3[entries[i + 3] & DenseStepRows.SymbolMask]++;
                     }
                 }
             }
     }
-
-    /// <summary>A code as the second pass takes it: its symbol in its block's tables (context × 24 +
-    /// token, bits 0–8), its raw bit count (bits 9–11) and the code (bits 16–23).</summary>
-    private static uint PackSymbol(int symbol, int code, int token) => (uint)symbol | (uint)DenseCoding.RawBitCount(token) << 9 | (uint)code << 16;
 
     /// <summary>
     /// What coding a token takes (docs/FORMAT.md, end of 6.5), per table (<see cref="DenseLayout.TableIndex"/>)
@@ -207,13 +181,15 @@ internal static unsafe class DenseEncoder
     /// reversed at the end, come out in the order the decoder reads them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static byte[] EncodePatch(ReadOnlySpan<byte> header, ReadOnlySpan<uint> steps, int n, int w, int h, int channels,
-        uint[] symbols, ushort[] wordBuffer, bool vector)
+    private static byte[] EncodePatch(ReadOnlySpan<byte> header, ReadOnlySpan<byte> codes, int n, int w, int h, int channels,
+        uint[] symbols, ushort[] wordBuffer, bool vectorEntries, bool vectorCoder)
     {
         int lanes = DenseLayout.Lanes(w);
         var states = Vector256.Create(DenseLayout.StateLow);
         int count = 0;
-        fixed (uint* allSteps = steps)
+        uint* entries = stackalloc uint[64];
+        var shape = vectorEntries ? new DenseStepRows.Shape(n, w) : default;
+        fixed (byte* allCodes = codes)
         fixed (uint* allSymbols = symbols)
         fixed (ushort* words = wordBuffer)
         fixed (int* gather = GatherIndices)
@@ -222,10 +198,10 @@ internal static unsafe class DenseEncoder
                 for (int c = channels - 1; c >= 0; c--)
                 {
                     if (IsZeroRow(header, h, c, r)) continue;
-                    uint* stepRow = allSteps + (c * n + r) * n;
+                    RowEntries(allCodes + c * h * w, n, w, r, vectorEntries, shape, entries);
                     uint* blockSymbols = allSymbols + DenseLayout.TableIndex(c, 0) * DenseLayout.TokenCount;
-                    if (vector) (states, count) = EncodeRowVector(stepRow, n, w, blockSymbols, states, words, count, gather);
-                    else (states, count) = EncodeRowScalar(stepRow, n, w, blockSymbols, states, words, count);
+                    if (vectorCoder) (states, count) = EncodeRowVector(entries, n, w, blockSymbols, states, words, count, gather);
+                    else (states, count) = EncodeRowScalar(entries, n, w, blockSymbols, states, words, count);
                 }
         }
         int headerLength = header.Length;
