@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using L3.Cpu;
@@ -36,6 +37,10 @@ internal static unsafe class DenseEncoder
         // patch (px, py)'s codes at CodesAt: the image's bytes, patch by patch; 64 bytes of slack, as
         // a row's codes are read 64 at a time
         var codes = GC.AllocateUninitializedArray<byte>(pixels.Length + 64);
+        // what the AVX-512 entries need of a patch's width: every patch is N wide but the last of a row
+        int lastWidth = width - (patchesX - 1) * n;
+        var shape = vectorEntries ? new DenseStepRows.Shape(n) : default;
+        var lastShape = vectorEntries ? new DenseStepRows.Shape(lastWidth) : default;
         var rowCounts = new uint[patchesY][];
         int slots = channels * DenseStepRows.SlotsPerChannel;
         ForEachPatchRow(pixels, patchesY, options.MaxDegreeOfParallelism, (source, py) =>
@@ -52,7 +57,7 @@ internal static unsafe class DenseEncoder
                 var patchCodes = codes.AsSpan(CodesAt(px, py, n, width, h, channels), channels * w * h + 64);
                 anyCoded[index] = coder.CodeDense(source[(y * stride + x * channels)..], stride, w, h, header, patchCodes);
                 if (anyCoded[index])
-                    CountTokens(header, patchCodes, n, w, h, channels, counts, vectorEntries);
+                    CountTokens(header, patchCodes, w, h, channels, counts, vectorEntries, px == patchesX - 1 ? lastShape : shape);
             }
         });
         var totals = new long[DenseLayout.TableCount(channels) * DenseLayout.TokenCount];
@@ -72,13 +77,39 @@ internal static unsafe class DenseEncoder
             // a symbol writes at most one word for its token and one for its raw bits; 8 words of slack
             var words = new ushort[2 * channels * n * n + 8];
             int y = py * n, h = Math.Min(n, height - y);
+            if (vectorEntries)
+            {
+                // two patches at once: two independent chains of states for the core to overlap
+                var otherWords = new ushort[words.Length];
+                for (int px = 0; px < patchesX; px += 2)
+                {
+                    int a = py * patchesX + px, b = px + 1 < patchesX && anyCoded[a + 1] ? a + 1 : -1;
+                    if (!anyCoded[a]) (a, b) = (b, -1);
+                    if (a < 0) continue;
+                    int aX = a - py * patchesX, bX = b - py * patchesX;
+                    EncodePatchPairAvx512(
+                        headers.AsSpan(a * headerStride, DenseLayout.PatchHeaderBytes(h, channels)), codes.AsSpan(CodesAt(aX, py, n, width, h, channels)), Math.Min(n, width - aX * n),
+                        b < 0 ? default : headers.AsSpan(b * headerStride, DenseLayout.PatchHeaderBytes(h, channels)),
+                        b < 0 ? default : codes.AsSpan(CodesAt(bX, py, n, width, h, channels)), b < 0 ? 0 : Math.Min(n, width - bX * n),
+                        aX == patchesX - 1 ? lastShape : shape, bX == patchesX - 1 ? lastShape : shape,
+                        h, channels, symbols, words, otherWords, out var bytesA, out var bytesB);
+                    patches[a] = bytesA;
+                    if (b >= 0) patches[b] = bytesB!;
+                }
+                for (int px = 0; px < patchesX; px++)
+                {
+                    int index = py * patchesX + px;
+                    if (!anyCoded[index]) patches[index] = headers.AsSpan(index * headerStride, DenseLayout.PatchHeaderBytes(h, channels)).ToArray();
+                }
+                return;
+            }
             for (int px = 0; px < patchesX; px++)
             {
                 int index = py * patchesX + px, w = Math.Min(n, width - px * n);
                 var header = headers.AsSpan(index * headerStride, DenseLayout.PatchHeaderBytes(h, channels));
                 var patchCodes = codes.AsSpan(CodesAt(px, py, n, width, h, channels), channels * w * h + 64);
                 patches[index] = anyCoded[index]
-                    ? EncodePatch(header, patchCodes, n, w, h, channels, symbols, words, vectorEntries, vectorCoder)
+                    ? EncodePatch(header, patchCodes, n, w, h, channels, symbols, words, vectorCoder)
                     : header.ToArray();
             }
         });
@@ -119,21 +150,22 @@ internal static unsafe class DenseEncoder
 
     /// <summary>Row r of block c's entries (<see cref="DenseStepRows"/>) at <paramref name="entries"/> (64).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void RowEntries(byte* blockCodes, int n, int w, int r, bool vector, in DenseStepRows.Shape shape, uint* entries)
+    private static void RowEntries(byte* blockCodes, int w, int r, bool vector, in DenseStepRows.Shape shape, uint* entries)
     {
         byte* row = blockCodes + r * w;
         byte* above = r == 0 ? null : row - w; // a zero row above holds codes 0
         if (vector) DenseStepRows.Vector512Row(row, above, shape, entries);
-        else DenseStepRows.Scalar(row, above, n, w, entries);
+        else DenseStepRows.Scalar(row, above, w, entries);
     }
 
     /// <summary>Adds a patch's tokens to the counts of their tables: entry i of a row to copy
-    /// i mod <see cref="CountedCopies"/> (columns past the patch's width to the trash slot).</summary>
+    /// i mod <see cref="CountedCopies"/> (entries without a column to the trash slot).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void CountTokens(ReadOnlySpan<byte> header, ReadOnlySpan<byte> codes, int n, int w, int h, int channels, uint[] counts, bool vector)
+    private static void CountTokens(ReadOnlySpan<byte> header, ReadOnlySpan<byte> codes, int w, int h, int channels, uint[] counts, bool vector,
+        in DenseStepRows.Shape shape)
     {
-        uint* entries = stackalloc uint[64];
-        var shape = vector ? new DenseStepRows.Shape(n, w) : default;
+        uint* entries = stackalloc uint[DenseStepRows.Entries];
+        ushort* symbols = stackalloc ushort[DenseStepRows.Entries];
         int slots = channels * DenseStepRows.SlotsPerChannel;
         fixed (byte* allCodes = codes)
         fixed (uint* allCounts = counts)
@@ -144,32 +176,44 @@ internal static unsafe class DenseEncoder
                 for (int r = 0; r < h; r++)
                 {
                     if (IsZeroRow(header, h, c, r)) continue;
-                    RowEntries(blockCodes, n, w, r, vector, shape, entries);
-                    for (int i = 0; i < n; i += 4)
+                    byte* row = blockCodes + r * w;
+                    byte* above = r == 0 ? null : row - w; // a zero row above holds codes 0
+                    if (vector) DenseStepRows.Vector512Symbols(row, above, shape, symbols);
+                    else
                     {
-                        copy0[entries[i] & DenseStepRows.SymbolMask]++;
-                        copy1[entries[i + 1] & DenseStepRows.SymbolMask]++;
-                        copy2[entries[i + 2] & DenseStepRows.SymbolMask]++;
-                        copy3[entries[i + 3] & DenseStepRows.SymbolMask]++;
+                        DenseStepRows.Scalar(row, above, w, entries);
+                        for (int i = 0; i < DenseStepRows.Entries; i++) symbols[i] = (ushort)(entries[i] & DenseStepRows.SymbolMask);
+                    }
+                    for (int i = 0; i < DenseStepRows.Entries; i += 4)
+                    {
+                        copy0[symbols[i]]++;
+                        copy1[symbols[i + 1]]++;
+                        copy2[symbols[i + 2]]++;
+                        copy3[symbols[i + 3]]++;
                     }
                 }
             }
     }
 
     /// <summary>
-    /// What coding a token takes (docs/FORMAT.md, end of 6.5), per table (<see cref="DenseLayout.TableIndex"/>)
-    /// and token: its frequency f (low 16 bits) and cumulative frequency (high 16 bits). A lane writes a
-    /// word first when x ≥ 2^22·f, i.e. x >> 22 ≥ f; then x → ⌊x/f⌋·M + x mod f + cum = x + cum + q·(M − f),
-    /// q = ⌊x/f⌋ by a division in doubles (exact: x &lt; 2^32 and f ≤ 2^10 are exact, and x/f, correctly
-    /// rounded, stays below the next integer, which is at least 1/f away).
+    /// What coding a symbol takes (docs/FORMAT.md, end of 6.5), per channel block
+    /// (<see cref="DenseStepRows.SlotsPerChannel"/> slots each: context × 24 + token): its frequency f
+    /// (low 16 bits) and cumulative frequency (high 16 bits). A lane writes a word first when
+    /// x ≥ 2^22·f, i.e. x >> 22 ≥ f; then x → ⌊x/f⌋·M + x mod f + cum = x + cum + q·(M − f), q = ⌊x/f⌋.
+    /// The trash slot (<see cref="DenseStepRows.TrashSymbol"/>) is f = M, cum = 0: it never writes and
+    /// leaves x as it is, so lanes without a column need no mask.
     /// </summary>
     private static uint[] SymbolsOf(DenseTables tables)
     {
-        int count = DenseLayout.TableCount(tables.Channels);
-        var symbols = new uint[count * DenseLayout.TokenCount];
-        for (int table = 0; table < count; table++)
-            for (int token = 0; token < DenseLayout.TokenCount; token++)
-                symbols[table * DenseLayout.TokenCount + token] = tables.FrequencyCumulative[table * DenseTables.TokenStride + token];
+        var symbols = new uint[tables.Channels * DenseStepRows.SlotsPerChannel];
+        for (int c = 0; c < tables.Channels; c++)
+        {
+            for (int context = 0; context < DenseLayout.ContextsPerChannel; context++)
+                for (int token = 0; token < DenseLayout.TokenCount; token++)
+                    symbols[c * DenseStepRows.SlotsPerChannel + context * DenseLayout.TokenCount + token] =
+                        tables.FrequencyCumulative[DenseLayout.TableIndex(c, context) * DenseTables.TokenStride + token];
+            symbols[c * DenseStepRows.SlotsPerChannel + DenseStepRows.TrashSymbol] = DenseLayout.ProbabilityTotal;
+        }
         return symbols;
     }
 
@@ -182,13 +226,12 @@ internal static unsafe class DenseEncoder
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static byte[] EncodePatch(ReadOnlySpan<byte> header, ReadOnlySpan<byte> codes, int n, int w, int h, int channels,
-        uint[] symbols, ushort[] wordBuffer, bool vectorEntries, bool vectorCoder)
+        uint[] symbols, ushort[] wordBuffer, bool vectorCoder)
     {
         int lanes = DenseLayout.Lanes(w);
         var states = Vector256.Create(DenseLayout.StateLow);
         int count = 0;
         uint* entries = stackalloc uint[64];
-        var shape = vectorEntries ? new DenseStepRows.Shape(n, w) : default;
         fixed (byte* allCodes = codes)
         fixed (uint* allSymbols = symbols)
         fixed (ushort* words = wordBuffer)
@@ -198,22 +241,106 @@ internal static unsafe class DenseEncoder
                 for (int c = channels - 1; c >= 0; c--)
                 {
                     if (IsZeroRow(header, h, c, r)) continue;
-                    RowEntries(allCodes + c * h * w, n, w, r, vectorEntries, shape, entries);
-                    uint* blockSymbols = allSymbols + DenseLayout.TableIndex(c, 0) * DenseLayout.TokenCount;
+                    RowEntries(allCodes + c * h * w, w, r, false, default, entries);
+                    uint* blockSymbols = allSymbols + c * DenseStepRows.SlotsPerChannel;
                     if (vectorCoder) (states, count) = EncodeRowVector(entries, n, w, blockSymbols, states, words, count, gather);
                     else (states, count) = EncodeRowScalar(entries, n, w, blockSymbols, states, words, count);
                 }
         }
+        return PatchBytes(header, lanes, states, wordBuffer, count);
+    }
+
+    /// <summary>A coded patch: its header, the lanes' final states and the words, in the reverse of
+    /// the order they were written in.</summary>
+    private static byte[] PatchBytes(ReadOnlySpan<byte> header, int lanes, Vector256<uint> states, ushort[] wordBuffer, int count)
+    {
         int headerLength = header.Length;
         var bytes = new byte[headerLength + lanes * DenseLayout.StateBytes + count * DenseLayout.WordBytes];
         header.CopyTo(bytes);
         for (int l = 0; l < lanes; l++)
             BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(headerLength + l * DenseLayout.StateBytes), states.GetElement(l));
         int at = headerLength + lanes * DenseLayout.StateBytes;
-        for (int i = count - 1; i >= 0; i--, at += DenseLayout.WordBytes)
-            BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(at), wordBuffer[i]);
+        if (BitConverter.IsLittleEndian)
+        {
+            var stream = MemoryMarshal.Cast<byte, ushort>(bytes.AsSpan(at));
+            wordBuffer.AsSpan(0, count).CopyTo(stream);
+            stream.Reverse();
+        }
+        else
+            for (int i = count - 1; i >= 0; i--, at += DenseLayout.WordBytes)
+                BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(at), wordBuffer[i]);
         return bytes;
     }
+
+    /// <summary>The coded rows of a patch in the order the coder takes them (the reverse of the
+    /// decoder's): block c's row r as r·C + c, from the last row and block; returns how many.</summary>
+    private static int CodedRows(ReadOnlySpan<byte> header, int h, int channels, int* rows)
+    {
+        int count = 0;
+        for (int r = h - 1; r >= 0; r--)
+            for (int c = channels - 1; c >= 0; c--)
+                if (!IsZeroRow(header, h, c, r)) rows[count++] = r * channels + c;
+        return count;
+    }
+
+    /// <summary>
+    /// The AVX-512 path of <see cref="EncodePatch"/>, two patches (A and B, of the same patch row) at
+    /// once: the k-th coded row of each in one loop over the steps, as two independent chains of
+    /// states. B may be absent (<paramref name="widthB"/> = 0); the patch with more coded rows ends alone.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void EncodePatchPairAvx512(ReadOnlySpan<byte> headerA, ReadOnlySpan<byte> codesA, int widthA,
+        ReadOnlySpan<byte> headerB, ReadOnlySpan<byte> codesB, int widthB, in DenseStepRows.Shape shapeA, in DenseStepRows.Shape shapeB, int h, int channels,
+        uint[] symbols, ushort[] wordsA, ushort[] wordsB, out byte[] bytesA, out byte[] bytesB)
+    {
+        int* rowsA = stackalloc int[4 * 64], rowsB = stackalloc int[4 * 64];
+        int countA = CodedRows(headerA, h, channels, rowsA), countB = widthB == 0 ? 0 : CodedRows(headerB, h, channels, rowsB);
+        uint* entriesA = stackalloc uint[64], entriesB = stackalloc uint[64];
+        var statesA = Vector256.Create(DenseLayout.StateLow);
+        var statesB = statesA;
+        int writtenA = 0, writtenB = 0;
+        fixed (byte* allCodesA = codesA)
+        fixed (byte* allCodesB = codesB)
+        fixed (uint* allSymbols = symbols)
+        fixed (ushort* outA = wordsA)
+        fixed (ushort* outB = wordsB)
+        fixed (int* gather = GatherIndices)
+        {
+            int both = Math.Min(countA, countB);
+            for (int k = 0; k < Math.Max(countA, countB); k++)
+            {
+                if (k < both)
+                {
+                    int rowA = rowsA[k], rowB = rowsB[k];
+                    int cA = rowA % channels, rA = rowA / channels, cB = rowB % channels, rB = rowB / channels;
+                    RowEntries(allCodesA + cA * h * widthA, widthA, rA, true, shapeA, entriesA);
+                    RowEntries(allCodesB + cB * h * widthB, widthB, rB, true, shapeB, entriesB);
+                    uint* symbolsA = allSymbols + cA * DenseStepRows.SlotsPerChannel;
+                    uint* symbolsB = allSymbols + cB * DenseStepRows.SlotsPerChannel;
+                    for (int s = DenseLayout.LaneColumns - 1; s >= 0; s--)
+                    {
+                        StepAvx512(ref statesA, ref writtenA, outA, entriesA + s * DenseLayout.LaneColumns, symbolsA, gather);
+                        StepAvx512(ref statesB, ref writtenB, outB, entriesB + s * DenseLayout.LaneColumns, symbolsB, gather);
+                    }
+                }
+                else if (k < countA)
+                {
+                    int c = rowsA[k] % channels, r = rowsA[k] / channels;
+                    RowEntries(allCodesA + c * h * widthA, widthA, r, true, shapeA, entriesA);
+                    (statesA, writtenA) = EncodeRowAvx512(entriesA, allSymbols + c * DenseStepRows.SlotsPerChannel, statesA, outA, writtenA, gather);
+                }
+                else
+                {
+                    int c = rowsB[k] % channels, r = rowsB[k] / channels;
+                    RowEntries(allCodesB + c * h * widthB, widthB, r, true, shapeB, entriesB);
+                    (statesB, writtenB) = EncodeRowAvx512(entriesB, allSymbols + c * DenseStepRows.SlotsPerChannel, statesB, outB, writtenB, gather);
+                }
+            }
+        }
+        bytesA = PatchBytes(headerA, DenseLayout.Lanes(widthA), statesA, wordsA, writtenA);
+        bytesB = widthB == 0 ? [] : PatchBytes(headerB, DenseLayout.Lanes(widthB), statesB, wordsB, writtenB);
+    }
+
 
     /// <summary>One row of a block, lane by lane: without branches (whether a word is written is data,
     /// not a pattern), the word is stored in any case and kept by advancing the count; a code without
@@ -229,7 +356,7 @@ internal static unsafe class DenseEncoder
         {
             // lanes whose column 8l + s lies in the row: those below `active`
             int active = Math.Min(DenseLayout.Lanes(w), (w - s + DenseLayout.LaneColumns - 1) / DenseLayout.LaneColumns);
-            uint* step = stepRow + s * lanes;
+            uint* step = stepRow + s * DenseLayout.LaneColumns;
             for (int l = active - 1; l >= 0; l--)
             {
                 uint packed = step[l];
@@ -270,7 +397,7 @@ internal static unsafe class DenseEncoder
         {
             var on = Vector256.LessThan(laneColumns + Vector256.Create((uint)s), Vector256.Create((uint)w))
                 & Vector256.LessThan(laneIndices, Vector256.Create((uint)lanes));
-            var packed = Vector256.Load(stepRow + s * lanes) & on; // inactive lanes: symbol 0, no raw bits
+            var packed = Vector256.Load(stepRow + s * DenseLayout.LaneColumns) & on; // inactive lanes: symbol 0, no raw bits
             // raw bits
             var rawBits = (packed >> 9) & Vector256.Create(7u);
             var write = Vector256.Equals(Avx2.ShiftRightLogicalVariable(states, Vector256.Create(32u) - rawBits), Vector256<uint>.Zero)
@@ -291,6 +418,62 @@ internal static unsafe class DenseEncoder
         }
         return (states, count);
     }
+
+    /// <summary>One row of a block on the AVX-512 path (<see cref="StepAvx512"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<uint>, int) EncodeRowAvx512(uint* stepRow, uint* blockSymbols, Vector256<uint> states,
+        ushort* words, int count, int* gather)
+    {
+        for (int s = DenseLayout.LaneColumns - 1; s >= 0; s--)
+            StepAvx512(ref states, ref count, words, stepRow + s * DenseLayout.LaneColumns, blockSymbols, gather);
+        return (states, count);
+    }
+
+    /// <summary>One step of the lanes on the AVX-512 path: the step of <see cref="EncodeRowVector"/>,
+    /// with a raw-bit write found by comparing with a limit and the quotient by a multiplication with
+    /// 1/f (<see cref="QuotientAvx512"/>): limit and division depend on the entries only and so run
+    /// ahead of the chain of states.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StepAvx512(ref Vector256<uint> states, ref int count, ushort* words, uint* step, uint* blockSymbols, int* gather)
+    {
+        var packed = Vector256.Load(step);
+        var symbol = Avx2.GatherVector256(blockSymbols, (packed & Vector256.Create(DenseStepRows.SymbolMask)).AsInt32(), sizeof(uint));
+        var frequency = symbol & Vector256.Create(0xFFFFu);
+        var reciprocal = Vector512.Create(1.0) / Avx512F.ConvertToVector512Double(frequency);
+        // raw bits: a word first when x ≥ 2^(32−bits), i.e. x > 2^32−1 >> bits (never for 0 bits)
+        var rawBits = (packed >> 9) & Vector256.Create(7u);
+        var write = Vector256.GreaterThan(states, Avx2.ShiftRightLogicalVariable(Vector256<uint>.AllBitsSet, rawBits));
+        count = AppendAvx512(states, write, words, count, gather);
+        states = Vector256.ConditionalSelect(write, states >> DenseLayout.WordBits, states);
+        states = Avx2.ShiftLeftLogicalVariable(states, rawBits) | (packed >> 16);
+        // tokens
+        write = Vector256.GreaterThanOrEqual(states >> LimitShift, frequency);
+        count = AppendAvx512(states, write, words, count, gather);
+        states = Vector256.ConditionalSelect(write, states >> DenseLayout.WordBits, states);
+        var quotient = QuotientAvx512(states, reciprocal);
+        states += (symbol >> 16) + quotient * (Vector256.Create((uint)DenseLayout.ProbabilityTotal) - frequency);
+    }
+
+    /// <summary><see cref="Append"/> with the words narrowed by one vpmovdw.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int AppendAvx512(Vector256<uint> states, Vector256<uint> write, ushort* words, int count, int* gather)
+    {
+        uint lanes = write.ExtractMostSignificantBits();
+        var picked = Avx2.PermuteVar8x32(states, Vector256.Load(gather + lanes * 8).AsUInt32());
+        Avx512F.VL.ConvertToVector128UInt16(picked).Store(words + count);
+        return count + BitOperations.PopCount(lanes);
+    }
+
+    /// <summary>
+    /// ⌊x / f⌋ per lane from r = 1/f (a double, correctly rounded): ⌊(x + ½)·r⌋ by one fused
+    /// multiply-add, x·r + r/2. Exact: (x + ½)/f lies at least 1/(2f) ≥ 2^−11 from an integer, above
+    /// ⌊x/f⌋ and below the next, and the result errs by less than 2^−20 (x + ½ &lt; 2^32, two roundings
+    /// of relative error 2^−53).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> QuotientAvx512(Vector256<uint> x, Vector512<double> reciprocal) =>
+        Avx512F.ConvertToVector256UInt32WithTruncation(
+            Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Double(x), reciprocal, reciprocal * 0.5));
 
     /// <summary>⌊x / f⌋ per lane, in doubles (see <see cref="SymbolsOf"/>); f = 0 (inactive lanes) gives
     /// a value that is not used.</summary>
