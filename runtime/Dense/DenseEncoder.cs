@@ -46,9 +46,8 @@ internal static unsafe class DenseEncoder
         ForEachPatchRow(pixels, patchesY, options.MaxDegreeOfParallelism, (source, py) =>
         {
             var coder = SimdPatchEncoder.ForThread(n, channels, kernel);
-            // CountedCopies copies of the counts, entry i counted in copy i mod CountedCopies: the
-            // same symbol's increments in one copy would each wait for the one before
-            var counts = rowCounts[py] = new uint[CountedCopies * slots];
+            var copies = t_countCopies ??= new uint[CountedCopies * 4 * DenseStepRows.SlotsPerChannel];
+            Array.Clear(copies, 0, CountedCopies * slots);
             int y = py * n, h = Math.Min(n, height - y);
             for (int px = 0; px < patchesX; px++)
             {
@@ -57,15 +56,20 @@ internal static unsafe class DenseEncoder
                 var patchCodes = codes.AsSpan(CodesAt(px, py, n, width, h, channels), channels * w * h + 64);
                 anyCoded[index] = coder.CodeDense(source[(y * stride + x * channels)..], stride, w, h, header, patchCodes);
                 if (anyCoded[index])
-                    CountTokens(header, patchCodes, w, h, channels, counts, vectorEntries, px == patchesX - 1 ? lastShape : shape);
+                    CountTokens(header, patchCodes, w, h, channels, copies, vectorEntries, px == patchesX - 1 ? lastShape : shape);
             }
+            var counts = rowCounts[py] = new uint[DenseLayout.TableCount(channels) * DenseLayout.TokenCount];
+            for (int c = 0; c < channels; c++)
+                for (int symbol = 0; symbol < DenseLayout.ContextsPerChannel * DenseLayout.TokenCount; symbol++)
+                {
+                    uint sum = 0;
+                    for (int copy = 0; copy < CountedCopies; copy++) sum += copies[(c * DenseStepRows.SlotsPerChannel + symbol) * CountedCopies + copy];
+                    counts[DenseLayout.TableIndex(c, 0) * DenseLayout.TokenCount + symbol] = sum;
+                }
         });
         var totals = new long[DenseLayout.TableCount(channels) * DenseLayout.TokenCount];
         foreach (var counts in rowCounts)
-            for (int copy = 0; copy < CountedCopies; copy++)
-                for (int c = 0; c < channels; c++)
-                    for (int symbol = 0; symbol < DenseLayout.ContextsPerChannel * DenseLayout.TokenCount; symbol++)
-                        totals[DenseLayout.TableIndex(c, 0) * DenseLayout.TokenCount + symbol] += counts[copy * slots + c * DenseStepRows.SlotsPerChannel + symbol];
+            for (int i = 0; i < totals.Length; i++) totals[i] += counts[i];
         var tableBytes = DenseTables.Write(totals, channels);
         // the encoder codes with the tables as a decoder reads them back: one construction of the
         // frequencies and cumulative frequencies
@@ -116,8 +120,12 @@ internal static unsafe class DenseEncoder
         return L3Header.Assemble(width, height, channels, n, patches, L3CodingMode.Dense, tableBytes);
     }
 
-    /// <summary>Copies of the counts a patch row keeps (<see cref="CountTokens"/>).</summary>
-    private const int CountedCopies = 4;
+    /// <summary>Copies of the counts the counting pass keeps (<see cref="CountTokens"/>): in flat
+    /// parts a row's symbols are mostly one, and each increment of one count waits for the one before.</summary>
+    private const int CountedCopies = 16;
+
+    /// <summary>This thread's copies of the counts (<see cref="CountTokens"/>), for up to 4 channels.</summary>
+    [ThreadStatic] private static uint[]? t_countCopies;
 
     /// <summary>Where patch (px, py)'s codes (channels × w × h) lie in the codes array: its patch row's
     /// rows above it, then the patches to its left.</summary>
@@ -158,38 +166,50 @@ internal static unsafe class DenseEncoder
         else DenseStepRows.Scalar(row, above, w, entries);
     }
 
-    /// <summary>Adds a patch's tokens to the counts of their tables: entry i of a row to copy
-    /// i mod <see cref="CountedCopies"/> (entries without a column to the trash slot).</summary>
+    /// <summary>Adds a patch's tokens to the counts of their tables: symbol s of channel block c
+    /// in slots (c·512 + s)·4 + k, entry i of a row in copy k = i mod <see cref="CountedCopies"/>
+    /// (entries without a column to the trash symbol's slots).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CountTokens(ReadOnlySpan<byte> header, ReadOnlySpan<byte> codes, int w, int h, int channels, uint[] counts, bool vector,
         in DenseStepRows.Shape shape)
     {
         uint* entries = stackalloc uint[DenseStepRows.Entries];
-        ushort* symbols = stackalloc ushort[DenseStepRows.Entries];
-        int slots = channels * DenseStepRows.SlotsPerChannel;
+        ushort* slots = stackalloc ushort[DenseStepRows.Entries];
         fixed (byte* allCodes = codes)
         fixed (uint* allCounts = counts)
             for (int c = 0; c < channels; c++)
             {
-                uint* copy0 = allCounts + c * DenseStepRows.SlotsPerChannel, copy1 = copy0 + slots, copy2 = copy1 + slots, copy3 = copy2 + slots;
+                uint* block = allCounts + c * DenseStepRows.SlotsPerChannel * CountedCopies;
                 byte* blockCodes = allCodes + c * h * w;
                 for (int r = 0; r < h; r++)
                 {
                     if (IsZeroRow(header, h, c, r)) continue;
                     byte* row = blockCodes + r * w;
                     byte* above = r == 0 ? null : row - w; // a zero row above holds codes 0
-                    if (vector) DenseStepRows.Vector512Symbols(row, above, shape, symbols);
+                    if (vector) DenseStepRows.Vector512Symbols(row, above, shape, slots, CountedCopies);
                     else
                     {
                         DenseStepRows.Scalar(row, above, w, entries);
-                        for (int i = 0; i < DenseStepRows.Entries; i++) symbols[i] = (ushort)(entries[i] & DenseStepRows.SymbolMask);
+                        for (int i = 0; i < DenseStepRows.Entries; i++) slots[i] = (ushort)((entries[i] & DenseStepRows.SymbolMask) * CountedCopies);
                     }
-                    for (int i = 0; i < DenseStepRows.Entries; i += 4)
+                    for (ushort* at = slots, end = slots + DenseStepRows.Entries; at < end; at += CountedCopies)
                     {
-                        copy0[symbols[i]]++;
-                        copy1[symbols[i + 1]]++;
-                        copy2[symbols[i + 2]]++;
-                        copy3[symbols[i + 3]]++;
+                        block[at[0]]++;
+                        block[at[1] + 1]++;
+                        block[at[2] + 2]++;
+                        block[at[3] + 3]++;
+                        block[at[4] + 4]++;
+                        block[at[5] + 5]++;
+                        block[at[6] + 6]++;
+                        block[at[7] + 7]++;
+                        block[at[8] + 8]++;
+                        block[at[9] + 9]++;
+                        block[at[10] + 10]++;
+                        block[at[11] + 11]++;
+                        block[at[12] + 12]++;
+                        block[at[13] + 13]++;
+                        block[at[14] + 14]++;
+                        block[at[15] + 15]++;
                     }
                 }
             }

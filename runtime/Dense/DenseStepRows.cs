@@ -157,16 +157,18 @@ internal static unsafe class DenseStepRows
         Store(high16, codesHigh & (Avx512BW.ShiftLeftLogicalVariable(one, rawBitsHigh) - one), entries + 32);
     }
 
-    /// <summary>The symbols alone of <see cref="Vector512Row"/>'s entries, in 16 bits (for counting).</summary>
+    /// <summary>The symbols alone of <see cref="Vector512Row"/>'s entries, times <paramref name="scale"/>
+    /// (a power of 2 up to 64), in 16 bits: where the counting pass counts them.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Vector512Symbols(byte* row, byte* above, in Shape shape, ushort* symbols)
+    public static void Vector512Symbols(byte* row, byte* above, in Shape shape, ushort* symbols, int scale)
     {
         ContextsAndTokens(row, above, shape, out var contexts, out var tokens, out _);
         var (contextsLow, contextsHigh) = Vector512.Widen(contexts);
         var (tokensLow, tokensHigh) = Vector512.Widen(tokens);
         var tokenMask = Vector512.Create((ushort)31);
-        (contextsLow * (ushort)DenseLayout.TokenCount + (tokensLow & tokenMask)).Store(symbols);
-        (contextsHigh * (ushort)DenseLayout.TokenCount + (tokensHigh & tokenMask)).Store(symbols + 32);
+        ushort contextScale = (ushort)(DenseLayout.TokenCount * scale), tokenScale = (ushort)scale;
+        (contextsLow * contextScale + (tokensLow & tokenMask) * tokenScale).Store(symbols);
+        (contextsHigh * contextScale + (tokensHigh & tokenMask) * tokenScale).Store(symbols + 32);
     }
 
     /// <summary>Stores 32 entries: the 16-bit symbol parts with the raw bits (16 bits) above them.</summary>
