@@ -78,8 +78,8 @@ internal static unsafe class DenseEncoder
         var patches = new ArraySegment<byte>[patchesX * patchesY];
         ForEachPatchRow(pixels, patchesY, options.MaxDegreeOfParallelism, (_, py) =>
         {
-            // a symbol writes at most one word for its token and one for its raw bits; 8 words of slack
-            var words = new ushort[2 * channels * n * n + 8];
+            // a symbol writes at most one word for its token and one for its raw bits; 16 words of slack
+            var words = new ushort[2 * channels * n * n + 16];
             int y = py * n, h = Math.Min(n, height - y);
             if (vectorEntries)
             {
@@ -324,7 +324,6 @@ internal static unsafe class DenseEncoder
         fixed (uint* allSymbols = symbols)
         fixed (ushort* outA = wordsA)
         fixed (ushort* outB = wordsB)
-        fixed (int* gather = GatherIndices)
         {
             int both = Math.Min(countA, countB);
             for (int k = 0; k < Math.Max(countA, countB); k++)
@@ -339,26 +338,26 @@ internal static unsafe class DenseEncoder
                     uint* symbolsB = allSymbols + cB * DenseStepRows.SlotsPerChannel;
                     for (int s = DenseLayout.LaneColumns - 1; s >= 0; s--)
                     {
-                        StepAvx512(ref statesA, ref writtenA, outA, entriesA + s * DenseLayout.LaneColumns, symbolsA, gather);
-                        StepAvx512(ref statesB, ref writtenB, outB, entriesB + s * DenseLayout.LaneColumns, symbolsB, gather);
+                        StepAvx512(ref statesA, ref writtenA, outA, entriesA + s * DenseLayout.LaneColumns, symbolsA);
+                        StepAvx512(ref statesB, ref writtenB, outB, entriesB + s * DenseLayout.LaneColumns, symbolsB);
                     }
                 }
                 else if (k < countA)
                 {
                     int c = rowsA[k] % channels, r = rowsA[k] / channels;
                     RowEntries(allCodesA + c * h * widthA, widthA, r, true, shapeA, entriesA);
-                    (statesA, writtenA) = EncodeRowAvx512(entriesA, allSymbols + c * DenseStepRows.SlotsPerChannel, statesA, outA, writtenA, gather);
+                    (statesA, writtenA) = EncodeRowAvx512(entriesA, allSymbols + c * DenseStepRows.SlotsPerChannel, statesA, outA, writtenA);
                 }
                 else
                 {
                     int c = rowsB[k] % channels, r = rowsB[k] / channels;
                     RowEntries(allCodesB + c * h * widthB, widthB, r, true, shapeB, entriesB);
-                    (statesB, writtenB) = EncodeRowAvx512(entriesB, allSymbols + c * DenseStepRows.SlotsPerChannel, statesB, outB, writtenB, gather);
+                    (statesB, writtenB) = EncodeRowAvx512(entriesB, allSymbols + c * DenseStepRows.SlotsPerChannel, statesB, outB, writtenB);
                 }
             }
         }
-        bytesA = PatchBytes(headerA, DenseLayout.Lanes(widthA), statesA, wordsA, writtenA);
-        bytesB = widthB == 0 ? [] : PatchBytes(headerB, DenseLayout.Lanes(widthB), statesB, wordsB, writtenB);
+        bytesA = PatchBytes(headerA, DenseLayout.Lanes(widthA), ReverseLanes(statesA), wordsA, writtenA);
+        bytesB = widthB == 0 ? [] : PatchBytes(headerB, DenseLayout.Lanes(widthB), ReverseLanes(statesB), wordsB, writtenB);
     }
 
 
@@ -442,47 +441,50 @@ internal static unsafe class DenseEncoder
     /// <summary>One row of a block on the AVX-512 path (<see cref="StepAvx512"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (Vector256<uint>, int) EncodeRowAvx512(uint* stepRow, uint* blockSymbols, Vector256<uint> states,
-        ushort* words, int count, int* gather)
+        ushort* words, int count)
     {
         for (int s = DenseLayout.LaneColumns - 1; s >= 0; s--)
-            StepAvx512(ref states, ref count, words, stepRow + s * DenseLayout.LaneColumns, blockSymbols, gather);
+            StepAvx512(ref states, ref count, words, stepRow + s * DenseLayout.LaneColumns, blockSymbols);
         return (states, count);
     }
 
-    /// <summary>One step of the lanes on the AVX-512 path: the step of <see cref="EncodeRowVector"/>,
-    /// with a raw-bit write found by comparing with a limit and the quotient by a multiplication with
-    /// 1/f (<see cref="QuotientAvx512"/>): limit and division depend on the entries only and so run
-    /// ahead of the chain of states.</summary>
+    /// <summary>
+    /// One step of the lanes on the AVX-512 path: the step of <see cref="EncodeRowVector"/>, with a
+    /// raw-bit write found by comparing with a limit and the quotient by a multiplication with 1/f
+    /// (<see cref="QuotientAvx512"/>): limit and division depend on the entries only and so run ahead
+    /// of the chain of states. The lanes are held in reverse (lane 7 first, <see cref="ReverseLanes"/>),
+    /// so that the step's words, raw bits' then tokens', each from lane 7 down, are one compress of
+    /// the two states they come from.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StepAvx512(ref Vector256<uint> states, ref int count, ushort* words, uint* step, uint* blockSymbols, int* gather)
+    private static void StepAvx512(ref Vector256<uint> states, ref int count, ushort* words, uint* step, uint* blockSymbols)
     {
-        var packed = Vector256.Load(step);
+        var packed = ReverseLanes(Vector256.Load(step));
         var symbol = Avx2.GatherVector256(blockSymbols, (packed & Vector256.Create(DenseStepRows.SymbolMask)).AsInt32(), sizeof(uint));
         var frequency = symbol & Vector256.Create(0xFFFFu);
         var reciprocal = Vector512.Create(1.0) / Avx512F.ConvertToVector512Double(frequency);
         // raw bits: a word first when x ≥ 2^(32−bits), i.e. x > 2^32−1 >> bits (never for 0 bits)
         var rawBits = (packed >> 9) & Vector256.Create(7u);
-        var write = Vector256.GreaterThan(states, Avx2.ShiftRightLogicalVariable(Vector256<uint>.AllBitsSet, rawBits));
-        count = AppendAvx512(states, write, words, count, gather);
-        states = Vector256.ConditionalSelect(write, states >> DenseLayout.WordBits, states);
+        var beforeRaw = states;
+        var rawWrite = Vector256.GreaterThan(states, Avx2.ShiftRightLogicalVariable(Vector256<uint>.AllBitsSet, rawBits));
+        states = Vector256.ConditionalSelect(rawWrite, states >> DenseLayout.WordBits, states);
         states = Avx2.ShiftLeftLogicalVariable(states, rawBits) | (packed >> 16);
         // tokens
-        write = Vector256.GreaterThanOrEqual(states >> LimitShift, frequency);
-        count = AppendAvx512(states, write, words, count, gather);
-        states = Vector256.ConditionalSelect(write, states >> DenseLayout.WordBits, states);
+        var beforeToken = states;
+        var tokenWrite = Vector256.GreaterThanOrEqual(states >> LimitShift, frequency);
+        states = Vector256.ConditionalSelect(tokenWrite, states >> DenseLayout.WordBits, states);
         var quotient = QuotientAvx512(states, reciprocal);
         states += (symbol >> 16) + quotient * (Vector256.Create((uint)DenseLayout.ProbabilityTotal) - frequency);
+        // the words, off the chain of states: 16 words stored, the first popcount kept
+        var write = Vector512.Create(rawWrite, tokenWrite);
+        Avx512F.ConvertToVector256UInt16(Avx512F.Compress(Vector512<uint>.Zero, write, Vector512.Create(beforeRaw, beforeToken))).Store(words + count);
+        count += BitOperations.PopCount(write.ExtractMostSignificantBits());
     }
 
-    /// <summary><see cref="Append"/> with the words narrowed by one vpmovdw.</summary>
+    /// <summary>The 8 lanes in reverse order (an involution).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int AppendAvx512(Vector256<uint> states, Vector256<uint> write, ushort* words, int count, int* gather)
-    {
-        uint lanes = write.ExtractMostSignificantBits();
-        var picked = Avx2.PermuteVar8x32(states, Vector256.Load(gather + lanes * 8).AsUInt32());
-        Avx512F.VL.ConvertToVector128UInt16(picked).Store(words + count);
-        return count + BitOperations.PopCount(lanes);
-    }
+    private static Vector256<uint> ReverseLanes(Vector256<uint> lanes) =>
+        Avx2.PermuteVar8x32(lanes, Vector256.Create(7u, 6, 5, 4, 3, 2, 1, 0));
 
     /// <summary>
     /// ⌊x / f⌋ per lane from r = 1/f (a double, correctly rounded): ⌊(x + ½)·r⌋ by one fused
