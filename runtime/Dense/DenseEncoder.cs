@@ -14,9 +14,11 @@ namespace L3.Dense;
 /// row-coded as in mode 0 (predictor and colour transform chosen by <see cref="EncoderPolicy.DenseRowCost"/>,
 /// all four predictors of a row at once in vectors: <see cref="SimdPatchEncoder.CodeDense"/>) and their
 /// tokens counted per table; then the tables are built from the counts and every patch's codes are
-/// rANS-coded with them: on the Vector256 and Vector512 paths the 8 lanes of a step at once
-/// (<see cref="EncodeRowVector"/>), else lane by lane (<see cref="EncodeRowScalar"/>), the same steps
-/// on the same data, so the same bytes.
+/// rANS-coded with them. Only the codes are kept between the passes: each row's entries (symbol, raw
+/// bits, in step order) are made again in the second (<see cref="DenseStepRows"/>). On the Vector512
+/// path two patches are coded at once, 8 lanes a step each (<see cref="StepAvx512"/>); on Vector256 the
+/// 8 lanes of a step at once (<see cref="EncodeRowVector"/>), else lane by lane
+/// (<see cref="EncodeRowScalar"/>): the same steps on the same data, so the same bytes.
 /// </summary>
 internal static unsafe class DenseEncoder
 {
@@ -370,7 +372,6 @@ internal static unsafe class DenseEncoder
     {
         uint* states = stackalloc uint[DenseLayout.LaneColumns];
         stateVector.Store(states);
-        int lanes = n / DenseLayout.LaneColumns;
         for (int s = DenseLayout.LaneColumns - 1; s >= 0; s--)
         {
             // lanes whose column 8l + s lies in the row: those below `active`
