@@ -150,24 +150,33 @@ public sealed class DenseTables
             frequencies[t] = (int)Math.Max(1, counts[t] * total / sum);
             assigned += frequencies[t];
         }
+        // each step moves the sum one toward M, so the direction holds to the end; a token's gain
+        // changes only when its frequency does
+        bool up = assigned < total;
+        Span<double> gains = stackalloc double[used];
+        for (int t = 0; t < used; t++) gains[t] = Gain(counts[t], frequencies[t], up);
         while (assigned != total)
         {
             int best = -1;
             double bestGain = double.NegativeInfinity;
             for (int t = 0; t < used; t++)
             {
-                if (counts[t] == 0 || (assigned > total && frequencies[t] == 1)) continue;
-                double gain = assigned < total
-                    ? counts[t] * Math.Log2((frequencies[t] + 1.0) / frequencies[t])
-                    : -counts[t] * Math.Log2(frequencies[t] / (frequencies[t] - 1.0));
-                if (gain > bestGain) { bestGain = gain; best = t; }
+                if (counts[t] == 0 || (!up && frequencies[t] == 1)) continue;
+                if (gains[t] > bestGain) { bestGain = gains[t]; best = t; }
             }
-            int step = assigned < total ? 1 : -1;
+            int step = up ? 1 : -1;
             frequencies[best] += step;
             assigned += step;
+            gains[best] = Gain(counts[best], frequencies[best], up);
         }
         return used;
     }
+
+    /// <summary>What one more (<paramref name="up"/>) or one less unit of frequency saves in bits for a
+    /// token counted <paramref name="count"/> times.</summary>
+    private static double Gain(long count, int frequency, bool up) => up
+        ? count * Math.Log2((frequency + 1.0) / frequency)
+        : -count * Math.Log2(frequency / (frequency - 1.0));
 
     /// <summary>Bits read from bit 0 of byte 0 upward, never past the section's end.</summary>
     private ref struct BitReader(ReadOnlySpan<byte> bytes, long fileOffset)
