@@ -112,7 +112,7 @@ public sealed partial class L3GpuCodec
             var slotTokens = new byte[(long)files.Count * tableCount * DenseLayout.ProbabilityTotal];
             var entries = new uint[(long)files.Count * tableCount * GpuDenseDecodeKernel.EntriesPerTable];
             for (int i = 0; i < files.Count; i++)
-                KernelTables(tables[i], slotTokens.AsSpan((int)((long)i * tableCount * DenseLayout.ProbabilityTotal)),
+                BuildDenseKernelTables(tables[i], slotTokens.AsSpan((int)((long)i * tableCount * DenseLayout.ProbabilityTotal)),
                     entries.AsSpan(i * tableCount * GpuDenseDecodeKernel.EntriesPerTable));
             batch.Data = Accelerator.Allocate1D(data);
             batch.FileStarts = Accelerator.Allocate1D(starts);
@@ -129,9 +129,12 @@ public sealed partial class L3GpuCodec
         }
     }
 
-    /// <summary>A file's tables in the kernel's form: each slot's token (an unused table's slots
-    /// point to <see cref="GpuDenseDecodeKernel.NoTokenEntry"/>) and each token's packed entry.</summary>
-    private static void KernelTables(DenseTables tables, Span<byte> slotTokens, Span<uint> entries)
+    /// <summary>A file's tables in the kernel's form (<see cref="GpuDenseDecodeKernel.DenseDecode"/> and
+    /// its per-patch body take them): each slot's token, <see cref="DenseLayout.ProbabilityTotal"/> bytes a
+    /// table (an unused table's slots point to <see cref="GpuDenseDecodeKernel.NoTokenEntry"/>), and each
+    /// token's packed entry, <see cref="GpuDenseDecodeKernel.EntriesPerTable"/> a table. Every path that
+    /// launches the dense kernel builds its tables here.</summary>
+    public static void BuildDenseKernelTables(DenseTables tables, Span<byte> slotTokens, Span<uint> entries)
     {
         int count = DenseLayout.TableCount(tables.Channels);
         for (int i = 0; i < count * DenseLayout.ProbabilityTotal; i++)
