@@ -146,6 +146,7 @@ public static class GpuDenseDecodeKernel
             Tokens = slotTokens.SubView(tokensBase, DenseLayout.TableCount(channels) * DenseLayout.ProbabilityTotal),
             Entries = tokenEntries.SubView(entriesBase, DenseLayout.TableCount(channels) * EntriesPerTable),
             Patch = patch, MaskBytes = maskBytes, BlockBytes = maskBytes + predictorBytes, Height = h, AnyCoded = anyCoded,
+            Never = h < 0 ? 1u : 0u,
             Valid = valid, LastLane = (inSegment + 1) * DenseLayout.LaneColumns >= w,
             Lane = new PatchLane { G = inSegment, Lanes = lanes, SegFirst = segFirst },
             Transform = live && channels >= 3 && PatchLayout.HasColorTransform(patch[PatchLayout.FlagsOffset])
@@ -180,6 +181,8 @@ public static class GpuDenseDecodeKernel
         public ArrayView<uint> Entries;
         public int MaskBytes, BlockBytes, Height, Valid, RowOut, RowStride;
         public bool AnyCoded, LastLane;
+        /// <summary>0, from a value ptxas cannot know (<see cref="PtxStep"/>).</summary>
+        public uint Never;
         public PatchLane Lane;
         public uint Transform;
     }
@@ -509,9 +512,11 @@ public static class GpuDenseDecodeKernel
             ref next, ref decoded, ref at, ref before, ref after, ref active, ref stateIn, ref entry,
             ref left, ref segment, ref below, ref belowRotated, ref lastWord, ref wordsAt);
         // every lane loads a word (in the patch whatever its rank); only a reader's is used
-        Input<int> word = rows.Patch[at.Value] | rows.Patch[at.Value + 1] << 8;
+        var wordBytes = rows.Patch.SubView(at.Value, DenseLayout.WordBytes);
+        Input<int> word = wordBytes[0] | wordBytes[1] << 8;
         Output<uint> nextState = default, code = default, bad = default;
         Input<uint> decodedIn = decoded.Value, beforeIn = before.Value, afterIn = after.Value, activeIn = active.Value;
+        Input<uint> never = rows.Never;
         CudaAsm.EmitRef(
             "{\n" +
             ".reg .pred pa, pb, pc, pz;\n" +
@@ -539,8 +544,13 @@ public static class GpuDenseDecodeKernel
             "and.b32 f, %8, 2047;\n" +
             "setp.eq.and.u32 pz, f, 0, pa;\n" +
             "selp.b32 %2, 1, 0, pz;\n" +
+            // the state depends on the code (never taken: %10 is 0), so that ptxas computes each
+            // code here rather than sinking 24 steps' entries and states to the row's end
+            "setp.ne.u32 pz, %10, 0;\n" +
+            "@pz mov.b32 %0, %1;\n" +
             "}",
-            ref nextState, ref code, ref bad, ref stateIn, ref decodedIn, ref beforeIn, ref afterIn, ref activeIn, ref entry, ref word);
+            ref nextState, ref code, ref bad, ref stateIn, ref decodedIn, ref beforeIn, ref afterIn, ref activeIn, ref entry, ref word,
+            ref never);
         coder.State = nextState.Value;
         coder.Next = next.Value;
         coder.Bad |= bad.Value;
