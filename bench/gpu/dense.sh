@@ -48,11 +48,11 @@ device)
     echo "dense hostile set under ${SAN:-no sanitizer}: rc $?"; set -e
     grep -E "dense hostile set|DISAGREE|ERROR SUMMARY" "$OUT/hostile-memcheck.log" | head -12
   fi
-  L3_DENSE=1 L3_DENSE_BOUNDS=${L3_DENSE_BOUNDS:-} "$APP"/L3.GpuBench "$HERE"/images "${2:-64,256}" 2>&1 | tee "$OUT/bench.log"
+  env -u L3_DENSE_HOSTILE L3_DENSE=1 L3_DENSE_BOUNDS=${L3_DENSE_BOUNDS:-} "$APP"/L3.GpuBench "$HERE"/images "${2:-64,256}" 2>&1 | tee "$OUT/bench.log"
   NCU=$(command -v ncu || ls /usr/local/cuda*/bin/ncu 2>/dev/null | head -1 || true)
   if [ -n "$NCU" ] && [ "${L3_PROFILE:-1}" = 1 ]; then
     # the dense kernel's second launch of the 64-image batch (the first is the checked one)
-    L3_DENSE=1 L3_DENSE_SWEEP=0 timeout "${L3_NCU_SECONDS:-60}" "$NCU" -k regex:DenseDecode --launch-skip 1 --launch-count 1 \
+    env -u L3_DENSE_HOSTILE L3_DENSE=1 L3_DENSE_SWEEP=0 timeout "${L3_NCU_SECONDS:-60}" "$NCU" -k regex:DenseDecode --launch-skip 1 --launch-count 1 \
       --section SpeedOfLight --section Occupancy --section LaunchStats --section ComputeWorkloadAnalysis \
       --section InstructionStats --section MemoryWorkloadAnalysis --section SchedulerStats --section WarpStateStats \
       "$APP"/L3.GpuBench "$HERE"/images 64 > "$OUT/ncu.txt" 2>&1 || echo "ncu stopped: $?"
