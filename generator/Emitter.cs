@@ -255,8 +255,9 @@ internal static class Emitter
             $"(the most specific registered profile wins); L3Codec.DescribeDecoder then says \"profile {p.FullName} (...)\".");
         if (withLoader)
             w.Comment("// ",
-                "The loader's GPU stage runs FusedDecode and FusedAugment for a batch whose patches are all of this shape",
-                "and whose AugmentOptions give this output (LoaderProfiles.Find); other batches take the generic kernels.");
+                "The loader's GPU stage runs FusedDecode (FusedDenseDecode for dense files) and FusedAugment for a batch whose",
+                "patches are all of this shape and whose AugmentOptions give this output (LoaderProfiles.Find); other batches take",
+                "the generic kernels.");
         w.Line();
         w.Line("#pragma warning disable CA2255 // a library registering its profiles on load is the point here");
         w.GeneratedCode();
@@ -270,7 +271,7 @@ internal static class Emitter
         w.Line("internal static void RegisterProfile()");
         w.Open();
         w.Line($"L3Profiles.Register<Shape>(\"{p.FullName}\");");
-        w.Line($"LoaderProfiles.Register<Shape, Output>(\"{p.FullName}\", FusedDecode, FusedAugment);");
+        w.Line($"LoaderProfiles.Register<Shape, Output>(\"{p.FullName}\", FusedDecode, FusedDenseDecode, FusedAugment);");
         w.Close();
     }
 
@@ -329,6 +330,15 @@ internal static class Emitter
         w.Line("    ArrayView<ulong> outLongs, ArrayView<byte> outBytes, int taskCount, int zeroWord,");
         w.Line("    SpecializedValue<int> patchSize, SpecializedValue<int> channels) =>");
         w.Line("    GpuDecodeKernel.DecodePatchList<Shape>(data, dataWords, tasks, outLongs, outBytes, taskCount, zeroWord, patchSize, channels);");
+        w.Line();
+        w.Line("/// <summary>The mode-1 (dense) patch-list decode with this profile's shape (GpuDenseDecodeKernel.DecodePatchList&lt;Shape&gt;):");
+        w.Line("/// the kernel the loader launches for this profile's dense patches, one segment of N / 8 lanes a patch.</summary>");
+        w.GeneratedCode();
+        w.Line("public static void FusedDenseDecode(ArrayView<byte> data, ArrayView<PatchTask> tasks, ArrayView<byte> slotTokens,");
+        w.Line("    ArrayView<uint> tokenEntries, ArrayView<ulong> outLongs, ArrayView<byte> outBytes, ArrayView<int> firstBad, int taskCount,");
+        w.Line("    SpecializedValue<int> patchSize, SpecializedValue<int> channels) =>");
+        w.Line("    GpuDenseDecodeKernel.DecodePatchList<Shape>(data, tasks, slotTokens, tokenEntries, outLongs, outBytes, firstBad, taskCount,");
+        w.Line("        patchSize, channels);");
         w.Line();
         w.Line("/// <summary>The output stage with this profile's output (AugmentKernel.Augment&lt;Output&gt;): AugmentKernel.Threads");
         w.Line("/// threads a batch, size, channels, type, layout and normalization constants.</summary>");

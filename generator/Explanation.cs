@@ -70,11 +70,15 @@ internal static class Explanation
     /// <summary>What the fused kernels make of the declared output.</summary>
     public static IEnumerable<string> Fused(ProfileModel p, OutputModel o)
     {
-        yield return "The loader's two kernels instantiated with this profile: the patch-list decode (GpuDecodeKernel.DecodePatchList<Shape>)";
-        yield return "decodes the patches each sample's crop touches into a staging region; the output stage";
-        yield return "(AugmentKernel.Augment<Output>) resizes, flips, normalizes and converts into the batch tensor.";
+        yield return "The loader's kernels instantiated with this profile: the patch-list decodes (GpuDecodeKernel.DecodePatchList<Shape>";
+        yield return "for row coding, GpuDenseDecodeKernel.DecodePatchList<Shape> for dense files) decode the patches each sample's crop";
+        yield return "touches into a staging region; the output stage (AugmentKernel.Augment<Output>) resizes, flips, normalizes and";
+        yield return "converts into the batch tensor.";
         yield return $"○ Decode: N = {p.N} ({Count(p.LanesPerPatch, "lane")} a patch, {Count(p.PatchesPerWarp, "patch", "patches")} a warp)"
             + (p.Channels is { } c ? $", {Count(c, "channel")}: the plane loop folds." : "; the channels are the launch's (a specialized value).");
+        int denseLanes = p.N / 8;
+        yield return $"○ Dense decode: N = {p.N} ({Count(denseLanes, "coder lane")} a patch, {Count(32 / denseLanes, "patch", "patches")} a warp), "
+            + "the rows' contexts and the tables as the file kernel reads them.";
         yield return o.Crop == "Full"
             ? $"○ Output: whole images, {o.Width} × {o.Height} (Crop = Full), {Count(o.Channels, "channel")}, {o.TypeName}, {o.LayoutName}."
             : $"○ Output: {o.Width} × {o.Height}, {Count(o.Channels, "channel")}, {o.TypeName}, {o.LayoutName}; crop {o.Crop} (drawn on the host).";

@@ -9,6 +9,8 @@ namespace L3.Kernels;
 public struct PatchTask
 {
     public int Start, Width, Height, Out, RowStride, Length;
+    /// <summary>Mode 1: which of the launch's expanded table sets the patch's file has (<see cref="SampleRegion.Tables"/>).</summary>
+    public int Tables;
 }
 
 public static partial class GpuDecodeKernel

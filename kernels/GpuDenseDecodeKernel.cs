@@ -39,7 +39,7 @@ public struct GpuDenseShape
 /// state other than L or a word left over marks it bad too. Writes stay inside the patch's
 /// rectangle of its image.</para>
 /// </remarks>
-public static class GpuDenseDecodeKernel
+public static partial class GpuDenseDecodeKernel
 {
     public const int ThreadsPerGroup = 128;
 

@@ -35,6 +35,10 @@ public static class PatchCheckKernel
     internal static bool IsValid(ArrayView<uint> dataWords, PatchTask task, int channels) =>
         PatchCheck.Check(new DeviceBytes(dataWords, task.Start, task.Length), task.Width, task.Height, channels).IsValid;
 
+    /// <summary>Whether the mode-1 patch of <paramref name="task"/> keeps the dense structure rule (<see cref="DensePatchCheck"/>).</summary>
+    internal static bool IsValidDense(ArrayView<uint> dataWords, PatchTask task, int channels) =>
+        DensePatchCheck.Check(new DeviceBytes(dataWords, task.Start, task.Length), task.Width, task.Height, channels, out _).IsValid;
+
     /// <summary>A patch in device memory, read a 32-bit word at a time (the data is 4-byte aligned).</summary>
     private readonly struct DeviceBytes(ArrayView<uint> words, int start, int length) : IPatchBytes
     {

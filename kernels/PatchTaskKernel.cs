@@ -28,6 +28,8 @@ public struct SampleRegion
     public int DataAt, DataBytes;
     /// <summary>Its region (the touched patches' union, in image pixels) and where its pixels go in the staging buffer.</summary>
     public int RegionX, RegionY, RegionWidth, RegionHeight, StagingAt;
+    /// <summary>Mode 1: the sample's set of expanded tables in the batch's (its file's probability tables).</summary>
+    public int Tables;
 
     /// <summary>The task of the patch at (<paramref name="column"/>, <paramref name="row"/>) of the
     /// rectangle whose bytes lie at [<paramref name="start"/>, + <paramref name="length"/>) of the data.</summary>
@@ -39,6 +41,7 @@ public struct SampleRegion
             Start = start, Length = length,
             Width = IntrinsicMath.Min(patchSize, ImageWidth - x), Height = IntrinsicMath.Min(patchSize, ImageHeight - y),
             Out = StagingAt + ((y - RegionY) * RegionWidth + x - RegionX) * channels, RowStride = RegionWidth * channels,
+            Tables = Tables,
         };
     }
 }
@@ -57,10 +60,12 @@ public static class PatchTaskKernel
     /// Writes tasks [0, <paramref name="taskCount"/>) of <paramref name="tasks"/> for the
     /// <paramref name="regionCount"/> regions (in task order) of patches of <paramref name="patchSize"/>
     /// and <paramref name="channels"/>. <paramref name="firstBad"/>[0] becomes the smallest index of a
-    /// bad task (it must hold <see cref="int.MaxValue"/> before).
+    /// bad task (it must hold <see cref="int.MaxValue"/> before). <paramref name="codingMode"/> is the
+    /// files' coding mode, whose patch rule checks each patch (<see cref="PatchCheck"/> for 0,
+    /// <see cref="DensePatchCheck"/> for 1).
     /// </summary>
     public static void WriteTasks(Index1D index, ArrayView<uint> dataWords, ArrayView<SampleRegion> regions, int regionCount,
-        ArrayView<int> rowBiases, ArrayView<PatchTask> tasks, int taskCount, int patchSize, int channels, ArrayView<int> firstBad)
+        ArrayView<int> rowBiases, ArrayView<PatchTask> tasks, int taskCount, int patchSize, int channels, int codingMode, ArrayView<int> firstBad)
     {
         int i = index;
         if (i >= taskCount) return;
@@ -79,7 +84,8 @@ public static class PatchTaskKernel
         long at = start + rowBiases[region.RowBias + row];
         bool inside = end >= start && at >= region.DataAt && at + (end - start) <= (long)region.DataAt + region.DataBytes;
         var task = region.TaskAt(column, row, patchSize, channels, inside ? (int)at : 0, inside ? (int)(end - start) : 0);
-        if (!inside || !PatchCheckKernel.IsValid(dataWords, task, channels))
+        bool valid = codingMode == 0 ? PatchCheckKernel.IsValid(dataWords, task, channels) : PatchCheckKernel.IsValidDense(dataWords, task, channels);
+        if (!inside || !valid)
         {
             task = default;
             Atomic.Min(ref firstBad[0], i);

@@ -135,9 +135,6 @@ internal static class LoaderTargets
             throw new FuzzFinding($"the reader's header check refuses ({e.Message}) what L3Header.Read of the whole file accepts");
         }
 
-        // the loader decodes row coding only and refuses other modes by name (BatchReader.Open)
-        if (header.Mode != L3CodingMode.Rows) return;
-
         var crops = new[] { CropMode.RandomResized, CropMode.Center, CropMode.Full };
         var types = new[] { OutputType.UInt8, OutputType.Float32, OutputType.Float16, OutputType.BFloat16 };
         int outputChannels = header.Channels switch { 1 => (hash & 1) == 0 ? 1 : 3, 4 => (hash & 1) == 0 ? 3 : 4, _ => 3 };
@@ -159,17 +156,17 @@ internal static class LoaderTargets
             for (int py = py0; py <= py1; py++)
                 for (int px = px0; px <= px1; px++)
                 {
-                    int p = py * header.PatchesX + px;
-                    var (offset, length) = header.PatchRange(p);
-                    var rect = header.PatchRect(p);
-                    PatchFormat.Validate(file.AsSpan(header.PayloadStart + offset, length), rect.Width, rect.Height, header.Channels, header.PayloadStart + offset);
-                }
+                    PatchFormat.ValidatePatch(file, header, py * header.PatchesX + px);
         }
         catch (L3FormatException) { return; }
 
         int regionX = px0 * n, regionY = py0 * n;
         int regionWidth = Math.Min((px1 + 1) * n, header.Width) - regionX, regionHeight = Math.Min((py1 + 1) * n, header.Height) - regionY;
-        var region = L3Codec.DecodeRegion(file, regionX, regionY, regionWidth, regionHeight);
+        L3Image region;
+        // a dense file's tables and streams are checked only by decoding them (the loader's kernel
+        // finds a bad stream, and the host states it with this same decode)
+        try { region = L3Codec.DecodeRegion(file, regionX, regionY, regionWidth, regionHeight); }
+        catch (L3FormatException) when (header.Mode == L3CodingMode.Dense) { return; }
         var inRegion = box with { X = box.X - regionX, Y = box.Y - regionY };
         var fromRegion = AugmentReference.Apply(region, inRegion, options);
 

@@ -25,8 +25,13 @@ public enum PatchFault
     WidthPadding,
     /// <summary>The groups need more bytes than are left (Value: bytes needed, Value2: bytes left).</summary>
     EndsInGroups,
-    /// <summary>The channel blocks end before the patch does (At: where they end).</summary>
+    /// <summary>The channel blocks end before the patch does (At: where they end); in mode 1, a patch
+    /// without coded rows has bytes after its header.</summary>
     LengthMismatch,
+    /// <summary>Mode 1: the patch ends inside its coder states (Value: the lane count).</summary>
+    EndsInStates,
+    /// <summary>Mode 1: the word stream has an odd number of bytes.</summary>
+    OddStream,
 }
 
 /// <summary>The outcome of <see cref="PatchCheck.Check"/>: the first fault, the channel it lies in,

@@ -27,7 +27,7 @@ internal sealed class FusedStage : IDisposable
     private readonly Kernels _generic;
     private readonly Dictionary<LoaderProfileRegistration, Kernels> _profileKernels = new();
     private readonly Action<AcceleratorStream, Index1D, ArrayView<uint>, ArrayView<SampleRegion>, int, ArrayView<int>, ArrayView<PatchTask>, int, int, int,
-        ArrayView<int>> _writeTasks;
+        int, ArrayView<int>> _writeTasks;
 
     public FusedStage(Accelerator accelerator, int slots = 2, bool timeDevice = false)
     {
@@ -38,8 +38,8 @@ internal sealed class FusedStage : IDisposable
             Marks = timeDevice && accelerator is CudaAccelerator ? Enumerable.Range(0, 4).Select(_ => DeviceEvent.Timed(accelerator)!).ToArray() : null,
         }).ToArray();
         _writeTasks = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<uint>, ArrayView<SampleRegion>, int, ArrayView<int>, ArrayView<PatchTask>, int, int, int,
-            ArrayView<int>>(PatchTaskKernel.WriteTasks);
-        _generic = Kernels.Load(accelerator, GpuDecodeKernel.DecodePatchList, AugmentKernel.Augment);
+            int, ArrayView<int>>(PatchTaskKernel.WriteTasks);
+        _generic = Kernels.Load(accelerator, GpuDecodeKernel.DecodePatchList, GpuDenseDecodeKernel.DecodePatchList, AugmentKernel.Augment);
     }
 
     public int Slots => _slots.Length;
@@ -57,7 +57,7 @@ internal sealed class FusedStage : IDisposable
         lock (_profileKernels)
         {
             if (!_profileKernels.TryGetValue(profile, out var kernels))
-                _profileKernels[profile] = kernels = Kernels.Load(_accelerator, profile.Decode, profile.Augment);
+                _profileKernels[profile] = kernels = Kernels.Load(_accelerator, profile.Decode, profile.DenseDecode, profile.Augment);
             return kernels;
         }
     }
@@ -122,6 +122,7 @@ internal sealed class FusedStage : IDisposable
         Upload(batch, s);
         s.Marks?[1].Record(stream);
         ArrayView<ulong> data = s.Data!.View.AsContiguous().Cast<ulong>();
+        ArrayView<byte> dataBytes = s.Data.View.AsContiguous().Cast<byte>();
         ArrayView<ulong> staging = s.Staging!.View;
         var kernels = Select(batch, options);
         for (int l = 0; l < batch.Launches.Length; l++)
@@ -130,7 +131,18 @@ internal sealed class FusedStage : IDisposable
             if (launch.Count == 0) continue;
             _writeTasks(stream, launch.Count, s.Data.View, s.Regions!.View.SubView(launch.RegionFirst, launch.RegionCount), launch.RegionCount,
                 s.RowBiases!.View, s.Tasks!.View.SubView(launch.First, launch.Count), launch.Count, launch.PatchSize, launch.Channels,
-                s.FirstBad!.View.SubView(l, 1));
+                launch.Mode, s.FirstBad!.View.SubView(l, 1));
+            if (launch.Mode == DenseMode)
+            {
+                int sets = launch.TableSets;
+                kernels.DenseDecode(stream, new KernelConfig(GpuDenseDecodeKernel.GroupsFor(launch.Count, launch.PatchSize), GpuDenseDecodeKernel.ThreadsPerGroup),
+                    dataBytes, s.Tasks!.View.SubView(launch.First, launch.Count),
+                    dataBytes.SubView(launch.TokensWord * 4L, (long)sets * DenseKernelTables.SlotBytes(launch.Channels)),
+                    s.Data.View.SubView(launch.EntriesWord, (long)sets * DenseKernelTables.Entries(launch.Channels)),
+                    staging, staging.Cast<byte>(), s.FirstBad!.View.SubView(l, 1), launch.Count,
+                    SpecializedValue.New(launch.PatchSize), SpecializedValue.New(launch.Channels));
+                continue;
+            }
             int groups = GpuDecodeKernel.GroupsFor(launch.Count, launch.PatchSize, _groupSize);
             kernels.Decode(stream, new KernelConfig(groups, _groupSize), data, s.Data.View, s.Tasks!.View.SubView(launch.First, launch.Count),
                 staging, staging.Cast<byte>(), launch.Count, batch.ZeroWord,
@@ -205,6 +217,8 @@ internal sealed class FusedStage : IDisposable
                 next = checked(next + CheckRegion(r, launch.PatchSize, launch.Channels, batch));
             }
             if (next != launch.Count) throw new InvalidOperationException("a launch's regions do not cover its tasks");
+            if (launch.Mode == DenseMode) CheckDenseTables(launch, batch);
+            else if (launch.Mode != 0 || launch.TableSets != 0) throw new InvalidOperationException("a launch of an unknown coding mode");
             tasks = checked(tasks + launch.Count);
         }
         if (tasks != batch.TaskCount) throw new InvalidOperationException("the launches do not cover the tasks");
@@ -215,6 +229,19 @@ internal sealed class FusedStage : IDisposable
                 || (long)(o.CropX + o.CropWidth) * o.SourceChannels > o.Stride || last > batch.StagingBytes)
                 throw new InvalidOperationException("a crop lies outside its decoded region");
         }
+    }
+
+    /// <summary>A dense launch's table sets lie between the table slices and the zero words, and each of its regions names one of them.</summary>
+    private static void CheckDenseTables(DecodeLaunch launch, HostBatch batch)
+    {
+        long tokensEnd = launch.TokensWord + (long)launch.TableSets * DenseKernelTables.SlotBytes(launch.Channels) / 4;
+        long entriesEnd = launch.EntriesWord + (long)launch.TableSets * DenseKernelTables.Entries(launch.Channels);
+        if (launch.TableSets < 1 || launch.TokensWord < batch.TablesWord || tokensEnd > launch.EntriesWord || entriesEnd > batch.ZeroWord
+            || entriesEnd > batch.TablesWord + (long)batch.TableWords)
+            throw new InvalidOperationException("a dense launch's tables lie outside the batch's tables");
+        for (int k = launch.RegionFirst; k < launch.RegionFirst + launch.RegionCount; k++)
+            if (batch.Regions[k].Tables < 0 || batch.Regions[k].Tables >= launch.TableSets)
+                throw new InvalidOperationException("a dense sample's tables are not among its launch's");
     }
 
     /// <summary>A region's reads (table entries, row biases, its bytes) lie inside the batch's buffers,
@@ -238,16 +265,25 @@ internal sealed class FusedStage : IDisposable
         foreach (var s in _slots) s.Dispose();
     }
 
-    /// <summary>A decode and an output-stage kernel, loaded for this accelerator.</summary>
+    private const int DenseMode = (int)L3CodingMode.Dense;
+
+    /// <summary>The decode kernels of both coding modes and an output-stage kernel, loaded for this accelerator.</summary>
     private sealed record Kernels(
         Action<AcceleratorStream, KernelConfig, ArrayView<ulong>, ArrayView<uint>, ArrayView<PatchTask>, ArrayView<ulong>,
             ArrayView<byte>, int, int, SpecializedValue<int>, SpecializedValue<int>> Decode,
+        Action<AcceleratorStream, KernelConfig, ArrayView<byte>, ArrayView<PatchTask>, ArrayView<byte>, ArrayView<uint>, ArrayView<ulong>,
+            ArrayView<byte>, ArrayView<int>, int, SpecializedValue<int>, SpecializedValue<int>> DenseDecode,
         Action<AcceleratorStream, Index1D, ArrayView<byte>, ArrayView<AugmentSample>, ArrayView<byte>, ArrayView<ushort>,
             ArrayView<float>, AugmentOutput, SpecializedValue<int>> Augment)
     {
-        public static Kernels Load(Accelerator accelerator, PatchListDecodeKernel decode, AugmentStageKernel augment) => new(
+        public static Kernels Load(Accelerator accelerator, PatchListDecodeKernel decode, DensePatchListDecodeKernel denseDecode, AugmentStageKernel augment) => new(
             accelerator.LoadKernel(decode.Method.CreateDelegate<Action<ArrayView<ulong>, ArrayView<uint>, ArrayView<PatchTask>,
                 ArrayView<ulong>, ArrayView<byte>, int, int, SpecializedValue<int>, SpecializedValue<int>>>()),
+            // the dense kernel with the codec's launch bound (L3GpuOptions.DenseGroupsPerSM): registers for 8 groups an SM
+            accelerator.LoadKernel(denseDecode.Method.CreateDelegate<Action<ArrayView<byte>, ArrayView<PatchTask>, ArrayView<byte>, ArrayView<uint>,
+                ArrayView<ulong>, ArrayView<byte>, ArrayView<int>, int, SpecializedValue<int>, SpecializedValue<int>>>(),
+                accelerator is CudaAccelerator
+                    ? new KernelSpecialization(GpuDenseDecodeKernel.ThreadsPerGroup, L3GpuOptions.DefaultDenseGroupsPerSM) : KernelSpecialization.Empty),
             accelerator.LoadAutoGroupedKernel(augment.Method.CreateDelegate<Action<Index1D, ArrayView<byte>, ArrayView<AugmentSample>,
                 ArrayView<byte>, ArrayView<ushort>, ArrayView<float>, AugmentOutput, SpecializedValue<int>>>()));
     }

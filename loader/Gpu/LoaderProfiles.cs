@@ -13,7 +13,7 @@ public sealed class LoaderProfileRegistration
     private readonly float[] _means, _scales;
 
     private LoaderProfileRegistration(string name, IPatchShape shape, IAugmentShape output,
-        PatchListDecodeKernel decode, AugmentStageKernel augment)
+        PatchListDecodeKernel decode, DensePatchListDecodeKernel denseDecode, AugmentStageKernel augment)
     {
         Name = name;
         PatchSize = shape.N;
@@ -26,6 +26,7 @@ public sealed class LoaderProfileRegistration
         _means = [output.Mean0, output.Mean1, output.Mean2, output.Mean3];
         _scales = [output.Scale0, output.Scale1, output.Scale2, output.Scale3];
         Decode = decode;
+        DenseDecode = denseDecode;
         Augment = augment;
     }
 
@@ -49,13 +50,16 @@ public sealed class LoaderProfileRegistration
 
     /// <summary>The kernels (static methods the generator emitted), loaded by <see cref="FusedStage"/>.</summary>
     internal PatchListDecodeKernel Decode { get; }
+    internal DensePatchListDecodeKernel DenseDecode { get; }
     internal AugmentStageKernel Augment { get; }
 
-    internal static LoaderProfileRegistration For<TShape, TOutput>(string name, PatchListDecodeKernel decode, AugmentStageKernel augment)
+    internal static LoaderProfileRegistration For<TShape, TOutput>(string name, PatchListDecodeKernel decode, DensePatchListDecodeKernel denseDecode,
+        AugmentStageKernel augment)
         where TShape : struct, IPatchShape where TOutput : struct, IAugmentShape =>
-        new(name, default(TShape), default(TOutput), decode, augment);
+        new(name, default(TShape), default(TOutput), decode, denseDecode, augment);
 
-    /// <summary>Whether a launch of <paramref name="patchSize"/> patches of <paramref name="channels"/> channels is one the profile's decode takes.</summary>
+    /// <summary>Whether a launch of <paramref name="patchSize"/> patches of <paramref name="channels"/> channels (either
+    /// coding mode: the profile has a decode of each) is one the profile's decodes take.</summary>
     public bool DecodesPatches(int patchSize, int channels) => patchSize == PatchSize && (Channels is not { } c || c == channels);
 
     /// <summary>
@@ -104,13 +108,15 @@ public static class LoaderProfiles
     /// <summary>Registers a profile's fused kernels under <paramref name="name"/> (the generated module
     /// initializers call this). Registering the same name twice keeps the first.</summary>
     /// <exception cref="ArgumentException">the shape or the output is not one the loader can produce</exception>
-    public static LoaderProfileRegistration Register<TShape, TOutput>(string name, PatchListDecodeKernel decode, AugmentStageKernel augment)
+    public static LoaderProfileRegistration Register<TShape, TOutput>(string name, PatchListDecodeKernel decode, DensePatchListDecodeKernel denseDecode,
+        AugmentStageKernel augment)
         where TShape : struct, IPatchShape where TOutput : struct, IAugmentShape
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(decode);
+        ArgumentNullException.ThrowIfNull(denseDecode);
         ArgumentNullException.ThrowIfNull(augment);
-        if (!decode.Method.IsStatic || !augment.Method.IsStatic) throw new ArgumentException("kernels must be static methods");
+        if (!decode.Method.IsStatic || !denseDecode.Method.IsStatic || !augment.Method.IsStatic) throw new ArgumentException("kernels must be static methods");
         var shape = default(TShape);
         var output = default(TOutput);
         if (!FileLayout.IsValidPatchSize(shape.N) || shape.Channels != 0 && !FileLayout.IsValidChannelCount(shape.Channels))
@@ -124,7 +130,7 @@ public static class LoaderProfiles
             var current = _profiles;
             foreach (var p in current)
                 if (p.Name == name) return p;
-            var profile = LoaderProfileRegistration.For<TShape, TOutput>(name, decode, augment);
+            var profile = LoaderProfileRegistration.For<TShape, TOutput>(name, decode, denseDecode, augment);
             Volatile.Write(ref _profiles, [.. current, profile]);
             return profile;
         }

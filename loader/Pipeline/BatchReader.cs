@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
 using ILGPU.Runtime;
+using L3.Dense;
+using L3.Gpu;
 using L3.Kernels;
 
 namespace L3.Loading;
@@ -30,6 +32,8 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
     /// <summary>Checked headers and tables kept for later epochs (the files do not change under a
     /// loader), up to <c>headerCacheBytes</c>: from the second epoch on, the host reads nothing.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<long, L3Header> _headers = new();
+    /// <summary>Dense files' checked probability tables, kept alike (within the same budget).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, DenseTables> _denseTables = new();
     private long _cachedBytes;
 
     /// <summary>First read of a file: the fixed header and the start of the table; the rest of the
@@ -91,6 +95,39 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
             s.RowBias = biases;
             biases = checked(biases + s.Rows);
         }
+
+        // one launch per (coding mode, patch size, channels), its samples in batch order; each
+        // sample's tasks get a fixed range of the launch's list, which the device writes from the
+        // sample's region. A dense launch's samples' expanded probability tables follow the table
+        // slices: the launch's slot tokens, sample by sample, then its token entries.
+        var launches = new List<DecodeLaunch>();
+        var regions = new List<SampleRegion>(samples.Length);
+        int taskCount = 0;
+        foreach (var group in samples.GroupBy(s => (s.Header.Mode, s.Header.PatchSize, s.Header.Channels)))
+        {
+            int first = taskCount, regionFirst = regions.Count, sets = 0;
+            bool dense = group.Key.Mode == L3CodingMode.Dense;
+            int slotBytes = dense ? DenseKernelTables.SlotBytes(group.Key.Channels) : 0, entries = dense ? DenseKernelTables.Entries(group.Key.Channels) : 0;
+            foreach (var s in group)
+            {
+                s.TaskFirst = taskCount;
+                s.TableSet = dense ? sets++ : 0;
+                regions.Add(s.Region(taskCount - first));
+                taskCount = checked(taskCount + s.TaskCount);
+            }
+            long tokensAt = tables, entriesAt = tokensAt + (long)sets * slotBytes;
+            tables = entriesAt + 4L * sets * entries;
+            foreach (var s in group.Where(_ => dense))
+            {
+                s.TokensByte = tokensAt + (long)s.TableSet * slotBytes;
+                s.EntriesWord = entriesAt / 4 + (long)s.TableSet * entries;
+            }
+            launches.Add(new DecodeLaunch(group.Key.PatchSize, group.Key.Channels, first, taskCount - first, regionFirst, regions.Count - regionFirst)
+            {
+                Mode = (int)group.Key.Mode, TableSets = sets,
+                TokensWord = (int)Math.Min(tokensAt / 4, int.MaxValue), EntriesWord = (int)Math.Min(entriesAt / 4, int.MaxValue),
+            });
+        }
         long zeroAt = (tables + 7) / 8 * 8;
         long packedBytes = zeroAt + Padding;
         if (packedBytes > MaxBufferBytes || staging > MaxBufferBytes)
@@ -98,23 +135,6 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
         long outputElements = (long)samples.Length * outputWidth * outputHeight * augment.Channels;
         if (outputElements > int.MaxValue)
             throw new ArgumentException($"a batch of {outputElements} output elements is too large for one launch; use smaller batches");
-
-        // one launch per (patch size, channels), its samples in batch order; each sample's tasks get
-        // a fixed range of the launch's list, which the device writes from the sample's region
-        var launches = new List<DecodeLaunch>();
-        var regions = new List<SampleRegion>(samples.Length);
-        int taskCount = 0;
-        foreach (var group in samples.GroupBy(s => (s.Header.PatchSize, s.Header.Channels)))
-        {
-            int first = taskCount, regionFirst = regions.Count;
-            foreach (var s in group)
-            {
-                s.TaskFirst = taskCount;
-                regions.Add(s.Region(taskCount - first));
-                taskCount = checked(taskCount + s.TaskCount);
-            }
-            launches.Add(new DecodeLaunch(group.Key.PatchSize, group.Key.Channels, first, taskCount - first, regionFirst, regions.Count - regionFirst));
-        }
         var rowBiases = new int[biases];
         int tableWords = (int)((tables - tablesAt) / 4);
         PageLockedArray1D<uint>? buffer = null, tableBuffer = null;
@@ -132,6 +152,10 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
                 if (buffer is not null) Fill(s, buffer, rowBiases);
                 else rowBiases.AsSpan(s.RowBias, s.Rows).Fill(checked(s.DataAt - (int)s.Header.PatchOffsets[s.FirstEntry]));
                 s.Header.PatchOffsets.Slice(s.FirstEntry, s.TableEntries).CopyTo(tableBuffer.Span.Slice(s.TableWord - (int)(tablesAt / 4), s.TableEntries));
+                if (s.DenseTables is { } dense)
+                    DenseKernelTables.Write(dense,
+                        MemoryMarshal.AsBytes(tableBuffer.Span).Slice((int)(s.TokensByte - tablesAt), DenseKernelTables.SlotBytes(s.Header.Channels)),
+                        tableBuffer.Span.Slice((int)(s.EntriesWord - tablesAt / 4), DenseKernelTables.Entries(s.Header.Channels)));
                 LoaderTimings.Add(ref timings.FillTicks, t0);
             });
         }
@@ -204,9 +228,7 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
                 if (Interlocked.Add(ref _cachedBytes, size) <= headerCacheBytes) _headers[sample] = header;
                 else Interlocked.Add(ref _cachedBytes, -size);
             }
-            // the fused stage decodes row coding (mode 0); a dense file is named, never misread
-            if (header.Mode != L3CodingMode.Rows)
-                throw new L3FormatException($"coding mode {(int)header.Mode} ({header.Mode}) is not decoded by the loader yet; convert the dataset with mode 0", FileLayout.ModeOffset);
+            var denseTables = header.Mode == L3CodingMode.Dense ? Tables(sample, header, whole) : null;
             if (!augment.Accepts(header.Channels))
                 throw new L3FormatException($"an image of {header.Channels} channel(s) cannot give the output's {augment.Channels}", FileLayout.ChannelsOffset);
 
@@ -214,7 +236,7 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
             int n = header.PatchSize;
             var s = new PreparedSample
             {
-                Sample = sample, Label = source.GetLabel(sample), Header = header, Box = box, WholeFile = whole,
+                Sample = sample, Label = source.GetLabel(sample), Header = header, DenseTables = denseTables, Box = box, WholeFile = whole,
                 Px0 = box.X / n, Px1 = (box.X + box.Width - 1) / n, Py0 = box.Y / n, Py1 = (box.Y + box.Height - 1) / n,
             };
             s.RegionX = s.Px0 * n;
@@ -225,6 +247,9 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
                 for (int py = s.Py0; py <= s.Py1; py++)
                     for (int px = s.Px0; px <= s.Px1; px++)
                         PatchFormat.ValidatePatch(whole, header, py * header.PatchesX + px);
+            // a dense stream is checked only by decoding it: with bad samples replaced, the host decodes the touched patches
+            if (replaceBadSamples && denseTables is not null)
+                L3Codec.DecodeRegion(whole, s.RegionX, s.RegionY, s.RegionWidth, s.RegionHeight);
             if (mapped is not null)
             {
                 // one band: from the first touched row's start to the last touched row's end
@@ -242,6 +267,21 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
         {
             throw new L3FormatException($"{source.Describe(sample)}: {e.Reason}", e.Offset);
         }
+    }
+
+    /// <summary>A dense file's probability tables, read and checked (DenseTables.Read) once and kept
+    /// with its header.</summary>
+    private DenseTables Tables(long sample, L3Header header, byte[]? whole)
+    {
+        if (whole is not null) return DenseTables.Read(whole.AsSpan(header.PayloadStart, header.TablesLength), header.Channels, header.PayloadStart);
+        if (_denseTables.TryGetValue(sample, out var cached)) return cached;
+        var section = new byte[header.TablesLength];
+        source.Read(sample, header.PayloadStart, section);
+        var tables = DenseTables.Read(section, header.Channels, header.PayloadStart);
+        long size = DenseKernelTables.SlotBytes(header.Channels) + 4L * DenseKernelTables.Entries(header.Channels);
+        if (Interlocked.Add(ref _cachedBytes, size) <= headerCacheBytes) _denseTables[sample] = tables;
+        else Interlocked.Add(ref _cachedBytes, -size);
+        return tables;
     }
 
     /// <summary>Reads the touched patch rows into the buffer, one after the other, and states where
@@ -272,6 +312,15 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
         int bandStart = s.RangeStart(s.Py0);
         try
         {
+            if (header.Mode == L3CodingMode.Dense)
+            {
+                // the device decoded a corrupt stream: the CPU decoder states the fault
+                long length = source.GetLength(s.Sample);
+                var whole = new byte[length];
+                source.Read(s.Sample, 0, whole);
+                L3Codec.DecodeRegion(whole, s.RegionX, s.RegionY, s.RegionWidth, s.RegionHeight);
+                return new InvalidOperationException($"{source.Describe(s.Sample)}: the device found a corrupt dense stream that the CPU decoder accepts");
+            }
             var band = new byte[s.RangeEnd(s.Py1) - bandStart];
             source.Read(s.Sample, bandStart, band);
             for (int py = s.Py0; py <= s.Py1; py++)

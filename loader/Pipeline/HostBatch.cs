@@ -10,6 +10,8 @@ internal sealed class PreparedSample
     public long Sample;
     public int Label;
     public L3Header Header = null!;
+    /// <summary>A dense file's checked probability tables (null for row coding).</summary>
+    public L3.Dense.DenseTables? DenseTables;
     public CropBox Box;
     /// <summary>The patches touched: columns Px0..Px1 and rows Py0..Py1 (inclusive).</summary>
     public int Px0, Px1, Py0, Py1;
@@ -28,6 +30,10 @@ internal sealed class PreparedSample
     public IntPtr Mapped;
     /// <summary>Its decode tasks: [TaskFirst, TaskFirst + TaskCount) of the batch's list, row by row.</summary>
     public int TaskFirst;
+    /// <summary>Mode 1: its set of expanded tables in its launch, and where the set's slot tokens
+    /// (a data byte) and token entries (a data word) lie.</summary>
+    public int TableSet;
+    public long TokensByte, EntriesWord;
     public int Columns => Px1 - Px0 + 1;
     public int Rows => Py1 - Py0 + 1;
     public int TaskCount => Columns * Rows;
@@ -50,6 +56,7 @@ internal sealed class PreparedSample
         PatchesX = Header.PatchesX, ImageWidth = Header.Width, ImageHeight = Header.Height,
         TableWord = TableWord, RowBias = RowBias, DataAt = DataAt, DataBytes = Bytes,
         RegionX = RegionX, RegionY = RegionY, RegionWidth = RegionWidth, RegionHeight = RegionHeight, StagingAt = StagingAt,
+        Tables = TableSet,
     };
 }
 
@@ -57,9 +64,17 @@ internal sealed class PreparedSample
 /// host address to byte <see cref="Offset"/> of the slot's data.</summary>
 internal readonly record struct DeviceCopy(IntPtr Source, int Offset, int Length);
 
-/// <summary>One launch of the patch-list decode: tasks [First, First + Count) share N and channels,
-/// and are written from regions [RegionFirst, RegionFirst + RegionCount).</summary>
-internal readonly record struct DecodeLaunch(int PatchSize, int Channels, int First, int Count, int RegionFirst, int RegionCount);
+/// <summary>One launch of the patch-list decode: tasks [First, First + Count) share the coding mode,
+/// N and channels, and are written from regions [RegionFirst, RegionFirst + RegionCount). A dense
+/// launch (<see cref="Mode"/> 1) has <see cref="TableSets"/> sets of expanded tables, their slot
+/// tokens from data word <see cref="TokensWord"/>, their token entries from <see cref="EntriesWord"/>.</summary>
+internal readonly record struct DecodeLaunch(int PatchSize, int Channels, int First, int Count, int RegionFirst, int RegionCount)
+{
+    public int Mode { get; init; }
+    public int TableSets { get; init; }
+    public int TokensWord { get; init; }
+    public int EntriesWord { get; init; }
+}
 
 /// <summary>
 /// A batch ready for the device. Its data: every sample's touched patches (in page-locked memory, or

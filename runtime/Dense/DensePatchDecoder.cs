@@ -19,37 +19,26 @@ internal static class DensePatchDecoder
     /// </summary>
     public static bool ValidateStructure(ReadOnlySpan<byte> patch, int width, int height, int channels, long fileOffset)
     {
-        int header = DenseLayout.PatchHeaderBytes(height, channels);
-        if (patch.Length < header)
-            throw new L3FormatException($"dense patch of {patch.Length} bytes ends inside its {header}-byte header", fileOffset + patch.Length);
-        int flags = patch[PatchLayout.FlagsOffset];
-        if (!PatchLayout.AreValidFlags(flags, channels))
-            throw new L3FormatException($"patch flags 0x{flags:X2} are not valid for {channels} channel(s)", fileOffset);
-        int maskBytes = RowCoding.ZeroMaskBytes(height), predictorBytes = RowCoding.PredictorBytes(height);
-        bool anyCoded = false;
-        for (int c = 0; c < channels; c++)
+        var verdict = DensePatchCheck.Check(new PatchFormat.SpanBytes(patch), width, height, channels, out bool anyCoded);
+        if (!verdict.IsValid) throw Fault(verdict, patch.Length, channels, fileOffset);
+        return anyCoded;
+    }
+
+    /// <summary>The exception that states a <see cref="DensePatchCheck"/> fault, at its offset in the file.</summary>
+    public static L3FormatException Fault(PatchVerdict verdict, int patchLength, int channels, long fileOffset)
+    {
+        long at = fileOffset + verdict.At;
+        return verdict.Fault switch
         {
-            int mask = PatchLayout.FlagsSize + c * (maskBytes + predictorBytes), predictors = mask + maskBytes;
-            int last = patch[mask + maskBytes - 1];
-            if ((height & 7) != 0 && (last >> (height & 7)) != 0)
-                throw new L3FormatException($"channel {c}: padding bits of the zero-row mask are not zero", fileOffset + mask + maskBytes - 1);
-            if ((height & 3) != 0 && (patch[predictors + predictorBytes - 1] >> ((height & 3) * 2)) != 0)
-                throw new L3FormatException($"channel {c}: padding bits of the predictor array are not zero", fileOffset + predictors + predictorBytes - 1);
-            for (int r = 0; r < height && !anyCoded; r++)
-                anyCoded = !RowCoding.IsZeroRow(patch[mask + (r >> 3)], r);
-        }
-        if (!anyCoded)
-        {
-            if (patch.Length != header)
-                throw new L3FormatException($"dense patch has no coded row but {patch.Length - header} bytes after its header", fileOffset + header);
-            return false;
-        }
-        int states = DenseLayout.Lanes(width) * DenseLayout.StateBytes;
-        if (patch.Length < header + states)
-            throw new L3FormatException($"dense patch ends inside its {states / DenseLayout.StateBytes} coder states", fileOffset + patch.Length);
-        if (((patch.Length - header - states) & 1) != 0)
-            throw new L3FormatException("dense patch's word stream has an odd number of bytes", fileOffset + patch.Length - 1);
-        return true;
+            PatchFault.EndsInHeader => new L3FormatException($"dense patch of {patchLength} bytes ends inside its {verdict.Value}-byte header", at),
+            PatchFault.Flags => new L3FormatException($"patch flags 0x{verdict.Value:X2} are not valid for {channels} channel(s)", at),
+            PatchFault.MaskPadding => new L3FormatException($"channel {verdict.Channel}: padding bits of the zero-row mask are not zero", at),
+            PatchFault.PredictorPadding => new L3FormatException($"channel {verdict.Channel}: padding bits of the predictor array are not zero", at),
+            PatchFault.LengthMismatch => new L3FormatException($"dense patch has no coded row but {verdict.Value} bytes after its header", at),
+            PatchFault.EndsInStates => new L3FormatException($"dense patch ends inside its {verdict.Value} coder states", at),
+            PatchFault.OddStream => new L3FormatException("dense patch's word stream has an odd number of bytes", at),
+            _ => throw new ArgumentOutOfRangeException(nameof(verdict), verdict.Fault, "not a dense patch fault"),
+        };
     }
 
     /// <summary>

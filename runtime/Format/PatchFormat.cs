@@ -117,7 +117,7 @@ public static class PatchFormat
 
     /// <summary>A patch in host memory, as <see cref="PatchCheck"/> reads it: 8 bytes in one load
     /// where they lie inside the patch.</summary>
-    private readonly ref struct SpanBytes(ReadOnlySpan<byte> bytes) : IPatchBytes
+    internal readonly ref struct SpanBytes(ReadOnlySpan<byte> bytes) : IPatchBytes
     {
         private readonly ReadOnlySpan<byte> _bytes = bytes;
 

@@ -108,12 +108,11 @@ public sealed partial class L3GpuCodec
             var starts = new long[files.Count];
             long at = 0;
             for (int i = 0; i < files.Count; i++) { starts[i] = at; files[i].Span.CopyTo(data.AsSpan((int)at)); at += files[i].Length; }
-            int tableCount = DenseLayout.TableCount(h.Channels);
-            var slotTokens = new byte[(long)files.Count * tableCount * DenseLayout.ProbabilityTotal];
-            var entries = new uint[(long)files.Count * tableCount * GpuDenseDecodeKernel.EntriesPerTable];
+            int slotBytes = DenseKernelTables.SlotBytes(h.Channels), entryCount = DenseKernelTables.Entries(h.Channels);
+            var slotTokens = new byte[(long)files.Count * slotBytes];
+            var entries = new uint[(long)files.Count * entryCount];
             for (int i = 0; i < files.Count; i++)
-                BuildDenseKernelTables(tables[i], slotTokens.AsSpan((int)((long)i * tableCount * DenseLayout.ProbabilityTotal)),
-                    entries.AsSpan(i * tableCount * GpuDenseDecodeKernel.EntriesPerTable));
+                DenseKernelTables.Write(tables[i], slotTokens.AsSpan(i * slotBytes, slotBytes), entries.AsSpan(i * entryCount, entryCount));
             batch.Data = Accelerator.Allocate1D(data);
             batch.FileStarts = Accelerator.Allocate1D(starts);
             batch.SlotTokens = Accelerator.Allocate1D(slotTokens);
@@ -127,25 +126,6 @@ public sealed partial class L3GpuCodec
             batch.Dispose();
             throw;
         }
-    }
-
-    /// <summary>A file's tables in the kernel's form (<see cref="GpuDenseDecodeKernel.DenseDecode"/> and
-    /// its per-patch body take them): each slot's token, <see cref="DenseLayout.ProbabilityTotal"/> bytes a
-    /// table (an unused table's slots point to <see cref="GpuDenseDecodeKernel.NoTokenEntry"/>), and each
-    /// token's packed entry, <see cref="GpuDenseDecodeKernel.EntriesPerTable"/> a table. Every path that
-    /// launches the dense kernel builds its tables here.</summary>
-    public static void BuildDenseKernelTables(DenseTables tables, Span<byte> slotTokens, Span<uint> entries)
-    {
-        int count = DenseLayout.TableCount(tables.Channels);
-        for (int i = 0; i < count * DenseLayout.ProbabilityTotal; i++)
-            slotTokens[i] = tables.SlotTokens[i] == DenseTables.NoToken ? (byte)GpuDenseDecodeKernel.NoTokenEntry : tables.SlotTokens[i];
-        for (int table = 0; table < count; table++)
-            for (int token = 0; token < DenseLayout.TokenCount; token++)
-            {
-                uint fc = tables.FrequencyCumulative[table * DenseTables.TokenStride + token];
-                entries[table * GpuDenseDecodeKernel.EntriesPerTable + token] =
-                    GpuDenseDecodeKernel.PackEntry(token, (int)(fc & 0xFFFF), (int)(fc >> 16));
-            }
     }
 
     /// <summary>Launches the dense decode of a batch on <see cref="ComputeStream"/> (not waited for).</summary>

@@ -82,28 +82,28 @@ public sealed class PatchTaskKernelTests(CodecFixture fixture)
         return launch;
     }
 
-    private (PatchTask[] Tasks, int FirstBad) Run(Launch launch, int patchSize, int channels)
+    private (PatchTask[] Tasks, int FirstBad) Run(Launch launch, int patchSize, int channels, L3CodingMode mode)
     {
         var accelerator = fixture.Codec.Accelerator;
         var write = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<uint>, ArrayView<SampleRegion>, int, ArrayView<int>, ArrayView<PatchTask>,
-            int, int, int, ArrayView<int>>(PatchTaskKernel.WriteTasks);
+            int, int, int, int, ArrayView<int>>(PatchTaskKernel.WriteTasks);
         using var words = accelerator.Allocate1D(launch.Words);
         using var regions = accelerator.Allocate1D(launch.Regions.ToArray());
         using var biases = accelerator.Allocate1D(launch.Biases.ToArray());
         using var tasks = accelerator.Allocate1D<PatchTask>(launch.Expected.Count);
         using var firstBad = accelerator.Allocate1D(new[] { int.MaxValue });
-        write(launch.Expected.Count, words.View, regions.View, launch.Regions.Count, biases.View, tasks.View, launch.Expected.Count, patchSize, channels, firstBad.View);
+        write(launch.Expected.Count, words.View, regions.View, launch.Regions.Count, biases.View, tasks.View, launch.Expected.Count, patchSize, channels, (int)mode, firstBad.View);
         accelerator.Synchronize();
         return (tasks.GetAsArray1D(), firstBad.GetAsArray1D()[0]);
     }
 
-    private static List<Sample> RandomSamples(Random rng, int patchSize, int channels, int count)
+    private static List<Sample> RandomSamples(Random rng, int patchSize, int channels, int count, L3CodingMode mode)
     {
         var samples = new List<Sample>();
         for (int i = 0; i < count; i++)
         {
             int w = rng.Next(1, 5 * patchSize), h = rng.Next(1, 4 * patchSize);
-            var file = L3Codec.Encode(CodecFixture.RandomImage(rng, w, h, channels), w, h, channels, new L3EncodeOptions { PatchSize = patchSize });
+            var file = L3Codec.Encode(CodecFixture.RandomImage(rng, w, h, channels), w, h, channels, new L3EncodeOptions { PatchSize = patchSize, Mode = mode });
             var header = L3Header.Read(file);
             int px0 = rng.Next(header.PatchesX), py0 = rng.Next(header.PatchesY);
             samples.Add(new Sample(header, file, px0, py0, rng.Next(1, header.PatchesX - px0 + 1), rng.Next(1, header.PatchesY - py0 + 1), Band: rng.Next(2) == 0));
@@ -113,28 +113,32 @@ public sealed class PatchTaskKernelTests(CodecFixture fixture)
 
     private static string Show(PatchTask t) => $"start {t.Start} length {t.Length} {t.Width}x{t.Height} out {t.Out} stride {t.RowStride}";
 
-    [Fact]
-    public void TheDeviceWritesTheTasksTheHeaderGives()
+    [Theory]
+    [InlineData(L3CodingMode.Rows)]
+    [InlineData(L3CodingMode.Dense)]
+    public void TheDeviceWritesTheTasksTheHeaderGives(L3CodingMode mode)
     {
         var rng = new Random(11);
         foreach (int channels in new[] { 1, 3, 4 })
             foreach (int n in new[] { 8, 16, 32 })
             {
-                var launch = Lay(RandomSamples(rng, n, channels, 6), channels);
-                var (tasks, firstBad) = Run(launch, n, channels);
+                var launch = Lay(RandomSamples(rng, n, channels, 6, mode), channels);
+                var (tasks, firstBad) = Run(launch, n, channels, mode);
                 Assert.Equal(int.MaxValue, firstBad);
                 Assert.Equal(launch.Expected, tasks);
             }
     }
 
-    [Fact]
-    public void EntriesOutsideTheSampleAndBadPatchesAreSwitchedOffAndTheFirstFound()
+    [Theory]
+    [InlineData(L3CodingMode.Rows)]
+    [InlineData(L3CodingMode.Dense)]
+    public void EntriesOutsideTheSampleAndBadPatchesAreSwitchedOffAndTheFirstFound(L3CodingMode mode)
     {
         var rng = new Random(12);
         const int n = 16, channels = 3;
         for (int round = 0; round < 20; round++)
         {
-            var launch = Lay(RandomSamples(rng, n, channels, 4), channels);
+            var launch = Lay(RandomSamples(rng, n, channels, 4, mode), channels);
             var expected = launch.Expected.ToArray();
             var bad = new SortedSet<int>();
             // a table entry pointing far outside: the tasks it starts and ends are switched off
@@ -157,7 +161,7 @@ public sealed class PatchTaskKernelTests(CodecFixture fixture)
                 launch.Words[at / 4] |= 0xF0u << (at % 4 * 8);
                 bad.Add(flagged);
             }
-            var (tasks, firstBad) = Run(launch, n, channels);
+            var (tasks, firstBad) = Run(launch, n, channels, mode);
             Assert.Equal(bad.Min, firstBad);
             for (int t = 0; t < expected.Length; t++)
                 Assert.True((bad.Contains(t) ? default : expected[t]).Equals(tasks[t]),

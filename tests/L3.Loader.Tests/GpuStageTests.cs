@@ -96,6 +96,35 @@ public class GpuStageTests(CpuAccelerator cpu) : IClassFixture<CpuAccelerator>
         AssertBatchesMatchReference(loader, files, augment, 2);
     }
 
+    /// <summary>Dense files (coding mode 1) of every patch size and channel count, alone and mixed
+    /// with row-coded files in one batch (a launch each), crops and whole images alike.</summary>
+    [Theory]
+    [InlineData(3, CropMode.RandomResized, true)]
+    [InlineData(1, CropMode.Full, false)]
+    [InlineData(4, CropMode.Center, true)]
+    public void DenseFilesAloneAndMixedWithRowCodingEqualTheReference(int channels, CropMode crop, bool mixed)
+    {
+        using var files = new TestFiles();
+        int[] sizes = [8, 16, 32, 64];
+        for (int i = 0; i < 6; i++)
+        {
+            // full-image batches need one size; crops take any
+            var image = crop == CropMode.Full ? TestFiles.Image(70, 37, channels, i + 60) : TestFiles.Image(33 + i * 11 % 40, 21 + i * 7 % 30, channels, i + 60);
+            files.Add(image, sizes[i % 4], mode: mixed && i % 3 == 2 ? L3CodingMode.Rows : L3CodingMode.Dense);
+        }
+        using var source = files.Source();
+        var augment = crop == CropMode.Full
+            ? new AugmentOptions { Crop = crop, Channels = channels == 1 ? 1 : 3, Type = OutputType.UInt8 }
+            : new AugmentOptions { Width = 19, Height = 15, Channels = channels == 1 ? 1 : 3, Crop = crop, Type = OutputType.Float16 };
+        using var loader = new L3Loader(source, new LoaderOptions
+        {
+            Sampling = new SamplerOptions { BatchSize = 6, Seed = 5 }, Augment = augment, Readers = 2,
+            // the CPU accelerator emulates the dense kernel's warps slowly on a busy machine
+            ReaderTimeout = TimeSpan.FromMinutes(20),
+        }, accelerator: cpu.Accelerator);
+        AssertBatchesMatchReference(loader, files, augment, 1);
+    }
+
     [Theory]
     [InlineData(OutputType.UInt8)]
     [InlineData(OutputType.Float16)]

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using L3.Datasets;
+using L3.Kernels;
 using L3.Loading;
 
 namespace L3.Loader.Tests;
@@ -167,16 +168,40 @@ public class PipelineTests(CpuAccelerator cpu) : IClassFixture<CpuAccelerator>
         Assert.Contains(files.Paths[4], loader.LastReplacement);
     }
 
-    [Fact]
-    public void ADenseFileIsNamedNotMisread()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ACorruptDenseStreamOrPatchIsCaughtAndNamed(bool structure)
     {
         using var files = Files(3);
         var image = files.Images[2];
-        File.WriteAllBytes(files.Paths[2], L3Codec.Encode(image, new L3EncodeOptions { PatchSize = 8, Mode = L3CodingMode.Dense }));
+        var dense = L3Codec.Encode(image, new L3EncodeOptions { PatchSize = 8, Mode = L3CodingMode.Dense });
+        var header = L3Header.Read(dense);
+        // every patch, so that any crop touches one: reserved flag bits (the device's structure
+        // check, DensePatchCheck), or the last word of its stream (found only by decoding it)
+        for (int p = 0; p < header.PatchCount; p++)
+        {
+            var (start, length) = header.PatchRange(p);
+            int at = header.PayloadStart + start;
+            var rect = header.PatchRect(p);
+            bool hasStream = length > DenseLayout.PatchHeaderBytes(rect.Height, header.Channels) + DenseLayout.Lanes(rect.Width) * DenseLayout.StateBytes;
+            Assert.True(hasStream, $"patch {p} of the noisy test image has a stream");
+            if (structure) dense[at] = 0x80;
+            else
+            {
+                // lane 0's state and a word in the middle of the stream: the decode goes astray
+                // (the stream's last words can be raw bits, which nothing but the checksum checks)
+                int states = DenseLayout.PatchHeaderBytes(rect.Height, header.Channels), stream = states + DenseLayout.Lanes(rect.Width) * DenseLayout.StateBytes;
+                dense[at + states + 3] ^= 0x40;
+                dense[at + (stream + length) / 2] ^= 0x5A;
+            }
+            Assert.Throws<L3FormatException>(() => L3Codec.DecodeRegion(dense, rect.X, rect.Y, 1, 1));
+        }
+        File.WriteAllBytes(files.Paths[2], dense);
         using var source = files.Source();
         var e = FirstEpochFails(source, cpu, verify: false);
         Assert.Contains(files.Paths[2], e.Message);
-        Assert.Contains("coding mode 1", e.Message);
+        Assert.Contains(structure ? "flags" : "dense", e.Message);
     }
 
     [Fact]

@@ -23,12 +23,13 @@ public sealed class TestFiles : IDisposable
         return new L3Image(width, height, channels, pixels);
     }
 
-    /// <summary>Adds an image as an L3 file of patch size <paramref name="patchSize"/>; returns its path.</summary>
-    public string Add(L3Image image, int patchSize, string? name = null)
+    /// <summary>Adds an image as an L3 file of patch size <paramref name="patchSize"/> and coding
+    /// <paramref name="mode"/>; returns its path.</summary>
+    public string Add(L3Image image, int patchSize, string? name = null, L3CodingMode mode = L3CodingMode.Rows)
     {
         string path = Path.Combine(Directory, name ?? $"{Paths.Count:D4}.l3");
         System.IO.Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllBytes(path, L3Codec.Encode(image, new L3EncodeOptions { PatchSize = patchSize }));
+        File.WriteAllBytes(path, L3Codec.Encode(image, new L3EncodeOptions { PatchSize = patchSize, Mode = mode }));
         Paths.Add(path);
         Images.Add(image);
         return path;

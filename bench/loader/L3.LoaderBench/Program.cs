@@ -12,6 +12,8 @@ using ILGPU.Runtime.Cuda;
 // L3_RANK=r L3_WORLD=w: one rank of w (one process a GPU): crops only, and the samples of this
 // rank's first epoch written to WORK_DIR/rank-r-samples.txt, for the script to check disjointness.
 // L3_SLOTS=s: device slots (the loader's default otherwise). L3_DATASET_ONLY=1: build the dataset and stop.
+// L3_DENSE_PATCH=n: the patch size of the dense (coding mode 1) dataset timed beside the row-coded one
+// (default 64; 0: no dense rows).
 string pngDir = args.Length > 0 ? args[0] : "images";
 string work = args.Length > 1 ? args[1] : Path.Combine(Path.GetTempPath(), "l3-loader-bench");
 int imageCount = args.Length > 2 ? int.Parse(args[2]) : 512;
@@ -23,38 +25,56 @@ int width = small ? 256 : 2048, height = small ? 128 : 1024;
 int patchSize = int.Parse(Environment.GetEnvironmentVariable("L3_PATCH") ?? "16");
 int rank = int.Parse(Environment.GetEnvironmentVariable("L3_RANK") ?? "0"), world = int.Parse(Environment.GetEnvironmentVariable("L3_WORLD") ?? "1");
 int slots = int.Parse(Environment.GetEnvironmentVariable("L3_SLOTS") ?? new LoaderOptions().DeviceSlots.ToString());
+int densePatchSize = int.Parse(Environment.GetEnvironmentVariable("L3_DENSE_PATCH") ?? "64");
 Console.WriteLine($"L3 loader bench, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, readers {readers}, " +
-                  $"{imageCount} images of {width}x{height} RGB, N = {patchSize}, batch {batchSize}");
+                  $"{imageCount} images of {width}x{height} RGB, N = {patchSize} (dense rows: N = {densePatchSize}), batch {batchSize}");
 
-// 1. the dataset: every PNG as RGB, tiled to width × height with a shift per copy, as PPM inputs, then converted
-string dataset = Path.Combine(work, $"dataset-{width}x{height}-n{patchSize}-{imageCount}");
-if (!File.Exists(Path.Combine(dataset, "dataset.json")))
+// 1. the datasets: every PNG as RGB, tiled to width × height with a shift per copy, as PPM inputs,
+// converted with row coding (mode 0) at N = L3_PATCH and, for the dense rows, with mode 1
+string dataset = Dataset(patchSize, L3CodingMode.Rows);
+string? denseDataset = world == 1 && densePatchSize > 0 ? Dataset(densePatchSize, L3CodingMode.Dense) : null;
+string? inputsLeft = Path.Combine(work, "inputs");
+if (Directory.Exists(inputsLeft)) Directory.Delete(inputsLeft, true);
+
+string Dataset(int n, L3CodingMode mode)
 {
+    string path = Path.Combine(work, $"dataset-{width}x{height}-n{n}-{imageCount}" + (mode == L3CodingMode.Dense ? "-dense" : ""));
+    if (File.Exists(Path.Combine(path, "dataset.json"))) return path;
     var clock = Stopwatch.StartNew();
     string inputs = Path.Combine(work, "inputs");
-    if (Directory.Exists(inputs)) Directory.Delete(inputs, true);
-    var bases = Directory.GetFiles(pngDir, "*.png").Order(StringComparer.Ordinal).Select(p => ImageFiles.Read(p)).ToArray();
-    if (bases.Length == 0) throw new InvalidOperationException($"no PNG in {pngDir}");
-    Parallel.For(0, imageCount, i =>
+    if (!Directory.Exists(inputs) || Directory.GetFiles(inputs, "*.ppm", SearchOption.AllDirectories).Length != imageCount)
     {
-        var tile = Tile(bases[i % bases.Length], width, height, i * 131 % width, i * 71 % height);
-        string path = Path.Combine(inputs, $"class{i % 10}", $"{i:D5}.ppm");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        ImageFiles.Write(path, tile);
-    });
-    using (var source = ImageSource.Open(inputs))
-        DatasetConverter.Convert(source, dataset, new ConvertOptions
+        if (Directory.Exists(inputs)) Directory.Delete(inputs, true);
+        var bases = Directory.GetFiles(pngDir, "*.png").Order(StringComparer.Ordinal).Select(p => ImageFiles.Read(p)).ToArray();
+        if (bases.Length == 0) throw new InvalidOperationException($"no PNG in {pngDir}");
+        Parallel.For(0, imageCount, i =>
         {
-            DecodeImage = bytes => ImageFiles.Read(bytes), PatchSize = patchSize, ShardSize = ShardSize.Parse("256MB"),
+            var tile = Tile(bases[i % bases.Length], width, height, i * 131 % width, i * 71 % height);
+            string file = Path.Combine(inputs, $"class{i % 10}", $"{i:D5}.ppm");
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            ImageFiles.Write(file, tile);
         });
-    Directory.Delete(inputs, true);
-    Console.WriteLine($"dataset written in {clock.Elapsed.TotalSeconds:F1} s: {dataset}");
+    }
+    using (var source = ImageSource.Open(inputs))
+        DatasetConverter.Convert(source, path, new ConvertOptions
+        {
+            DecodeImage = bytes => ImageFiles.Read(bytes), PatchSize = n, ShardSize = ShardSize.Parse("256MB"), Mode = mode,
+        });
+    Console.WriteLine($"dataset written in {clock.Elapsed.TotalSeconds:F1} s: {path}");
+    return path;
 }
 if (Environment.GetEnvironmentVariable("L3_DATASET_ONLY") == "1") return;
-using var data = L3Dataset.Open(dataset);
-Console.WriteLine($"dataset: {data.Count} samples, {data.Manifest.L3Bytes / 1e6:F0} MB of L3 ({(double)data.Manifest.L3Bytes / data.Manifest.DecodedBytes:F3} of raw)");
-// warm the page cache: the target is a loader fed from files in memory
-foreach (var shard in data.Shards) File.ReadAllBytes(Path.Combine(dataset, shard.Tar));
+using var rowData = L3Dataset.Open(dataset);
+using var denseData = denseDataset is null ? null : L3Dataset.Open(denseDataset);
+foreach (var (set, path) in new[] { (rowData, dataset), (denseData, denseDataset) })
+{
+    if (set is null) continue;
+    Console.WriteLine($"dataset: {set.Count} samples, {set.Manifest.L3Bytes / 1e6:F0} MB of L3 ({(double)set.Manifest.L3Bytes / set.Manifest.DecodedBytes:F3} of raw), {path}");
+    // warm the page cache: the target is a loader fed from files in memory
+    foreach (var shard in set.Shards) File.ReadAllBytes(Path.Combine(path!, shard.Tar));
+}
+var data = rowData;
+int dataPatchSize = patchSize;
 
 var rows = new List<string>();
 double lastCompressedGBs = 0;
@@ -75,7 +95,7 @@ using (var context = ILGPU.Context.Create(b => b.Cuda()))
     if (context.Devices.Any(d => d.AcceleratorType == ILGPU.Runtime.AcceleratorType.Cuda))
     {
         using var cuda = context.GetPreferredDevice(preferCPU: false).CreateAccelerator(context);
-        using var files = SampleSource.FromDataset(data);
+        using var files = SampleSource.FromDataset(rowData);
         (pageLockedGBs, mappedGBs) = TransferRate.Measure(cuda, files);
     }
 Console.WriteLine($"host→device copies: page-locked {pageLockedGBs:F1} GB/s, mapped dataset files {mappedGBs:F1} GB/s");
@@ -90,8 +110,22 @@ double fullRate = Run("full images, normalize, fp16 NCHW", full, HostPath.Auto);
 double fullCompressed = lastCompressedGBs;
 Run($"the same, {slots + 1} device slots", full, HostPath.Auto, slotCount: slots + 1);
 double fullCompressedMoreSlots = lastCompressedGBs;
-Run("the same, page-locked copies", full, HostPath.PageLockedCopies);
+double fullPinnedRate = Run("the same, page-locked copies", full, HostPath.PageLockedCopies);
 Run("full images, uint8 NHWC", full with { Type = OutputType.UInt8, Layout = TensorLayout.ChannelsLast }, HostPath.Auto);
+// the same outputs from the dense dataset (coding mode 1), in the same run: fewer bytes cross PCIe
+double denseFullRate = double.NaN, denseFullCompressed = double.NaN, denseFullPinnedRate = double.NaN;
+if (denseData is not null)
+{
+    data = denseData;
+    dataPatchSize = densePatchSize;
+    string mode = $"dense N = {densePatchSize}";
+    Run($"{mode}: RandomResizedCrop 224, flip, normalize, fp16 NCHW", crops, HostPath.Auto);
+    denseFullRate = Run($"{mode}: full images, normalize, fp16 NCHW", full, HostPath.Auto);
+    denseFullCompressed = lastCompressedGBs;
+    denseFullPinnedRate = Run($"{mode}: the same, page-locked copies", full, HostPath.PageLockedCopies);
+    data = rowData;
+    dataPatchSize = patchSize;
+}
 Console.WriteLine();
 Console.WriteLine($"| output | images/s | ratio to generic | compressed GB/s read | source GB/s (decoded regions) | ms per batch | device ms per batch: upload / tasks+decode / output | CPU cores busy | checked |");
 Console.WriteLine($"| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
@@ -100,13 +134,16 @@ Console.WriteLine();
 Console.WriteLine($"full fp16 images, compressed bytes a second against the host→device copy rate of this run: " +
                   $"{fullCompressed:F1} GB/s = {fullCompressed / pageLockedGBs:F2} of page-locked ({pageLockedGBs:F1} GB/s), {fullCompressed / mappedGBs:F2} of mapped files ({mappedGBs:F1} GB/s); " +
                   $"with {slots + 1} slots {fullCompressedMoreSlots:F1} GB/s = {fullCompressedMoreSlots / pageLockedGBs:F2} / {fullCompressedMoreSlots / mappedGBs:F2}");
-_ = fullRate;
+if (denseData is not null)
+    Console.WriteLine($"full fp16 images, dense (mode 1) against row coding (mode 0), this run: {denseFullRate:F1} / {fullRate:F1} images/s = {denseFullRate / fullRate:F2} " +
+                      $"from the page cache (mapped), {denseFullPinnedRate:F1} / {fullPinnedRate:F1} = {denseFullPinnedRate / fullPinnedRate:F2} through page-locked copies; " +
+                      $"dense compressed {denseFullCompressed:F1} GB/s = {denseFullCompressed / pageLockedGBs:F2} of page-locked");
 
 double Run(string name, AugmentOptions augment, HostPath hostPath, bool profiles = true, double baseline = 0, int slotCount = 0, string? samplesFile = null)
 {
     LoaderProfiles.Enabled = profiles;
     var (outputWidth, outputHeight) = augment.OutputSize(width, height);
-    var profile = LoaderProfiles.Find([(patchSize, 3)], augment, outputWidth, outputHeight);
+    var profile = LoaderProfiles.Find([(dataPatchSize, 3)], augment, outputWidth, outputHeight);
     long profileBatches0 = profile?.Batches ?? 0;
     using var source = SampleSource.FromDataset(data);
     using var loader = new L3Loader(source, new LoaderOptions
