@@ -83,7 +83,7 @@ public sealed class DenseGpuTests(CodecFixture fixture)
     {
         // states below L (the kernel's exact steps), streams cut or left over, tables the stream cannot
         // use; N = 8 only, to keep the CPU accelerator's launches few
-        var valid = DenseHostileSet.ValidAdversarial().Where(v => v.Name.Contains("-n8-") && v.Name.Contains("-noise-")).ToList();
+        var valid = DenseHostileSet.ValidAdversarial().Where(v => v.Name.Contains("-n8-c3-noise-")).ToList();
         var crafted = DenseHostileSet.Crafted(valid).ToList();
         Assert.Contains(crafted, c => c.Name.Contains("state0-below-L"));
         var (disagreements, decoded) = DenseGpuAgreement.Check(fixture.Codec, crafted, batch: false);
