@@ -73,7 +73,7 @@ internal static class DenseFileDecoder
         int stride = header.Width * header.Channels;
         if (maxDegreeOfParallelism <= 1 || header.PatchesY < 2)
         {
-            for (int py = 0; py < header.PatchesY; py++) DecodePatchRow(file, header, tables, py, pixels, stride, path);
+            DecodePatchRows(file, header, tables, 0, header.PatchesY, pixels, stride, path);
             return;
         }
         fixed (byte* f = file)
@@ -88,7 +88,7 @@ internal static class DenseFileDecoder
                 var p = new Span<byte>((byte*)pp, pixelsLength);
                 try
                 {
-                    DecodePatchRow(f, header, tables, py, p, stride, path);
+                    DecodePatchRows(f, header, tables, py, 1, p, stride, path);
                 }
                 catch (L3FormatException e) { errors[py] = e; }
             });
@@ -97,32 +97,58 @@ internal static class DenseFileDecoder
         }
     }
 
-    /// <summary>Decodes row <paramref name="py"/> of patches; on the Vector512 path, two patches of the
-    /// same size at a time (<see cref="DenseSimdDecoder.DecodePair"/>).</summary>
-    private static unsafe void DecodePatchRow(ReadOnlySpan<byte> file, L3Header header, DenseTables tables, int py, Span<byte> pixels, int stride, CpuPath path)
+    /// <summary>
+    /// Decodes the patches of <paramref name="rowCount"/> rows of patches from row <paramref name="firstRow"/>.
+    /// On the Vector512 path patches of the same size go in groups of 4 (else 2) through
+    /// <see cref="DenseSimdDecoder.DecodeGroup"/>; so that most groups are full, the patches are taken
+    /// row by row without the last column (all of a size but in the last row), then the last column.
+    /// </summary>
+    private static unsafe void DecodePatchRows(ReadOnlySpan<byte> file, L3Header header, DenseTables tables, int firstRow, int rowCount,
+        Span<byte> pixels, int stride, CpuPath path)
     {
         path = CpuPaths.Resolve(path);
-        int px = 0, channels = header.Channels;
+        int channels = header.Channels, inner = header.PatchesX - 1, count = rowCount * header.PatchesX;
+        // the k-th patch of that order
+        int PatchAt(int k) => k < rowCount * inner
+            ? (firstRow + k / inner) * header.PatchesX + k % inner
+            : (firstRow + k - rowCount * inner) * header.PatchesX + inner;
+        int k = 0;
         if (path == CpuPath.Vector512 && DenseSimdDecoder.Serves(path))
+        {
+            Span<DenseSimdDecoder.GroupPatch> group = stackalloc DenseSimdDecoder.GroupPatch[DenseSimdDecoder.GroupSize];
             fixed (byte* f = file)
             fixed (byte* p = pixels)
-                for (; px + 1 < header.PatchesX; px += 2)
+                while (k + 1 < count)
                 {
-                    int a = py * header.PatchesX + px, b = a + 1;
-                    var rectA = header.PatchRect(a);
-                    var rectB = header.PatchRect(b);
-                    if (rectA.Width != rectB.Width) break;
-                    var (startA, lengthA) = header.PatchRange(a);
-                    var (startB, lengthB) = header.PatchRange(b);
-                    int atA = header.PayloadStart + startA, atB = header.PayloadStart + startB;
-                    DenseSimdDecoder.DecodePair(f + atA, lengthA, file.Length - atA, atA, p + (long)rectA.Y * stride + rectA.X * channels,
-                        f + atB, lengthB, file.Length - atB, atB, p + (long)rectB.Y * stride + rectB.X * channels,
-                        rectA.Width, rectA.Height, channels, tables, stride, DenseSimdDecoder.ThreadScratch, DenseSimdDecoder.ThreadScratchB);
+                    var rect = header.PatchRect(PatchAt(k));
+                    int size = 1;
+                    while (size < DenseSimdDecoder.GroupSize && k + size < count && header.PatchRect(PatchAt(k + size)) is var next
+                        && next.Width == rect.Width && next.Height == rect.Height)
+                        size++;
+                    size = size >= 4 && LargestGroup >= 4 ? 4 : size >= 2 && LargestGroup >= 2 ? 2 : 1;
+                    if (size == 1) { DecodeOne(PatchAt(k), file, header, tables, pixels, stride, path); k++; continue; }
+                    for (int q = 0; q < size; q++)
+                    {
+                        int index = PatchAt(k + q);
+                        var at = header.PatchRect(index);
+                        var (start, length) = header.PatchRange(index);
+                        int offset = header.PayloadStart + start;
+                        group[q] = new DenseSimdDecoder.GroupPatch(f + offset, length, file.Length - offset, offset, p + (long)at.Y * stride + at.X * channels);
+                    }
+                    DenseSimdDecoder.DecodeGroup(group[..size], rect.Width, rect.Height, channels, tables, stride);
+                    k += size;
                 }
-        for (; px < header.PatchesX; px++)
-        {
-            var rect = header.PatchRect(py * header.PatchesX + px);
-            DecodePatch(file, header, tables, py * header.PatchesX + px, pixels[(rect.Y * stride + rect.X * channels)..], stride, path);
         }
+        for (; k < count; k++) DecodeOne(PatchAt(k), file, header, tables, pixels, stride, path);
+    }
+
+    /// <summary>The largest group <see cref="DecodePatchRows"/> forms (4, 2 or 1): 4 but where tests
+    /// cover the smaller groups and measurements compare them.</summary>
+    internal static int LargestGroup { get; set; } = DenseSimdDecoder.GroupSize;
+
+    private static void DecodeOne(int index, ReadOnlySpan<byte> file, L3Header header, DenseTables tables, Span<byte> pixels, int stride, CpuPath path)
+    {
+        var rect = header.PatchRect(index);
+        DecodePatch(file, header, tables, index, pixels[(rect.Y * stride + rect.X * header.Channels)..], stride, path);
     }
 }

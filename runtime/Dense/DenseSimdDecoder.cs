@@ -29,16 +29,19 @@ namespace L3.Dense;
 /// after its word and stays above L after its raw bits, so each lane reads at most one word a step,
 /// and which lanes read in step 4 is known before step 2's words arrive: one load and one permute.
 /// A fault (a symbol from an unused table) is collected per row; a word read past the stream's end
-/// is caught after each step (the stream is read with 16 bytes of slack, copied to a
-/// padded buffer near the file's end), so the decoder never reads outside the file.
+/// is caught after each step (the stream is read with <see cref="ReadPadding"/> bytes of slack,
+/// copied to a padded buffer near the file's end), so the decoder never reads outside the file.
+/// On the Vector512 path whole images go through <see cref="DecodeGroup"/>: up to four patches in
+/// flight, each patch's words placed by AVX-512 expands rather than the permute.
 /// </remarks>
 internal static unsafe class DenseSimdDecoder
 {
     /// <summary>Whether <paramref name="path"/> (resolved) decodes dense patches with this decoder.</summary>
     public static bool Serves(CpuPath path) => (path is CpuPath.Vector256 or CpuPath.Vector512) && Avx2.IsSupported;
 
-    /// <summary>Bytes the decoder may read past a patch's end (a load of 8 words at the last word).</summary>
-    public const int ReadPadding = 16;
+    /// <summary>Bytes the decoder may read past a patch's end: a step loads 8 words from the next
+    /// word (at most the stream's end) and, in a group, 8 more from up to 8 words further.</summary>
+    public const int ReadPadding = 32;
 
     /// <summary>Per-thread scratch: mode 0's plane scratch, the codes of the row above per channel
     /// (step order, as u32), and a padded copy of a patch near the end of the file.</summary>
@@ -65,10 +68,16 @@ internal static unsafe class DenseSimdDecoder
             return _entries;
         }
 
-        public byte[] Padded(int length)
+        /// <summary>A copy of a patch with <see cref="ReadPadding"/> zero bytes after it, in a buffer the
+        /// thread keeps (pinned: its address stays valid).</summary>
+        public byte* PaddedCopy(byte* patch, int length)
         {
-            if (_padded is null || _padded.Length < length + ReadPadding) _padded = new byte[length + ReadPadding];
-            return _padded;
+            if (_padded is null || _padded.Length < length + ReadPadding)
+                _padded = GC.AllocateUninitializedArray<byte>(Math.Max(length + ReadPadding, 4096), pinned: true);
+            var padded = _padded.AsSpan(0, length + ReadPadding);
+            new ReadOnlySpan<byte>(patch, length).CopyTo(padded);
+            padded[length..].Clear();
+            return (byte*)Unsafe.AsPointer(ref padded[0]);
         }
 
         private bool _disposed;
@@ -85,11 +94,8 @@ internal static unsafe class DenseSimdDecoder
 
     [ThreadStatic] private static Scratch? t_scratch;
 
-    [ThreadStatic] private static Scratch? t_scratchB;
-
-    /// <summary>This thread's scratch, and a second one for the second patch of a pair.</summary>
+    /// <summary>This thread's scratch.</summary>
     public static Scratch ThreadScratch => t_scratch ??= new Scratch();
-    public static Scratch ThreadScratchB => t_scratchB ??= new Scratch();
 
     /// <summary>
     /// Decodes patch bytes [0, <paramref name="length"/>) at <paramref name="patch"/>, of which
@@ -100,15 +106,7 @@ internal static unsafe class DenseSimdDecoder
         DenseTables tables, byte* dest, int destStride, Scratch scratch, long fileOffset)
     {
         bool anyCoded = DensePatchDecoder.ValidateStructure(new ReadOnlySpan<byte>(patch, length), width, height, channels, fileOffset);
-        if (anyCoded && readable - length < ReadPadding)
-        {
-            var padded = scratch.Padded(length);
-            new ReadOnlySpan<byte>(patch, length).CopyTo(padded);
-            padded.AsSpan(length, ReadPadding).Clear();
-            fixed (byte* copy = padded)
-                Decode(path, copy, length, width, height, channels, tables, dest, destStride, scratch, fileOffset, anyCoded);
-            return;
-        }
+        if (anyCoded && readable - length < ReadPadding) patch = scratch.PaddedCopy(patch, length);
         Decode(path, patch, length, width, height, channels, tables, dest, destStride, scratch, fileOffset, anyCoded);
     }
 
@@ -181,7 +179,7 @@ internal static unsafe class DenseSimdDecoder
                     }
                     else
                     {
-                        RowContexts(r, aboveIsZero[c], above, DenseLayout.TableIndex(c, 0) << DenseLayout.ProbabilityBits, contexts);
+                        RowContexts(r, aboveIsZero[c], above, DenseLayout.TableIndex(c, 0) << DenseLayout.ProbabilityBits, contexts, 1);
 
                         var fault = Vector256<uint>.Zero;
                         for (int s = 0; s < DenseLayout.LaneColumns; s++)
@@ -224,31 +222,75 @@ internal static unsafe class DenseSimdDecoder
         SimdPatchDecoder.InterleavePatch<K>(width, height, channels, PatchLayout.HasColorTransform(patch[PatchLayout.FlagsOffset]), dest, destStride, scratch.Rows);
     }
 
-    /// <summary>
-    /// Decodes two patches of the same size at once on the Vector512 path: patch a's lanes are elements
-    /// 0–7 of one vector of states, patch b's 8–15, so each step's instructions serve 16 lanes and two
-    /// patches' chains of dependent steps (each step waits for the last: gather, multiply, renormalize)
-    /// overlap. A row coded in one patch and zero in the other runs with the other's lanes inactive.
-    /// The same results as <see cref="Decode(CpuPath, byte*, int, long, int, int, int, DenseTables, byte*, int, Scratch, long)"/>
-    /// on each patch; a pair that is not both coded from valid states is decoded patch by patch.
-    /// </summary>
-    public static void DecodePair(byte* patchA, int lengthA, long readableA, long offsetA, byte* destA,
-        byte* patchB, int lengthB, long readableB, long offsetB, byte* destB,
-        int width, int height, int channels, DenseTables tables, int destStride, Scratch scratchA, Scratch scratchB)
+    /// <summary>Patches <see cref="DecodeGroup"/> decodes at once at most: two per Vector512 of states
+    /// (one patch's 8 lanes in each half), two such vectors with their steps interleaved (a third and
+    /// fourth measured slower on this project's Zen 4: the core's window is full with two).</summary>
+    public const int GroupSize = 4;
+
+    /// <summary>One patch of a group: its bytes, of which <see cref="Readable"/> may be read from
+    /// <see cref="Bytes"/> on, where it lies in the file, and where its top-left pixel goes.</summary>
+    public readonly struct GroupPatch(byte* bytes, int length, long readable, long fileOffset, byte* dest)
     {
-        int header = DenseLayout.PatchHeaderBytes(height, channels), lanes = DenseLayout.Lanes(width);
-        if (!DensePatchDecoder.ValidateStructure(new ReadOnlySpan<byte>(patchA, lengthA), width, height, channels, offsetA)
-            || !DensePatchDecoder.ValidateStructure(new ReadOnlySpan<byte>(patchB, lengthB), width, height, channels, offsetB)
-            || !InitialStatesValid(patchA + header, lanes) || !InitialStatesValid(patchB + header, lanes))
+        public byte* Bytes { get; } = bytes;
+        public int Length { get; } = length;
+        public long Readable { get; } = readable;
+        public long FileOffset { get; } = fileOffset;
+        public byte* Dest { get; } = dest;
+    }
+
+    [ThreadStatic] private static Scratch[]? t_group;
+
+    /// <summary>This thread's scratch for each patch of a group (the first is <see cref="ThreadScratch"/>).</summary>
+    private static Scratch[] GroupScratch
+    {
+        get
         {
-            Decode(CpuPath.Vector512, patchA, lengthA, readableA, width, height, channels, tables, destA, destStride, scratchA, offsetA);
-            Decode(CpuPath.Vector512, patchB, lengthB, readableB, width, height, channels, tables, destB, destStride, scratchB, offsetB);
+            if (t_group is null)
+            {
+                t_group = new Scratch[GroupSize];
+                t_group[0] = ThreadScratch;
+                for (int q = 1; q < GroupSize; q++) t_group[q] = new Scratch();
+            }
+            return t_group;
+        }
+    }
+
+    /// <summary>
+    /// Decodes 2 or 4 patches of the same size at once on the Vector512 path. Each step is a chain
+    /// of dependent instructions (gather of the slot entries, multiply, renormalize) that waits for
+    /// the last step, so one patch alone leaves the core idle most of the time: here patches 2p and
+    /// 2p + 1 are the halves of vector p of states, and each step of one vector is followed by the
+    /// same step of the next, so the core runs up to four patches' chains side by side. A row coded
+    /// in one patch and zero in another runs with the other's lanes inactive. The same results as
+    /// <see cref="Decode(CpuPath, byte*, int, long, int, int, int, DenseTables, byte*, int, Scratch, long)"/>
+    /// on each patch; a group with a patch whose initial states lie below L is decoded patch by patch.
+    /// </summary>
+    public static void DecodeGroup(ReadOnlySpan<GroupPatch> group, int width, int height, int channels, DenseTables tables, int destStride)
+    {
+        if (group.Length is not (2 or GroupSize)) throw new ArgumentOutOfRangeException(nameof(group));
+        var scratches = GroupScratch;
+        int header = DenseLayout.PatchHeaderBytes(height, channels), lanes = DenseLayout.Lanes(width);
+        var coded = stackalloc bool[GroupSize];
+        bool statesValid = true;
+        for (int q = 0; q < group.Length; q++)
+        {
+            var patch = group[q];
+            coded[q] = DensePatchDecoder.ValidateStructure(new ReadOnlySpan<byte>(patch.Bytes, patch.Length), width, height, channels, patch.FileOffset);
+            statesValid &= !coded[q] || InitialStatesValid(patch.Bytes + header, lanes);
+        }
+        if (!statesValid)
+        {
+            foreach (var patch in group)
+                Decode(CpuPath.Vector512, patch.Bytes, patch.Length, patch.Readable, width, height, channels, tables, patch.Dest, destStride, ThreadScratch, patch.FileOffset);
             return;
         }
-        fixed (byte* copyA = readableA - lengthA < ReadPadding ? PaddedCopy(patchA, lengthA, scratchA) : null)
-        fixed (byte* copyB = readableB - lengthB < ReadPadding ? PaddedCopy(patchB, lengthB, scratchB) : null)
-            DecodePair(copyA is null ? patchA : copyA, lengthA, offsetA, destA, copyB is null ? patchB : copyB, lengthB, offsetB, destB,
-                width, height, channels, tables, destStride, scratchA, scratchB);
+        var bytes = stackalloc byte*[GroupSize];
+        for (int q = 0; q < group.Length; q++)
+        {
+            var patch = group[q];
+            bytes[q] = coded[q] && patch.Readable - patch.Length < ReadPadding ? scratches[q].PaddedCopy(patch.Bytes, patch.Length) : patch.Bytes;
+        }
+        DecodeGroup(group, bytes, coded, width, height, channels, tables, destStride, scratches);
     }
 
     private static bool InitialStatesValid(byte* states, int lanes)
@@ -258,111 +300,194 @@ internal static unsafe class DenseSimdDecoder
         return true;
     }
 
-    private static byte[] PaddedCopy(byte* patch, int length, Scratch scratch)
-    {
-        var padded = scratch.Padded(length);
-        new ReadOnlySpan<byte>(patch, length).CopyTo(padded);
-        padded.AsSpan(length, ReadPadding).Clear();
-        return padded;
-    }
+    /// <summary>The words of a patch with no coded row: never used, but each step loads words of every patch.</summary>
+    private static readonly ushort* NoWords = (ushort*)NativeMemory.AllocZeroed(2 * ReadPadding);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DecodePair(byte* patchA, int lengthA, long offsetA, byte* destA, byte* patchB, int lengthB, long offsetB, byte* destB,
-        int width, int height, int channels, DenseTables tables, int destStride, Scratch scratchA, Scratch scratchB)
+    private static void DecodeGroup(ReadOnlySpan<GroupPatch> group, byte** bytes, bool* coded, int width, int height, int channels,
+        DenseTables tables, int destStride, Scratch[] scratches)
     {
-        const int Stride = SimdPatchDecoder.Stride;
+        const int Stride = SimdPatchDecoder.Stride, Steps = DenseLayout.LaneColumns;
+        int count = group.Length, pairs = count / 2;
         int maskBytes = RowCoding.ZeroMaskBytes(height), predictorBytes = RowCoding.PredictorBytes(height);
         int header = DenseLayout.PatchHeaderBytes(height, channels);
         int lanes = DenseLayout.Lanes(width);
-        var active = stackalloc Vector256<uint>[DenseLayout.LaneColumns];
-        var columns = Vector256.Create(0u, 8, 16, 24, 32, 40, 48, 56);
-        for (int s = 0; s < DenseLayout.LaneColumns; s++)
-            active[s] = Vector256.LessThan(columns + Vector256.Create((uint)s), Vector256.Create((uint)width));
-
-        var initial = stackalloc uint[16];
-        for (int l = 0; l < 8; l++)
-        {
-            initial[l] = l < lanes ? Unsafe.ReadUnaligned<uint>(patchA + header + l * DenseLayout.StateBytes) : DenseLayout.StateLow;
-            initial[8 + l] = l < lanes ? Unsafe.ReadUnaligned<uint>(patchB + header + l * DenseLayout.StateBytes) : DenseLayout.StateLow;
-        }
-        var state = Vector512.Load(initial);
         int wordsAt = header + lanes * DenseLayout.StateBytes;
-        ushort* wordsA = (ushort*)(patchA + wordsAt), wordsB = (ushort*)(patchB + wordsAt);
-        int wordCountA = (lengthA - wordsAt) / DenseLayout.WordBytes, wordCountB = (lengthB - wordsAt) / DenseLayout.WordBytes;
-        int nextA = 0, nextB = 0;
-        var contextsA = stackalloc Vector256<int>[DenseLayout.LaneColumns];
-        var contextsB = stackalloc Vector256<int>[DenseLayout.LaneColumns];
-        var contexts = stackalloc Vector512<int>[DenseLayout.LaneColumns];
-        var aboveIsZero = stackalloc bool[8]; // patch a's channels, then b's
+        var active = stackalloc Vector512<uint>[Steps];
+        var columns = Vector512.Create(0u, 8, 16, 24, 32, 40, 48, 56, 0, 8, 16, 24, 32, 40, 48, 56);
+        for (int s = 0; s < Steps; s++)
+            active[s] = Vector512.LessThan(columns + Vector512.Create((uint)s), Vector512.Create((uint)width));
 
-        fixed (uint* entries = scratchA.Entries(tables))
-        fixed (int* spread = SpreadIndices)
+        // patch q's lanes are elements 8q..8q+7 of the states: pair p (patches 2p, 2p + 1) in state p
+        var initial = stackalloc uint[8 * GroupSize];
+        var words = stackalloc ushort*[GroupSize];
+        var next = stackalloc int[GroupSize];
+        var wordCount = stackalloc int[GroupSize];
+        for (int q = 0; q < GroupSize; q++)
+        {
+            bool on = q < count && coded[q];
+            for (int l = 0; l < 8; l++)
+                initial[8 * q + l] = on && l < lanes ? Unsafe.ReadUnaligned<uint>(bytes[q] + header + l * DenseLayout.StateBytes) : DenseLayout.StateLow;
+            words[q] = on ? (ushort*)(bytes[q] + wordsAt) : NoWords;
+            wordCount[q] = on ? (group[q].Length - wordsAt) / DenseLayout.WordBytes : 0;
+            next[q] = 0;
+        }
+        var state0 = Vector512.Load(initial);
+        var state1 = Vector512.Load(initial + 16);
+
+        var contexts = stackalloc Vector512<int>[GroupSize / 2 * Steps]; // step s of pair p at 8p + s
+        var codes = stackalloc Vector512<uint>[GroupSize / 2];
+        var aboveIsZero = stackalloc bool[GroupSize * 4]; // patch q, channel c at 4q + c
+        var zero = stackalloc bool[GroupSize];
+        var pairCoded = stackalloc Vector512<uint>[GroupSize / 2];
+        var faults = stackalloc Vector512<uint>[GroupSize / 2];
+        var predictor = stackalloc int[GroupSize];
+        var top = stackalloc byte*[GroupSize];
+        var above = stackalloc uint*[GroupSize];
+        // the rows of the last coded block wait to be rebuilt until the middle of the next block's
+        // steps, whose chains leave the core room for that work (or until the block of the same channel)
+        var pendingRebuild = stackalloc bool[GroupSize];
+        var pendingPredictor = stackalloc int[GroupSize];
+        var pendingTop = stackalloc byte*[GroupSize];
+        var pendingAbove = stackalloc uint*[GroupSize];
+        bool pending = false;
+        int pendingChannel = -1;
+
+        fixed (uint* entries = scratches[0].Entries(tables))
             for (int r = 0; r < height; r++)
                 for (int c = 0; c < channels; c++)
                 {
                     int maskAt = PatchLayout.FlagsSize + c * (maskBytes + predictorBytes);
-                    bool zeroA = RowCoding.IsZeroRow(patchA[maskAt + (r >> 3)], r), zeroB = RowCoding.IsZeroRow(patchB[maskAt + (r >> 3)], r);
-                    int predictorA = RowCoding.PredictorOf(patchA[maskAt + maskBytes + (r >> 2)], r);
-                    int predictorB = RowCoding.PredictorOf(patchB[maskAt + maskBytes + (r >> 2)], r);
-                    byte* topA = scratchA.Rows.Planes + c * SimdPatchDecoder.PlaneBytes + r * Stride, rowA = topA + Stride;
-                    byte* topB = scratchB.Rows.Planes + c * SimdPatchDecoder.PlaneBytes + r * Stride, rowB = topB + Stride;
-                    uint* aboveA = scratchA.Above + c * 64, aboveB = scratchB.Above + c * 64;
-                    if (zeroA) { K512.ZeroRow(topA, rowA, predictorA); aboveIsZero[c] = true; }
-                    if (zeroB) { K512.ZeroRow(topB, rowB, predictorB); aboveIsZero[4 + c] = true; }
-                    if (!zeroA || !zeroB)
+                    int table = DenseLayout.TableIndex(c, 0) << DenseLayout.ProbabilityBits;
+                    bool anyCoded = false;
+                    if (pending && pendingChannel == c)
                     {
-                        int table = DenseLayout.TableIndex(c, 0) << DenseLayout.ProbabilityBits;
-                        RowContexts(r, zeroA || aboveIsZero[c], aboveA, table, contextsA);
-                        RowContexts(r, zeroB || aboveIsZero[4 + c], aboveB, table, contextsB);
-                        var coded = Vector512.Create(zeroA ? Vector256<uint>.Zero : Vector256<uint>.AllBitsSet, zeroB ? Vector256<uint>.Zero : Vector256<uint>.AllBitsSet);
-                        var fault = Vector512<uint>.Zero;
-                        for (int s = 0; s < DenseLayout.LaneColumns; s++)
-                        {
-                            var on = Vector512.Create(active[s], active[s]) & coded;
-                            var slot = (state & Vector512.Create((uint)DenseLayout.ProbabilityTotal - 1)).AsInt32();
-                            var index = Vector512.Create(contextsA[s], contextsB[s]) + slot;
-                            var entry = Vector512.Create(Avx2.GatherVector256(entries, index.GetLower(), sizeof(uint)),
-                                Avx2.GatherVector256(entries, index.GetUpper(), sizeof(uint))) & on;
-                            var frequency = entry & Vector512.Create(0x7FFu);
-                            fault |= Vector512.Equals(frequency, Vector512<uint>.Zero) & on;
-                            var decoded = Vector512.ConditionalSelect(on,
-                                frequency * (state >> DenseLayout.ProbabilityBits) + ((entry >> 11) & Vector512.Create(0x3FFu)), state);
-                            // both renormalizations at once, as in Decode<K>, each patch's words from its stream
-                            var rawBits = (entry >> 21) & Vector512.Create(7u);
-                            var rawMask = Avx512F.ShiftLeftLogicalVariable(Vector512<uint>.AllBitsSet, rawBits);
-                            var shifted = Avx512F.ShiftRightLogicalVariable(decoded, rawBits);
-                            var first = Vector512.Equals(decoded >> DenseLayout.WordBits, Vector512<uint>.Zero) & on;
-                            var second = Vector512.AndNot(Vector512.Equals(shifted >> DenseLayout.WordBits, Vector512<uint>.Zero), first) & on;
-                            ulong firstLanes = first.ExtractMostSignificantBits(), secondLanes = second.ExtractMostSignificantBits();
-                            var wordA = Words(wordsA, nextA, (uint)firstLanes & 0xFF, (uint)secondLanes & 0xFF, first.GetLower(), spread, out int readA);
-                            var wordB = Words(wordsB, nextB, (uint)(firstLanes >> 8), (uint)(secondLanes >> 8), first.GetUpper(), spread, out int readB);
-                            nextA += readA;
-                            nextB += readB;
-                            if (nextA > wordCountA) throw StreamEndsEarly(lengthA, offsetA);
-                            if (nextB > wordCountB) throw StreamEndsEarly(lengthB, offsetB);
-                            var word = Vector512.Create(wordA, wordB);
-                            var raw = Vector512.AndNot(Vector512.ConditionalSelect(first, word, decoded), rawMask);
-                            var refilled = Vector512.ConditionalSelect(first,
-                                Avx512F.ShiftRightLogicalVariable((decoded << DenseLayout.WordBits) | word, rawBits),
-                                (shifted << DenseLayout.WordBits) | word);
-                            state = Vector512.ConditionalSelect(first | second, refilled, shifted);
-                            var code = (entry >> 24) | raw;
-                            code.GetLower().Store(aboveA + s * 8);
-                            code.GetUpper().Store(aboveB + s * 8);
-                        }
-                        if (fault.GetLower() != Vector256<uint>.Zero) throw Fault(c, r, offsetA);
-                        if (fault.GetUpper() != Vector256<uint>.Zero) throw Fault(c, r, offsetB);
-                        if (!zeroA) { FinishRow<K512>(aboveA, width, scratchA, topA, rowA, predictorA); aboveIsZero[c] = false; }
-                        if (!zeroB) { FinishRow<K512>(aboveB, width, scratchB, topB, rowB, predictorB); aboveIsZero[4 + c] = false; }
+                        FinishRows(count, pendingRebuild, pendingAbove, pendingTop, pendingPredictor, width, scratches);
+                        pending = false;
                     }
-                    rowA[width] = rowA[width - 1];
-                    rowB[width] = rowB[width - 1];
+                    for (int q = 0; q < count; q++)
+                    {
+                        zero[q] = RowCoding.IsZeroRow(bytes[q][maskAt + (r >> 3)], r);
+                        predictor[q] = RowCoding.PredictorOf(bytes[q][maskAt + maskBytes + (r >> 2)], r);
+                        top[q] = scratches[q].Rows.Planes + c * SimdPatchDecoder.PlaneBytes + r * Stride;
+                        above[q] = scratches[q].Above + c * 64;
+                        if (zero[q]) { K512.ZeroRow(top[q], top[q] + Stride, predictor[q]); aboveIsZero[4 * q + c] = true; }
+                        // a zero row's lanes are inactive, but its gathers need valid contexts
+                        RowContexts(r, aboveIsZero[4 * q + c], above[q], table, (Vector256<int>*)(contexts + 8 * (q >> 1)) + (q & 1), 2);
+                        anyCoded |= !zero[q];
+                    }
+                    if (anyCoded)
+                    {
+                        for (int p = 0; p < pairs; p++)
+                            pairCoded[p] = Vector512.Create(zero[2 * p] ? Vector256<uint>.Zero : Vector256<uint>.AllBitsSet,
+                                zero[2 * p + 1] ? Vector256<uint>.Zero : Vector256<uint>.AllBitsSet);
+                        var fault0 = Vector512<uint>.Zero;
+                        var fault1 = Vector512<uint>.Zero;
+                        for (int s = 0; s < Steps; s++)
+                        {
+                            if (s == Steps / 2 && pending)
+                            {
+                                FinishRows(count, pendingRebuild, pendingAbove, pendingTop, pendingPredictor, width, scratches);
+                                pending = false;
+                            }
+                            var on = active[s];
+                            codes[0] = Step(ref state0, contexts[s], on & pairCoded[0], entries, words, next, 0, ref fault0);
+                            if (pairs > 1)
+                                codes[1] = Step(ref state1, contexts[8 + s], on & pairCoded[1], entries, words, next, 2, ref fault1);
+                            for (int q = 0; q < count; q++)
+                            {
+                                if (next[q] > wordCount[q]) throw StreamEndsEarly(group[q].Length, group[q].FileOffset);
+                                ((Vector256<uint>*)codes)[q].Store(above[q] + s * 8);
+                            }
+                        }
+                        if ((fault0 | fault1) != Vector512<uint>.Zero)
+                        {
+                            faults[0] = fault0; faults[1] = fault1;
+                            for (int q = 0; q < count; q++)
+                                if (((Vector256<uint>*)faults)[q] != Vector256<uint>.Zero) throw Fault(c, r, group[q].FileOffset);
+                        }
+                        for (int q = 0; q < count; q++)
+                        {
+                            if (!zero[q]) aboveIsZero[4 * q + c] = false;
+                            pendingRebuild[q] = !zero[q];
+                            pendingAbove[q] = above[q];
+                            pendingTop[q] = top[q];
+                            pendingPredictor[q] = predictor[q];
+                        }
+                        pending = true;
+                        pendingChannel = c;
+                    }
+                    else
+                    {
+                        if (pending) FinishRows(count, pendingRebuild, pendingAbove, pendingTop, pendingPredictor, width, scratches);
+                        pending = false;
+                        for (int q = 0; q < count; q++) top[q][Stride + width] = top[q][Stride + width - 1];
+                    }
                 }
+        if (pending) FinishRows(count, pendingRebuild, pendingAbove, pendingTop, pendingPredictor, width, scratches);
 
-        CheckEnd(state.GetLower(), nextA, wordCountA, offsetA, header, lanes);
-        CheckEnd(state.GetUpper(), nextB, wordCountB, offsetB, header, lanes);
-        SimdPatchDecoder.InterleavePatch<K512>(width, height, channels, PatchLayout.HasColorTransform(patchA[PatchLayout.FlagsOffset]), destA, destStride, scratchA.Rows);
-        SimdPatchDecoder.InterleavePatch<K512>(width, height, channels, PatchLayout.HasColorTransform(patchB[PatchLayout.FlagsOffset]), destB, destStride, scratchB.Rows);
+        var final = stackalloc Vector512<uint>[] { state0, state1 };
+        for (int q = 0; q < count; q++)
+            CheckEnd(((Vector256<uint>*)final)[q], next[q], wordCount[q], group[q].FileOffset, header, lanes);
+        for (int q = 0; q < count; q++)
+            SimdPatchDecoder.InterleavePatch<K512>(width, height, channels, PatchLayout.HasColorTransform(bytes[q][PatchLayout.FlagsOffset]),
+                group[q].Dest, destStride, scratches[q].Rows);
+    }
+
+    /// <summary>The rows of a group's block after its steps: a coded row rebuilt (<see cref="FinishRow"/>),
+    /// and in every row column w a copy of column w − 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FinishRows(int count, bool* rebuild, uint** above, byte** top, int* predictor, int width, Scratch[] scratches)
+    {
+        for (int q = 0; q < count; q++)
+        {
+            byte* row = top[q] + SimdPatchDecoder.Stride;
+            if (rebuild[q]) FinishRow<K512>(above[q], width, scratches[q], top[q], row, predictor[q]);
+            row[width] = row[width - 1];
+        }
+    }
+
+    /// <summary>
+    /// One step (6.5) of patches a = <paramref name="q"/> (elements 0–7 of <paramref name="state"/>)
+    /// and b = q + 1 (elements 8–15): the token, both renormalizations at once (as in
+    /// <c>Decode&lt;K&gt;</c>), each patch's words from its stream; returns the codes (in the lanes of
+    /// <paramref name="on"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<uint> Step(ref Vector512<uint> state, Vector512<int> contexts, Vector512<uint> on, uint* entries,
+        ushort** words, int* next, int q, ref Vector512<uint> fault)
+    {
+        var slot = (state & Vector512.Create((uint)DenseLayout.ProbabilityTotal - 1)).AsInt32();
+        var index = contexts + slot;
+        var entry = Vector512.Create(Avx2.GatherVector256(entries, index.GetLower(), sizeof(uint)),
+            Avx2.GatherVector256(entries, index.GetUpper(), sizeof(uint))) & on;
+        var frequency = entry & Vector512.Create(0x7FFu);
+        fault |= Vector512.Equals(frequency, Vector512<uint>.Zero) & on;
+        var decoded = Vector512.ConditionalSelect(on,
+            frequency * (state >> DenseLayout.ProbabilityBits) + ((entry >> 11) & Vector512.Create(0x3FFu)), state);
+        var rawBits = (entry >> 21) & Vector512.Create(7u);
+        var rawMask = Avx512F.ShiftLeftLogicalVariable(Vector512<uint>.AllBitsSet, rawBits);
+        var shifted = Avx512F.ShiftRightLogicalVariable(decoded, rawBits);
+        var first = Vector512.Equals(decoded >> DenseLayout.WordBits, Vector512<uint>.Zero) & on;
+        var second = Vector512.AndNot(Vector512.Equals(shifted >> DenseLayout.WordBits, Vector512<uint>.Zero), first) & on;
+        ulong firstLanes = first.ExtractMostSignificantBits(), secondLanes = second.ExtractMostSignificantBits();
+        // each patch's words by two expands: its first lanes take the next words in lane order, its
+        // second lanes the words after those
+        ushort* wordsA = words[q] + next[q], wordsB = words[q + 1] + next[q + 1];
+        int firstCountA = BitOperations.PopCount((uint)firstLanes & 0xFF), firstCountB = BitOperations.PopCount((uint)(firstLanes >> 8));
+        var wordA = Avx512F.VL.Expand(Avx512F.VL.Expand(Vector256<uint>.Zero, first.GetLower(), Avx2.ConvertToVector256Int32(wordsA).AsUInt32()),
+            second.GetLower(), Avx2.ConvertToVector256Int32(wordsA + firstCountA).AsUInt32());
+        var wordB = Avx512F.VL.Expand(Avx512F.VL.Expand(Vector256<uint>.Zero, first.GetUpper(), Avx2.ConvertToVector256Int32(wordsB).AsUInt32()),
+            second.GetUpper(), Avx2.ConvertToVector256Int32(wordsB + firstCountB).AsUInt32());
+        next[q] += firstCountA + BitOperations.PopCount((uint)secondLanes & 0xFF);
+        next[q + 1] += firstCountB + BitOperations.PopCount((uint)(secondLanes >> 8));
+        var word = Vector512.Create(wordA, wordB);
+        var raw = Vector512.AndNot(Vector512.ConditionalSelect(first, word, decoded), rawMask);
+        var refilled = Vector512.ConditionalSelect(first,
+            Avx512F.ShiftRightLogicalVariable((decoded << DenseLayout.WordBits) | word, rawBits),
+            (shifted << DenseLayout.WordBits) | word);
+        state = Vector512.ConditionalSelect(first | second, refilled, shifted);
+        return (entry >> 24) | raw;
     }
 
     private static L3FormatException Fault(int c, int r, long fileOffset) =>
@@ -383,14 +508,14 @@ internal static unsafe class DenseSimdDecoder
     /// <summary>A row's contexts as table offsets, in step order: the first row's, a row under a zero
     /// row (or a row not decoded: any valid table) uniform, else from the row above.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void RowContexts(int r, bool uniform, uint* above, int table, Vector256<int>* contexts)
+    private static void RowContexts(int r, bool uniform, uint* above, int table, Vector256<int>* contexts, int stride)
     {
         if (r == 0 || uniform)
         {
             var all = Vector256.Create(table + ((r == 0 ? DenseLayout.FirstRowContext : 0) << DenseLayout.ProbabilityBits));
-            for (int s = 0; s < DenseLayout.LaneColumns; s++) contexts[s] = all;
+            for (int s = 0; s < DenseLayout.LaneColumns; s++) contexts[s * stride] = all;
         }
-        else Contexts(above, table, contexts);
+        else Contexts(above, table, contexts, stride);
     }
 
     /// <summary>After a coded row: column w repeats column w − 1 (the next row's right neighbour at the
@@ -440,7 +565,7 @@ internal static unsafe class DenseSimdDecoder
     /// sum's float: its exponent and the mantissa's top bit.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Contexts(uint* above, int table, Vector256<int>* contexts)
+    private static void Contexts(uint* above, int table, Vector256<int>* contexts, int stride)
     {
         var firstLane = Vector256.Create(-1, 0, 0, 0, 0, 0, 0, 0);
         var lastLane = Vector256.Create(0, 0, 0, 0, 0, 0, 0, -1);
@@ -460,7 +585,7 @@ internal static unsafe class DenseSimdDecoder
             var halfSteps = (Vector256.ConvertToSingle(sum).AsInt32() >> 22) - Vector256.Create(254);
             var context = Vector256.ConditionalSelect(Vector256.LessThan(sum, Vector256.Create(2)), sum,
                 Vector256.Min(halfSteps, Vector256.Create(DenseLayout.FirstRowContext - 1)));
-            contexts[s] = (context << DenseLayout.ProbabilityBits) + offset;
+            contexts[s * stride] = (context << DenseLayout.ProbabilityBits) + offset;
             left = current;
             current = right;
         }

@@ -85,10 +85,13 @@ public static class GpuDecodeLaunch
     {
         ArgumentNullException.ThrowIfNull(accelerator);
         var header = L3Codec.ReadAndValidate<TShape>(file, 1);
-        if (header.Mode != L3CodingMode.Rows)
-            throw new ArgumentException("a dense (mode 1) file: a profile's kernel decodes row coding only; use L3GpuCodec.Decode", nameof(file));
         if (pixels.Length < header.DecodedBytes)
             throw new ArgumentException($"the destination holds {pixels.Length} bytes; the image needs {header.DecodedBytes}", nameof(pixels));
+        if (header.Mode == L3CodingMode.Dense)
+        {
+            DecodeDenseOnAccelerator<TShape>(accelerator, file, header, pixels);
+            return header;
+        }
         long words = (AlignedBytes(file.Length) + Padding) / 4;
         using var deviceFile = accelerator.Allocate1D<uint>(words + words % 2);
         using var devicePixels = accelerator.Allocate1D<ulong>((header.DecodedBytes + 7) / 8);
@@ -101,6 +104,68 @@ public static class GpuDecodeLaunch
         devicePixels.View.AsContiguous().Cast<byte>().SubView(0, header.DecodedBytes)
             .CopyToCPU(ref MemoryMarshal.GetReference(pixels), header.DecodedBytes);
         return header;
+    }
+
+    /// <summary>
+    /// A validated dense file (coding mode 1) on <paramref name="accelerator"/>: its tables expanded on
+    /// the host (<see cref="DenseKernelTables"/>), one task a patch, and the dense patch-list kernel
+    /// instantiated with <typeparamref name="TShape"/> (<see cref="GpuDenseDecodeKernel.DecodePatchList{TShape}"/>,
+    /// the loader's fused dense decode). A stream the kernel finds corrupt throws, and nothing is
+    /// copied back.
+    /// </summary>
+    private static void DecodeDenseOnAccelerator<TShape>(Accelerator accelerator, ReadOnlySpan<byte> file, L3Header header, Span<byte> pixels)
+        where TShape : struct, IPatchShape
+    {
+        var tables = Dense.DenseFileDecoder.ReadTables(file, header);
+        var slotTokens = new byte[DenseKernelTables.SlotBytes(header.Channels)];
+        var entries = new uint[DenseKernelTables.Entries(header.Channels)];
+        DenseKernelTables.Write(tables, slotTokens, entries);
+        var tasks = new PatchTask[header.PatchCount];
+        for (int i = 0; i < tasks.Length; i++)
+        {
+            var rect = header.PatchRect(i);
+            var (start, length) = header.PatchRange(i);
+            tasks[i] = new PatchTask
+            {
+                Start = header.PayloadStart + start, Length = length, Width = rect.Width, Height = rect.Height,
+                Out = (rect.Y * header.Width + rect.X) * header.Channels, RowStride = header.Width * header.Channels,
+            };
+        }
+        using var deviceFile = accelerator.Allocate1D<byte>(AlignedBytes(file.Length) + Padding);
+        using var deviceTasks = accelerator.Allocate1D(tasks);
+        using var deviceTokens = accelerator.Allocate1D(slotTokens);
+        using var deviceEntries = accelerator.Allocate1D(entries);
+        using var devicePixels = accelerator.Allocate1D<ulong>((header.DecodedBytes + 7) / 8);
+        using var firstBad = accelerator.Allocate1D(new[] { int.MaxValue });
+        deviceFile.MemSetToZero();
+        deviceFile.View.SubView(0, file.Length).CopyFromCPU(ref MemoryMarshal.GetReference(file), file.Length);
+        int n = header.PatchSize;
+        DenseShapeKernel<TShape>.For(accelerator)(accelerator.DefaultStream,
+            new KernelConfig(GpuDenseDecodeKernel.GroupsFor(tasks.Length, n), GpuDenseDecodeKernel.ThreadsPerGroup),
+            deviceFile.View, deviceTasks.View, deviceTokens.View, deviceEntries.View, devicePixels.View, devicePixels.View.AsContiguous().Cast<byte>(),
+            firstBad.View, tasks.Length, SpecializedValue.New(n), SpecializedValue.New(header.Channels));
+        accelerator.Synchronize();
+        int bad = firstBad.GetAsArray1D()[0];
+        if (bad != int.MaxValue)
+            throw new L3FormatException($"dense patch {bad}'s stream is corrupt (found by the GPU decoder)", header.PayloadStart + header.PatchRange(bad).Start);
+        devicePixels.View.AsContiguous().Cast<byte>().SubView(0, header.DecodedBytes)
+            .CopyToCPU(ref MemoryMarshal.GetReference(pixels), header.DecodedBytes);
+    }
+
+    /// <summary>The dense patch-list kernel instantiated with <typeparamref name="TShape"/>, loaded once per
+    /// accelerator, with the codec's launch bound on CUDA (<see cref="L3GpuOptions.DefaultDenseGroupsPerSM"/>).</summary>
+    internal static class DenseShapeKernel<TShape> where TShape : struct, IPatchShape
+    {
+        private static readonly ConditionalWeakTable<Accelerator, Action<AcceleratorStream, KernelConfig, ArrayView<byte>, ArrayView<PatchTask>,
+            ArrayView<byte>, ArrayView<uint>, ArrayView<ulong>, ArrayView<byte>, ArrayView<int>, int, SpecializedValue<int>, SpecializedValue<int>>> Loaded = new();
+
+        public static Action<AcceleratorStream, KernelConfig, ArrayView<byte>, ArrayView<PatchTask>, ArrayView<byte>, ArrayView<uint>, ArrayView<ulong>,
+            ArrayView<byte>, ArrayView<int>, int, SpecializedValue<int>, SpecializedValue<int>> For(Accelerator accelerator) =>
+            Loaded.GetValue(accelerator, a => a.LoadKernel<ArrayView<byte>, ArrayView<PatchTask>, ArrayView<byte>, ArrayView<uint>, ArrayView<ulong>,
+                ArrayView<byte>, ArrayView<int>, int, SpecializedValue<int>, SpecializedValue<int>>(
+                GpuDenseDecodeKernel.DecodePatchList<TShape>,
+                a.AcceleratorType == AcceleratorType.Cuda
+                    ? new KernelSpecialization(GpuDenseDecodeKernel.ThreadsPerGroup, L3GpuOptions.DefaultDenseGroupsPerSM) : KernelSpecialization.Empty));
     }
 
     /// <summary>The decode kernel instantiated with <typeparamref name="TShape"/>, loaded once per accelerator.</summary>

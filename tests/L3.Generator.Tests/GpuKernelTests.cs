@@ -64,6 +64,26 @@ public sealed class GpuKernelTests(AcceleratorFixture gpu) : IClassFixture<Accel
         Assert.Equal(generic, decoded);
     }
 
+    /// <summary>A dense file (coding mode 1) through a profile's DecodeOnAccelerator: the dense
+    /// patch-list kernel instantiated with the profile's shape, against the pixels and the generic shape.</summary>
+    [Theory]
+    [InlineData(nameof(L3Profile_N8_W37), 3)]
+    [InlineData(nameof(L3Profile_N16_W100), 1)]
+    [InlineData(nameof(L3Profile_N64_W130), 4)]
+    public void Dense_files_decode_with_the_profiles_dense_kernel(string name, int channels)
+    {
+        var profile = Profiles.Single(p => p.Name == name);
+        int height = profile.N + 5;
+        var pixels = SyntheticImages.Make(Pattern.Bands, profile.Width, height, channels, seed: name.Length + channels);
+        byte[] file = L3Codec.Encode(pixels, profile.Width, height, channels, new L3EncodeOptions { PatchSize = profile.N, Mode = L3CodingMode.Dense });
+        var decoded = new byte[pixels.Length];
+        profile.Decode(gpu.Accelerator, file, decoded);
+        Assert.Equal(pixels, decoded);
+        var generic = new byte[pixels.Length];
+        L3.Gpu.GpuDecodeLaunch.DecodeOnAccelerator<L3.Kernels.AnyShape>(gpu.Accelerator, file, generic);
+        Assert.Equal(generic, decoded);
+    }
+
     [Fact]
     public void Kernel_of_a_profile_that_fixes_height_and_channels()
     {
