@@ -115,120 +115,211 @@ public static partial class GpuDenseDecodeKernel
         int lanes = n / DenseLayout.LaneColumns;
         int lane = Warp.LaneIdx;
         int inSegment = lane % lanes;
-        var patch = new PatchLane { G = inSegment, Lanes = lanes, SegFirst = lane - inSegment };
+        int segFirst = lane - inSegment;
         int w = width, h = live ? height : 0;
         int valid = Max(0, Min(DenseLayout.LaneColumns, w - inSegment * DenseLayout.LaneColumns));
-        bool lastLane = (inSegment + 1) * DenseLayout.LaneColumns >= w;
         int maskBytes = RowCoding.ZeroMaskBytes(h), predictorBytes = RowCoding.PredictorBytes(h);
         int header = PatchLayout.FlagsSize + channels * (maskBytes + predictorBytes);
         bool anyCoded = live && length > header;
         int stateLanes = DenseLayout.Lanes(w);
+        // the patch as a view of its own: every offset below is a 32-bit int
+        // (a slot without a patch reads the buffer's first bytes and its first file's tables: every
+        // load of the fast step is made by every lane, inside these views, and used by active ones)
+        var patch = data.SubView(live ? patchAt : 0, live ? length : 2);
+        if (!live) { tokensBase = 0; entriesBase = 0; }
+        // a patch with no coded row reads (and uses) nothing: its word offsets stay at its start
+        int wordsAt = anyCoded ? header + stateLanes * DenseLayout.StateBytes : 0;
+        uint segment = ((1u << lanes) - 1) << segFirst;
+        uint below = ((1u << inSegment) - 1) << segFirst;
         var coder = new Coder
         {
-            State = anyCoded && valid > 0 ? (uint)ReadU32(data, patchAt + header + inSegment * DenseLayout.StateBytes) : DenseLayout.StateLow,
-            WordsAt = patchAt + header + stateLanes * DenseLayout.StateBytes,
-            WordCount = anyCoded ? (length - header - stateLanes * DenseLayout.StateBytes) / DenseLayout.WordBytes : 0,
-            SegmentShift = patch.SegFirst,
-            SegmentBits = (1u << lanes) - 1,
-            Before = (1u << inSegment) - 1,
+            State = anyCoded && valid > 0 ? (uint)ReadU32(patch, header + inSegment * DenseLayout.StateBytes) : DenseLayout.StateLow,
+        };
+        int wordCount = anyCoded ? Max(0, length - wordsAt) / DenseLayout.WordBytes : 0;
+        var rows = new PatchRows
+        {
+            WordsAt = wordsAt,
+            LastWord = anyCoded ? wordCount - 1 : 0,
+            Segment = segment,
+            Below = below,
+            BelowRotated = below << 16 | below >> 16,
             Tokens = slotTokens.SubView(tokensBase, DenseLayout.TableCount(channels) * DenseLayout.ProbabilityTotal),
             Entries = tokenEntries.SubView(entriesBase, DenseLayout.TableCount(channels) * EntriesPerTable),
+            Patch = patch, MaskBytes = maskBytes, BlockBytes = maskBytes + predictorBytes, Height = h, AnyCoded = anyCoded,
+            Never = h < 0 ? 1u : 0u,
+            Valid = valid, LastLane = (inSegment + 1) * DenseLayout.LaneColumns >= w,
+            Lane = new PatchLane { G = inSegment, Lanes = lanes, SegFirst = segFirst },
+            Transform = live && channels >= 3 && PatchLayout.HasColorTransform(patch[PatchLayout.FlagsOffset])
+                ? SwarRowCoding.RestorePlanes : 0u,
+            RowOut = patchOut + inSegment * DenseLayout.LaneColumns * channels, RowStride = rowStride,
         };
         // a state below L (only a crafted file starts one there) breaks the fast step's premise:
-        // such a warp takes the format's steps one by one
-        coder.Exact = Ballot(coder.State < DenseLayout.StateLow) != 0;
-        uint transform = live && channels >= 3 && PatchLayout.HasColorTransform(data[patchAt + PatchLayout.FlagsOffset])
-            ? SwarRowCoding.RestorePlanes : 0u;
-        long blocks = patchAt + PatchLayout.FlagsSize;
+        // such a warp takes the format's steps one by one (its own copy of the loop, so that the
+        // fast one carries none of it)
+        if (Ballot(coder.State < DenseLayout.StateLow) != 0)
+            DecodeRows<ExactSteps>(ref coder, rows, channels, n, outLongs, output);
+        else
+            DecodeRows<FastSteps>(ref coder, rows, channels, n, outLongs, output);
 
+        bool bad = coder.Bad != 0;
+        if (valid > 0 && live && coder.State != DenseLayout.StateLow) bad = true;
+        if (live && inSegment == 0 && coder.Next != wordCount) bad = true;
+        return bad;
+    }
+
+    /// <summary>What the row loop needs of the patch and the lane (read only).</summary>
+    private struct PatchRows
+    {
+        /// <summary>The patch's bytes; where its stream's words start in it, and the last word's index.</summary>
+        public ArrayView<byte> Patch;
+        public int WordsAt, LastWord;
+        /// <summary>The segment's lanes as bits of a warp ballot, those before this lane, and those
+        /// rotated by 16 (<see cref="Step{TKind}"/>).</summary>
+        public uint Segment, Below, BelowRotated;
+        /// <summary>The file's tables (<see cref="DenseDecode"/>).</summary>
+        public ArrayView<byte> Tokens;
+        public ArrayView<uint> Entries;
+        public int MaskBytes, BlockBytes, Height, Valid, RowOut, RowStride;
+        public bool AnyCoded, LastLane;
+        /// <summary>0, from a value ptxas cannot know (<see cref="PtxStep"/>).</summary>
+        public uint Never;
+        public PatchLane Lane;
+        public uint Transform;
+    }
+
+    /// <summary>How a step places its word reads: <see cref="FastSteps"/> or <see cref="ExactSteps"/>.</summary>
+    private interface IStepKind
+    {
+        bool Exact { get; }
+    }
+
+    /// <summary>Every state starts at L or above: one word read at most a step, placed by two ballots.</summary>
+    private struct FastSteps : IStepKind
+    {
+        public readonly bool Exact => false;
+    }
+
+    /// <summary>Some state starts below L: the format's steps 2 and 4 one after the other.</summary>
+    private struct ExactSteps : IStepKind
+    {
+        public readonly bool Exact => true;
+    }
+
+    /// <summary>The rows of the patch: per row its channel blocks' codes (the stream's order), then
+    /// mode 0's rebuild and store.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DecodeRows<TKind>(ref Coder coder, PatchRows rows, int channels, int n,
+        ArrayView<ulong> outLongs, ArrayView<byte> output)
+        where TKind : struct, IStepKind
+    {
         // the row above: codes (contexts) and pixels (prediction), SWAR words; alpha apart
         Row8 aboveCodes = default, abovePixels = default, aboveAlphaCodes = default, aboveAlphaPixels = default;
-        int rowOut = patchOut + inSegment * DenseLayout.LaneColumns * channels;
+        int rowOut = rows.RowOut;
         for (int r = 0; r < n; r++)
         {
-            bool rowLive = r < h;
+            bool rowLive = r < rows.Height;
             // the context sums of every plane at once (fields ≤ 4 × 255: no carry between them)
-            Row8 sums = ContextSums(aboveCodes, patch, lastLane);
+            Row8 sums = ContextSums(aboveCodes, rows.Lane, rows.LastLane);
             // the planes one after another (the stream's order), written out so that each field's shift is a constant
-            var rows = new RowPlanes
-            {
-                Data = data, Blocks = blocks, BlockBytes = maskBytes + predictorBytes, MaskBytes = maskBytes, Row = r, Live = rowLive,
-                AnyCoded = anyCoded,
-            };
             var codes = default(Row8);
-            uint predictors = DecodePlane(ref coder, ref codes, sums, rows, 0, 0, valid);
-            if (channels > 1) predictors |= DecodePlane(ref coder, ref codes, sums, rows, 1, 1, valid);
-            if (channels > 2) predictors |= DecodePlane(ref coder, ref codes, sums, rows, 2, 2, valid);
-            codes = FillPastValid(codes, valid);
-            var pixels = GpuDecodeKernel.DecodeRow(abovePixels, codes, SwarRowCoding.Masks(predictors), patch, valid, lastLane);
+            uint predictors = DecodePlane<TKind>(ref coder, ref codes, sums, rows, r, rowLive, 0, 0);
+            if (channels > 1) predictors |= DecodePlane<TKind>(ref coder, ref codes, sums, rows, r, rowLive, 1, 1);
+            if (channels > 2) predictors |= DecodePlane<TKind>(ref coder, ref codes, sums, rows, r, rowLive, 2, 2);
+            codes = FillPastValid(codes, rows.Valid);
+            var pixels = GpuDecodeKernel.DecodeRow(abovePixels, codes, SwarRowCoding.Masks(predictors), rows.Lane, rows.Valid, rows.LastLane);
             aboveCodes = codes;
             abovePixels = pixels;
 
             if (channels > 3)
             {
-                Row8 alphaSums = ContextSums(aboveAlphaCodes, patch, lastLane);
+                Row8 alphaSums = ContextSums(aboveAlphaCodes, rows.Lane, rows.LastLane);
                 var alphaCodes = default(Row8);
-                uint predictor = DecodePlane(ref coder, ref alphaCodes, alphaSums, rows, 3, 0, valid);
-                alphaCodes = FillPastValid(alphaCodes, valid);
-                aboveAlphaPixels = GpuDecodeKernel.DecodeRow(aboveAlphaPixels, alphaCodes, SwarRowCoding.Masks(predictor), patch, valid, lastLane);
+                uint predictor = DecodePlane<TKind>(ref coder, ref alphaCodes, alphaSums, rows, r, rowLive, 3, 0);
+                alphaCodes = FillPastValid(alphaCodes, rows.Valid);
+                aboveAlphaPixels = GpuDecodeKernel.DecodeRow(aboveAlphaPixels, alphaCodes, SwarRowCoding.Masks(predictor), rows.Lane, rows.Valid, rows.LastLane);
                 aboveAlphaCodes = alphaCodes;
             }
 
-            if (rowLive && valid > 0)
-                GpuDecodeKernel.Store(outLongs, output, rowOut, abovePixels, aboveAlphaPixels, transform, channels, valid);
-            rowOut += rowStride;
+            if (rowLive && rows.Valid > 0)
+                GpuDecodeKernel.Store(outLongs, output, rowOut, abovePixels, aboveAlphaPixels, rows.Transform, channels, rows.Valid);
+            rowOut += rows.RowStride;
         }
-
-        bool bad = coder.Bad;
-        if (valid > 0 && live && coder.State != DenseLayout.StateLow) bad = true;
-        if (live && inSegment == 0 && coder.Next != coder.WordCount) bad = true;
-        return bad;
-    }
-
-    /// <summary>Where a patch's zero-row masks and predictor arrays are, and the row being decoded.</summary>
-    private struct RowPlanes
-    {
-        public ArrayView<byte> Data;
-        public long Blocks;
-        public int BlockBytes, MaskBytes, Row;
-        public bool Live, AnyCoded;
     }
 
     /// <summary>
-    /// Channel block <paramref name="channel"/> of the row: its zero-row bit and predictor (rows past
-    /// the patch are zero rows), then, for a coded row, its 8 codes into field <paramref name="field"/>
-    /// of <paramref name="codes"/>. Returns the predictor in that field.
+    /// Channel block <paramref name="channel"/> of row <paramref name="r"/>: its zero-row bit and
+    /// predictor (rows past the patch are zero rows) into field <paramref name="field"/> of the
+    /// coder's <see cref="Coder.Predictors"/>, then, for a coded row, its 8 codes into that field
+    /// of <see cref="Coder.Codes"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint DecodePlane(ref Coder coder, ref Row8 codes,
-        Row8 sums, RowPlanes rows, int channel, int field, int valid)
+    private static uint DecodePlane<TKind>(ref Coder coder, ref Row8 codes, Row8 sums, PatchRows rows, int r, bool rowLive,
+        int channel, int field)
+        where TKind : struct, IStepKind
     {
-        int r = rows.Row;
-        long block = rows.Blocks + channel * rows.BlockBytes;
-        int maskByte = rows.Live ? rows.Data[block + (r >> 3)] : 0xFF;
-        int predictor = rows.Live ? RowCoding.PredictorOf(rows.Data[block + rows.MaskBytes + (r >> 2)], r) : 0;
-        bool coded = rows.AnyCoded && rows.Live && !RowCoding.IsZeroRow(maskByte, r);
-        codes = DecodeCodes(rows.Data, ref coder, codes, sums, channel, field, r == 0, coded, valid);
-        return (uint)predictor << (SwarRowCoding.FieldBits * field);
+        int block = PatchLayout.FlagsSize + channel * rows.BlockBytes;
+        int maskByte = rowLive ? rows.Patch[block + (r >> 3)] : 0xFF;
+        int predictor = rowLive ? RowCoding.PredictorOf(rows.Patch[block + rows.MaskBytes + (r >> 2)], r) : 0;
+        bool coded = rows.AnyCoded && rowLive && !RowCoding.IsZeroRow(maskByte, r);
+        int shift = SwarRowCoding.FieldBits * field;
+        // the table row of each column's context: the first row's own, else from the sum's field
+        // (in the stream's table order, c × 16 + k, times M)
+        int tables = channel * DenseLayout.ContextsPerChannel;
+        bool firstRow = r == 0;
+        int valid = rows.Valid;
+        if (CudaAsm.IsSupported && !default(TKind).Exact)
+        {
+            int limit = coded ? valid : 0;
+            uint first = firstRow ? 1u : 0u;
+            codes.X0 |= PtxStep(ref coder, rows, sums.X0 >> shift, limit, first, tables) << shift;
+            codes.X1 |= PtxStep(ref coder, rows, sums.X1 >> shift, limit - 1, first, tables) << shift;
+            codes.X2 |= PtxStep(ref coder, rows, sums.X2 >> shift, limit - 2, first, tables) << shift;
+            codes.X3 |= PtxStep(ref coder, rows, sums.X3 >> shift, limit - 3, first, tables) << shift;
+            codes.X4 |= PtxStep(ref coder, rows, sums.X4 >> shift, limit - 4, first, tables) << shift;
+            codes.X5 |= PtxStep(ref coder, rows, sums.X5 >> shift, limit - 5, first, tables) << shift;
+            codes.X6 |= PtxStep(ref coder, rows, sums.X6 >> shift, limit - 6, first, tables) << shift;
+            codes.X7 |= PtxStep(ref coder, rows, sums.X7 >> shift, limit - 7, first, tables) << shift;
+            return (uint)predictor << shift;
+        }
+        codes.X0 |= Step<TKind>(ref coder, rows, Table(sums.X0 >> shift, tables, firstRow), coded && valid > 0) << shift;
+        codes.X1 |= Step<TKind>(ref coder, rows, Table(sums.X1 >> shift, tables, firstRow), coded && valid > 1) << shift;
+        codes.X2 |= Step<TKind>(ref coder, rows, Table(sums.X2 >> shift, tables, firstRow), coded && valid > 2) << shift;
+        codes.X3 |= Step<TKind>(ref coder, rows, Table(sums.X3 >> shift, tables, firstRow), coded && valid > 3) << shift;
+        codes.X4 |= Step<TKind>(ref coder, rows, Table(sums.X4 >> shift, tables, firstRow), coded && valid > 4) << shift;
+        codes.X5 |= Step<TKind>(ref coder, rows, Table(sums.X5 >> shift, tables, firstRow), coded && valid > 5) << shift;
+        codes.X6 |= Step<TKind>(ref coder, rows, Table(sums.X6 >> shift, tables, firstRow), coded && valid > 6) << shift;
+        codes.X7 |= Step<TKind>(ref coder, rows, Table(sums.X7 >> shift, tables, firstRow), coded && valid > 7) << shift;
+        return (uint)predictor << shift;
     }
 
-    /// <summary>A lane's rANS coder and where its patch's stream and tables are.</summary>
+    /// <summary>The table (c × 16 + k) of a code whose context sum is in the low 11 bits of
+    /// <paramref name="sum"/>; <paramref name="tables"/> = c × 16.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Table(uint sum, int tables, bool firstRow) =>
+        tables + (firstRow ? DenseLayout.FirstRowContext : ContextOfSum((int)(sum & 0x7FF)));
+
+    /// <summary>
+    /// <see cref="DenseCoding.ContextOfSum"/> without a branch or a bit scan: a float's exponent and
+    /// first mantissa bit are B − 1 and the bit below the leading one, so its bits from 22 up are
+    /// 2B + 252 + that bit, the context plus 254, for s ≥ 2 (exact: s &lt; 2^24); s = 0 gives
+    /// −254 and s = 1 gives 0, which the max with s's low bit puts right (checked against the rule
+    /// for every sum in the tests).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int ContextOfSum(int sum) =>
+        Min(DenseLayout.FirstRowContext - 1, Max((int)(Interop.FloatAsInt((float)sum) >> 22) - 254, sum & 1));
+
+    /// <summary>
+    /// A lane's rANS coder and the row it is decoding, passed by value (a struct behind a reference
+    /// ends up in local memory in ILGPU's code, its views as generic pointers).
+    /// </summary>
     private struct Coder
     {
         public uint State;
-        /// <summary>Words of the stream read so far by the segment; the stream's words and where they start.</summary>
-        public int Next, WordCount;
-        public long WordsAt;
-        /// <summary>The segment's bits of a warp ballot: (ballot &gt;&gt; SegmentShift) &amp; SegmentBits;
-        /// <see cref="Before"/>: the bits of the lanes before this one in the segment.</summary>
-        public int SegmentShift;
-        public uint SegmentBits, Before;
-        /// <summary>The file's tables (<see cref="DenseDecode"/>).</summary>
-        public ArrayView<byte> Tokens;
-        public ArrayView<uint> Entries;
-        /// <summary>Whether the warp decodes with the format's two reads a step (a state started below L).</summary>
-        public bool Exact;
-        public bool Bad;
+        /// <summary>Words of the stream read so far by the segment.</summary>
+        public int Next;
+        /// <summary>Not 0 once a step read a slot of an unused table.</summary>
+        public uint Bad;
     }
 
     /// <summary>
@@ -277,80 +368,193 @@ public static partial class GpuDenseDecodeKernel
         return codes;
     }
 
-    /// <summary>The 8 steps of 6.5 for channel block <paramref name="channel"/> of one row: its codes
-    /// land in field <paramref name="field"/> of <paramref name="codes"/> (0 for an uncoded row).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Row8 DecodeCodes(ArrayView<byte> data, ref Coder coder,
-        Row8 codes, Row8 sums, int channel, int field, bool firstRow, bool coded, int valid)
-    {
-        int shift = SwarRowCoding.FieldBits * field;
-        codes.X0 |= (uint)Step(data, ref coder, sums.X0 >> shift, channel, firstRow, coded && valid > 0) << shift;
-        codes.X1 |= (uint)Step(data, ref coder, sums.X1 >> shift, channel, firstRow, coded && valid > 1) << shift;
-        codes.X2 |= (uint)Step(data, ref coder, sums.X2 >> shift, channel, firstRow, coded && valid > 2) << shift;
-        codes.X3 |= (uint)Step(data, ref coder, sums.X3 >> shift, channel, firstRow, coded && valid > 3) << shift;
-        codes.X4 |= (uint)Step(data, ref coder, sums.X4 >> shift, channel, firstRow, coded && valid > 4) << shift;
-        codes.X5 |= (uint)Step(data, ref coder, sums.X5 >> shift, channel, firstRow, coded && valid > 5) << shift;
-        codes.X6 |= (uint)Step(data, ref coder, sums.X6 >> shift, channel, firstRow, coded && valid > 6) << shift;
-        codes.X7 |= (uint)Step(data, ref coder, sums.X7 >> shift, channel, firstRow, coded && valid > 7) << shift;
-        return codes;
-    }
-
     /// <summary>
-    /// One step of 6.5 for every lane of the warp; an inactive lane gives code 0 and keeps its state.
-    /// <paramref name="sum"/>: the context sum in the low 11 bits.
+    /// One step of 6.5 for every lane of the warp, with table <paramref name="table"/>; an inactive
+    /// lane gives code 0 and keeps its state. Returns the code.
     /// </summary>
     /// <remarks>
+    /// Straight-line code: the two table loads are the only work an inactive lane skips (its entry
+    /// is 0: f = 0, no raw bits, code 0), everything else is computed by every lane and selected.
     /// When every state is at least L at the step's start (always, unless a file starts a state below
-    /// L, <see cref="Coder.Exact"/>), the state after the token is at least f·2^6 ≥ 2^6: a lane that
+    /// L: <see cref="ExactSteps"/>), the state after the token is at least f·2^6 ≥ 2^6: a lane that
     /// reads a word in step 2 then holds at least 2^22 and reads none in step 4. So a lane reads at
     /// most one word a step and knows, before reading, whether it reads in step 2 or in step 4 (its
-    /// state after the raw bits): two ballots place every read, and one load serves both. A token of
-    /// frequency 0 (an unused table) breaks the premise but has already failed the patch.
+    /// state after the raw bits): two ballots place every read, the step-4 readers after all the
+    /// step-2 readers of the segment, and one load serves both. A token of frequency 0 (an unused
+    /// table) breaks the premise but has already failed the patch, and a read past the stream's end
+    /// reads its last word instead and leaves the segment's count past the end (the patch fails at
+    /// its end).
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Step(ArrayView<byte> data, ref Coder coder, uint sum, int channel, bool firstRow, bool active)
+    private static uint Step<TKind>(ref Coder coder, PatchRows rows, int table, bool active)
+        where TKind : struct, IStepKind
     {
-        int context = firstRow ? DenseLayout.FirstRowContext : DenseCoding.ContextOfSum((int)(sum & 0x7FF));
-        int tableIndex = DenseLayout.TableIndex(channel, context);
         uint state = coder.State;
+        int slot = DenseCoding.Slot(state);
         uint entry = 0;
         if (active)
         {
-            int slot = DenseCoding.Slot(state);
-            int token = coder.Tokens[tableIndex * DenseLayout.ProbabilityTotal + slot];
-            entry = coder.Entries[tableIndex * EntriesPerTable + token];
-            if (FrequencyOf(entry) == 0) coder.Bad = true; // a slot of an unused table
-            state = DenseCoding.AfterToken(state, slot, FrequencyOf(entry), CumulativeOf(entry));
+            int token = rows.Tokens[table << DenseLayout.ProbabilityBits | slot];
+            entry = rows.Entries[table * EntriesPerTable + token];
         }
+        uint frequency = entry & 0x7FF;
+        if (active & frequency == 0) coder.Bad = 1; // a slot of an unused table
+        uint decoded = frequency * (state >> DenseLayout.ProbabilityBits) + (uint)slot - ((entry >> 11) & 0x3FF);
         int rawBits = RawBitsOf(entry);
-        int raw;
-        if (coder.Exact)
+        uint rawMask = (1u << rawBits) - 1;
+        uint code = entry >> 24;
+        if (default(TKind).Exact)
         {
-            state = ReadWord(data, ref coder, state, active && DenseCoding.NeedsWord(state));
-            raw = DenseCoding.RawBits(state, rawBits);
-            state = DenseCoding.AfterRaw(state, rawBits);
-            state = ReadWord(data, ref coder, state, active && DenseCoding.NeedsWord(state));
+            decoded = ReadWord(ref coder.Next, rows, decoded, active && DenseCoding.NeedsWord(decoded));
+            code |= decoded & rawMask;
+            decoded >>= rawBits;
+            decoded = ReadWord(ref coder.Next, rows, decoded, active && DenseCoding.NeedsWord(decoded));
+            coder.State = active ? decoded : state;
+            return code;
         }
-        else
-        {
-            bool before = active && DenseCoding.NeedsWord(state);
-            bool after = active && !before && DenseCoding.NeedsWord(DenseCoding.AfterRaw(state, rawBits));
-            uint befores = (Ballot(before) >> coder.SegmentShift) & coder.SegmentBits;
-            uint afters = (Ballot(after) >> coder.SegmentShift) & coder.SegmentBits;
-            int word = 0;
-            if (before || after)
-            {
-                int index = coder.Next + (before ? PopCount(befores & coder.Before) : PopCount(befores) + PopCount(afters & coder.Before));
-                word = WordAt(data, ref coder, index);
-            }
-            if (before) state = DenseCoding.WithWord(state, word);
-            raw = DenseCoding.RawBits(state, rawBits);
-            state = DenseCoding.AfterRaw(state, rawBits);
-            if (after) state = DenseCoding.WithWord(state, word);
-            coder.Next += PopCount(befores | afters);
-        }
-        coder.State = state;
-        return CodeBaseOf(entry) | raw;
+        uint afterRaw = decoded >> rawBits;
+        bool before = active & decoded < DenseLayout.StateLow;
+        bool after = active & !before & afterRaw < DenseLayout.StateLow;
+        uint befores = Ballot(before), afters = Ballot(after);
+        // a step-2 reader's rank: the segment's step-2 readers before it; a step-4 reader's: all the
+        // segment's step-2 readers and its step-4 readers before it, as one popcount (the latter
+        // rotated by 16 bits into another segment's place: a segment has at most 8 lanes)
+        uint ahead = before ? befores & rows.Below
+            : (befores & rows.Segment) | ((afters << 16 | afters >> 16) & rows.BelowRotated);
+        int word = 0;
+        if (before | after) word = WordAt(rows, coder.Next + PopCount(ahead));
+        coder.Next += PopCount((befores | afters) & rows.Segment);
+        uint withWord = (before ? decoded : afterRaw) << DenseLayout.WordBits | (uint)word;
+        code |= (before ? withWord : decoded) & rawMask;
+        uint next = before ? withWord >> rawBits : after ? withWord : afterRaw;
+        coder.State = active ? next : state;
+        return code;
+    }
+
+    /// <summary>
+    /// <see cref="Step{TKind}"/> of <see cref="FastSteps"/> as one block of inline PTX, on a CUDA
+    /// device: straight-line, predicated code (ILGPU's branches around the loads and selections
+    /// made ptxas add reconvergence barriers and a divergent-warp path at every ballot), 32-bit
+    /// offsets on 64-bit bases. The same rules, line for line: the context (<see cref="ContextOfSum"/>,
+    /// or 15 in the first row), the token and its entry (loaded by active lanes only; 0 otherwise),
+    /// the state after the token, the two ballots that place the one word a lane may read, the
+    /// read (clamped at the stream's last word), the raw bits and the code. <paramref name="activeLeft"/>:
+    /// the lane's valid columns from this one on (≤ 0: inactive); <paramref name="sum"/>: the context
+    /// sum in the low 11 bits; <paramref name="firstRow"/>: 1 in the first row; <paramref name="tables"/>: c × 16.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint PtxStep(ref Coder coder, PatchRows rows, uint sum, int activeLeft, uint firstRow, int tables)
+    {
+        uint state = coder.State;
+        CudaAsm.Emit(
+            "{\n" +
+            ".reg .b32 s, k, t;\n" +
+            ".reg .f32 fs;\n" +
+            ".reg .pred pf;\n" +
+            "and.b32 s, %1, 2047;\n" +
+            "cvt.rn.f32.u32 fs, s;\n" +
+            "mov.b32 k, fs;\n" +
+            "shr.u32 k, k, 22;\n" +
+            "sub.s32 k, k, 254;\n" +
+            "and.b32 t, s, 1;\n" +
+            "max.s32 k, k, t;\n" +
+            "min.s32 k, k, 14;\n" +
+            "setp.ne.u32 pf, %2, 0;\n" +
+            "selp.b32 k, 15, k, pf;\n" +
+            "add.s32 %0, k, %3;\n" +
+            "}", out int table, sum, firstRow, tables);
+        // every lane loads (in range whatever its state); only an active lane's entry is used
+        int token = rows.Tokens[table << DenseLayout.ProbabilityBits | DenseCoding.Slot(state)];
+        Input<uint> entry = rows.Entries[table * EntriesPerTable + token];
+        Ref<int> next = coder.Next;
+        Output<uint> decoded = default, before = default, after = default, active = default;
+        Output<int> at = default;
+        Input<uint> stateIn = state, segment = rows.Segment, below = rows.Below, belowRotated = rows.BelowRotated;
+        Input<int> left = activeLeft, lastWord = rows.LastWord, wordsAt = rows.WordsAt;
+        CudaAsm.EmitRef(
+            "{\n" +
+            ".reg .pred pa, pb, pc;\n" +
+            ".reg .b32 f, cum, n, hi, slot, x1, xr, vb, va, t, ahead, wi;\n" +
+            "setp.gt.s32 pa, %8, 0;\n" +
+            "and.b32 f, %7, 2047;\n" +
+            "bfe.u32 cum, %7, 11, 10;\n" +
+            "bfe.u32 n, %7, 21, 3;\n" +
+            "and.b32 slot, %6, 1023;\n" +
+            "shr.u32 hi, %6, 10;\n" +
+            "mad.lo.u32 x1, f, hi, slot;\n" +
+            "sub.s32 x1, x1, cum;\n" +
+            "mov.b32 %1, x1;\n" +
+            "shr.u32 xr, x1, n;\n" +
+            "setp.lt.and.u32 pb, x1, 65536, pa;\n" +
+            "setp.lt.and.u32 pc, xr, 65536, pa;\n" +
+            "and.pred pc, pc, !pb;\n" +
+            "vote.sync.ballot.b32 vb, pb, -1;\n" +
+            "vote.sync.ballot.b32 va, pc, -1;\n" +
+            "and.b32 t, vb, %9;\n" +
+            "shf.l.wrap.b32 ahead, va, va, 16;\n" +
+            "and.b32 ahead, ahead, %11;\n" +
+            "or.b32 ahead, ahead, t;\n" +
+            "and.b32 t, vb, %10;\n" +
+            "selp.b32 ahead, t, ahead, pb;\n" +
+            "popc.b32 wi, ahead;\n" +
+            "add.s32 wi, wi, %0;\n" +
+            "min.s32 wi, wi, %12;\n" +
+            "shl.b32 wi, wi, 1;\n" +
+            "add.s32 %2, wi, %13;\n" +
+            "or.b32 t, vb, va;\n" +
+            "and.b32 t, t, %9;\n" +
+            "popc.b32 t, t;\n" +
+            "add.s32 %0, %0, t;\n" +
+            "selp.b32 %3, 1, 0, pb;\n" +
+            "selp.b32 %4, 1, 0, pc;\n" +
+            "selp.b32 %5, 1, 0, pa;\n" +
+            "}",
+            ref next, ref decoded, ref at, ref before, ref after, ref active, ref stateIn, ref entry,
+            ref left, ref segment, ref below, ref belowRotated, ref lastWord, ref wordsAt);
+        // every lane loads a word (in the patch whatever its rank); only a reader's is used
+        var wordBytes = rows.Patch.SubView(at.Value, DenseLayout.WordBytes);
+        Input<int> word = wordBytes[0] | wordBytes[1] << 8;
+        Output<uint> nextState = default, code = default, bad = default;
+        Input<uint> decodedIn = decoded.Value, beforeIn = before.Value, afterIn = after.Value, activeIn = active.Value;
+        Input<uint> never = rows.Never;
+        CudaAsm.EmitRef(
+            "{\n" +
+            ".reg .pred pa, pb, pc, pz;\n" +
+            ".reg .b32 n, xr, xw, mask, t, u, f;\n" +
+            "setp.ne.u32 pb, %5, 0;\n" +
+            "setp.ne.u32 pc, %6, 0;\n" +
+            "setp.ne.u32 pa, %7, 0;\n" +
+            "bfe.u32 n, %8, 21, 3;\n" +
+            "shr.u32 xr, %4, n;\n" +
+            "selp.b32 xw, %4, xr, pb;\n" +
+            "shl.b32 xw, xw, 16;\n" +
+            "or.b32 xw, xw, %9;\n" +
+            "mov.b32 mask, 1;\n" +
+            "shl.b32 mask, mask, n;\n" +
+            "sub.s32 mask, mask, 1;\n" +
+            "selp.b32 t, xw, %4, pb;\n" +
+            "and.b32 t, t, mask;\n" +
+            "shr.u32 u, %8, 24;\n" +
+            "or.b32 t, u, t;\n" +
+            "selp.b32 %1, t, 0, pa;\n" +
+            "shr.u32 t, xw, n;\n" +
+            "selp.b32 u, xw, xr, pc;\n" +
+            "selp.b32 t, t, u, pb;\n" +
+            "selp.b32 %0, t, %3, pa;\n" +
+            "and.b32 f, %8, 2047;\n" +
+            "setp.eq.and.u32 pz, f, 0, pa;\n" +
+            "selp.b32 %2, 1, 0, pz;\n" +
+            // the state depends on the code (never taken: %10 is 0), so that ptxas computes each
+            // code here rather than sinking 24 steps' entries and states to the row's end
+            "setp.ne.u32 pz, %10, 0;\n" +
+            "@pz mov.b32 %0, %1;\n" +
+            "}",
+            ref nextState, ref code, ref bad, ref stateIn, ref decodedIn, ref beforeIn, ref afterIn, ref activeIn, ref entry, ref word,
+            ref never);
+        coder.State = nextState.Value;
+        coder.Next = next.Value;
+        coder.Bad |= bad.Value;
+        return code.Value;
     }
 
     /// <summary>
@@ -374,25 +578,22 @@ public static partial class GpuDenseDecodeKernel
     /// <summary>Steps 2 and 4 of 6.5, one at a time: the lanes that <paramref name="needs"/> a word
     /// take the next ones of their segment's stream in lane order (a ballot's bits below theirs).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint ReadWord(ArrayView<byte> data, ref Coder coder, uint state, bool needs)
+    private static uint ReadWord(ref int next, PatchRows rows, uint state, bool needs)
     {
-        uint segment = (Ballot(needs) >> coder.SegmentShift) & coder.SegmentBits;
-        if (needs) state = DenseCoding.WithWord(state, WordAt(data, ref coder, coder.Next + PopCount(segment & coder.Before)));
-        coder.Next += PopCount(segment);
+        uint readers = Ballot(needs);
+        if (needs) state = DenseCoding.WithWord(state, WordAt(rows, next + PopCount(readers & rows.Below)));
+        next += PopCount(readers & rows.Segment);
         return state;
     }
 
-    /// <summary>Word <paramref name="index"/> of the patch's stream; past its end, 0 and the patch is bad.</summary>
+    /// <summary>Word <paramref name="index"/> of the patch's stream; past its end, its last word (the
+    /// segment's count then ends past the stream, and the patch fails).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int WordAt(ArrayView<byte> data, ref Coder coder, int index)
+    private static int WordAt(PatchRows rows, int index)
     {
-        if (index >= coder.WordCount)
-        {
-            coder.Bad = true;
-            return 0;
-        }
-        long at = coder.WordsAt + 2L * index;
-        return data[at] | data[at + 1] << 8;
+        // a lane reads only in a coded row, so the patch has its states: word −1 is inside them
+        int at = rows.WordsAt + 2 * Min(index, rows.LastWord);
+        return rows.Patch[at] | rows.Patch[at + 1] << 8;
     }
 
     /// <summary>The warp's lanes whose <paramref name="predicate"/> holds, as bits (lane i at bit i):
@@ -429,6 +630,9 @@ public static partial class GpuDenseDecodeKernel
     }
 
     private static int ReadU32(ArrayView<byte> data, long at) =>
+        data[at] | data[at + 1] << 8 | data[at + 2] << 16 | data[at + 3] << 24;
+
+    private static int ReadU32(ArrayView<byte> data, int at) =>
         data[at] | data[at + 1] << 8 | data[at + 2] << 16 | data[at + 3] << 24;
 
     private static int Min(int a, int b) => a < b ? a : b;

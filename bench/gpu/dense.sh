@@ -8,7 +8,9 @@
 #                                       against the scalar reference, then batches of the 7 corpus
 #                                       images tiled to 2048x1024 RGB, both modes checked and timed,
 #                                       the device copy rate of the same run), then Nsight Compute
-#                                       on one dense launch of the 64-image batch (where the time goes)
+#                                       on one dense launch of the 64-image batch (where the time goes);
+#                                       with L3_DENSE_HOSTILE=M first the dense hostile set (M mutants)
+#                                       under compute-sanitizer memcheck
 # With the device tool: run(command="bash .device/dense/dense.sh device", carry=[".device/dense"]).
 # The device tool sends the checkout its session started in: L3_DEVICE_DIR names a folder there
 # (git-ignored, e.g. /work/main/.device/dense) that pack copies the files into, when run from a worktree.
@@ -36,11 +38,21 @@ device)
   tar xzf "$HERE"/gpubench.tar.gz -C /tmp/l3dense
   APP=/tmp/l3dense/app
   nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,memory.total --format=csv | tee "$OUT/gpu.txt"
-  L3_DENSE=1 L3_DENSE_BOUNDS=${L3_DENSE_BOUNDS:-} "$APP"/L3.GpuBench "$HERE"/images "${2:-64,256}" 2>&1 | tee "$OUT/bench.log"
+  if [ -n "${L3_DENSE_HOSTILE:-}" ]; then
+    # the dense hostile set (L3_DENSE_HOSTILE mutants) under compute-sanitizer memcheck: no read or
+    # write outside an allocation, and every file refused or decoded as the CPU does
+    SAN=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1 || true)
+    set +e
+    L3_DENSE_HOSTILE=$L3_DENSE_HOSTILE timeout "${L3_SAN_SECONDS:-240}" ${SAN:+"$SAN" --tool memcheck --error-exitcode 99 --leak-check no --report-api-errors no --print-limit 20} \
+      "$APP"/L3.GpuBench "$HERE"/images > "$OUT/hostile-memcheck.log" 2>&1
+    echo "dense hostile set under ${SAN:-no sanitizer}: rc $?"; set -e
+    grep -E "dense hostile set|DISAGREE|ERROR SUMMARY" "$OUT/hostile-memcheck.log" | head -12
+  fi
+  env -u L3_DENSE_HOSTILE L3_DENSE=1 L3_DENSE_BOUNDS=${L3_DENSE_BOUNDS:-} "$APP"/L3.GpuBench "$HERE"/images "${2:-64,256}" 2>&1 | tee "$OUT/bench.log"
   NCU=$(command -v ncu || ls /usr/local/cuda*/bin/ncu 2>/dev/null | head -1 || true)
   if [ -n "$NCU" ] && [ "${L3_PROFILE:-1}" = 1 ]; then
     # the dense kernel's second launch of the 64-image batch (the first is the checked one)
-    L3_DENSE=1 L3_DENSE_SWEEP=0 timeout "${L3_NCU_SECONDS:-60}" "$NCU" -k regex:DenseDecode --launch-skip 1 --launch-count 1 \
+    env -u L3_DENSE_HOSTILE L3_DENSE=1 L3_DENSE_SWEEP=0 timeout "${L3_NCU_SECONDS:-60}" "$NCU" -k regex:DenseDecode --launch-skip 1 --launch-count 1 \
       --section SpeedOfLight --section Occupancy --section LaunchStats --section ComputeWorkloadAnalysis \
       --section InstructionStats --section MemoryWorkloadAnalysis --section SchedulerStats --section WarpStateStats \
       "$APP"/L3.GpuBench "$HERE"/images 64 > "$OUT/ncu.txt" 2>&1 || echo "ncu stopped: $?"

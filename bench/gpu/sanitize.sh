@@ -21,7 +21,7 @@ pack)
   rm -rf .device/sanitize-app
   mkdir -p .device/sanitize
   dotnet publish fuzz/L3.Hostile -c Release -r linux-x64 --self-contained true -o .device/sanitize-app
-  tar cJf .device/sanitize/hostile.tar.xz -C .device sanitize-app
+  tar czf .device/sanitize/hostile.tar.gz -C .device sanitize-app   # gzip: xz takes minutes on a busy 2-core machine
   rm -rf .device/sanitize-app
   cp bench/gpu/sanitize.sh .device/sanitize/sanitize.sh
   if [ -n "${L3_DEVICE_DIR:-}" ]; then mkdir -p "$L3_DEVICE_DIR" && cp -r .device/sanitize/. "$L3_DEVICE_DIR"/; fi
@@ -31,7 +31,7 @@ device)
   shift
   OUT=${OUT:-/tmp/l3-out}
   mkdir -p /tmp/l3s "$OUT"
-  [ -n "${L3_APP:-}" ] || tar xJf .device/sanitize/hostile.tar.xz -C /tmp/l3s
+  [ -n "${L3_APP:-}" ] || tar xzf "$(cd "$(dirname "$0")" && pwd)"/hostile.tar.gz -C /tmp/l3s
   app=${L3_APP:-/tmp/l3s/sanitize-app}/L3.Hostile
   args=(--mutants "${L3_MUTANTS:-100}")   # 48 valid extremes + 30 crafted + the mutants
   nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>&1 | tee "$OUT/gpu.txt" || true

@@ -71,6 +71,27 @@ public sealed class DenseGpuTests(CodecFixture fixture)
     }
 
     [Fact]
+    public void The_kernels_branch_free_context_is_the_formats_for_every_sum()
+    {
+        // sums reach 4 × 255 = 1,020; the whole 11-bit field is checked
+        for (int sum = 0; sum < 1 << SwarRowCoding.FieldBits; sum++)
+            Assert.Equal(DenseCoding.ContextOfSum(sum), GpuDenseDecodeKernel.ContextOfSum(sum));
+    }
+
+    [Fact]
+    public void Crafted_dense_tables_and_streams_are_refused_or_decoded_exactly_as_the_reference_does()
+    {
+        // states below L (the kernel's exact steps), streams cut or left over, tables the stream cannot
+        // use; N = 8 only, to keep the CPU accelerator's launches few
+        var valid = DenseHostileSet.ValidAdversarial().Where(v => v.Name.Contains("-n8-c3-noise-")).ToList();
+        var crafted = DenseHostileSet.Crafted(valid).ToList();
+        Assert.Contains(crafted, c => c.Name.Contains("state0-below-L"));
+        var (disagreements, decoded) = DenseGpuAgreement.Check(fixture.Codec, crafted, batch: false);
+        Assert.True(disagreements.Count == 0, string.Join("\n", disagreements));
+        Assert.True(decoded < crafted.Count, "every crafted file decoded: the set tries nothing");
+    }
+
+    [Fact]
     public void A_ballot_gives_every_lane_the_bits_of_its_warp()
     {
         // the kernel's word reads rank lanes by the ballot's bits below theirs: on the CPU accelerator

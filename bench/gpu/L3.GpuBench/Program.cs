@@ -19,6 +19,19 @@ var acc = codec.Accelerator;
 Console.WriteLine($"device: {codec.DeviceName} ({acc.AcceleratorType}), {acc.MemorySize / (1 << 20)} MiB, " +
     $"{acc.NumMultiprocessors} SMs, warp {acc.WarpSize}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 
+// L3_DENSE_HOSTILE=M: only the dense hostile set (valid extremes, crafted tables and streams, M
+// resealed mutants) against the CPU codec, each file alone and the valid ones in one batch
+// (bench/gpu/dense.sh runs it under compute-sanitizer memcheck)
+if (int.TryParse(Environment.GetEnvironmentVariable("L3_DENSE_HOSTILE"), out int hostileMutants))
+{
+    var hostile = L3.Hostile.DenseHostileSet.All(hostileMutants);
+    var (disagreements, decoded) = L3.Hostile.DenseGpuAgreement.Check(codec, hostile);
+    foreach (var d in disagreements) Console.WriteLine("DISAGREE " + d);
+    Console.WriteLine($"dense hostile set: {hostile.Count} files, {decoded} decoded by both codecs without the checksum " +
+        $"(alone and in one batch), the rest refused by both; {disagreements.Count} disagreement(s)");
+    return disagreements.Count == 0 ? 0 : 1;
+}
+
 // images: every PNG, as RGB, cropped or tiled to 2048x1024
 var sw = Stopwatch.StartNew();
 var names = Directory.GetFiles(imageDir, "*.png").Order().ToArray();
