@@ -15,37 +15,13 @@ public static class DenseHostileSet
 {
     public static IReadOnlyList<HostileCase> All(int mutants = 300)
     {
-        var set = new List<HostileCase>();
         var valid = ValidAdversarial().ToList();
-        set.AddRange(valid);
-        set.AddRange(Crafted(valid));
-        var random = new Random(1616);
-        for (int i = 0; i < mutants; i++)
-        {
-            var source = valid[random.Next(valid.Count)];
-            set.Add(new HostileCase($"dense-mutant-{i:D3}-of-{source.Name}", HostileSet.Mutate(source.File, random)));
-        }
-        return set;
+        return HostileSet.WithMutants(valid, Crafted(valid), mutants, seed: 1616, prefix: "dense-");
     }
 
-    /// <summary>Valid dense files at the format's extremes: every patch size and channel count, noise
-    /// (every token, raw bits), all zeros (no stream at all), 1×1, 3-pixel-wide stripes (edge lanes).</summary>
-    public static IEnumerable<HostileCase> ValidAdversarial()
-    {
-        var random = new Random(17);
-        foreach (int n in new[] { 8, 16, 32, 64 })
-            foreach (int channels in new[] { 1, 3, 4 })
-                foreach (var (kind, width, height) in new[] { ("noise", n + 1, n + 1), ("zeros", 2 * n, n), ("dot", 1, 1), ("stripes", 3, 2 * n + 5) })
-                {
-                    var pixels = new byte[width * height * channels];
-                    if (kind == "noise") random.NextBytes(pixels);
-                    if (kind == "stripes")
-                        for (int i = 0; i < pixels.Length; i++) pixels[i] = (byte)((i / channels) % width * 255);
-                    if (kind == "dot") pixels.AsSpan().Fill(0xFF);
-                    yield return new HostileCase($"dense-valid-n{n}-c{channels}-{kind}-{width}x{height}",
-                        L3Codec.Encode(pixels, width, height, channels, new L3EncodeOptions { PatchSize = n, Mode = L3CodingMode.Dense }));
-                }
-    }
+    /// <summary>Valid dense files at the format's extremes (<see cref="HostileSet"/>'s shapes in mode 1):
+    /// noise (every token, raw bits), all zeros (no stream at all), 1×1, 3-pixel-wide stripes (edge lanes).</summary>
+    public static IEnumerable<HostileCase> ValidAdversarial() => HostileSet.Extremes(L3CodingMode.Dense, seed: 17, prefix: "dense-valid");
 
     /// <summary>Bad dense files with both checksums valid: tables that break 6.2 or that the stream
     /// cannot use, coder states below L or at the top, streams cut short, left over, zeroed.</summary>
@@ -85,10 +61,10 @@ public static class DenseHostileSet
             int words = states + 4 * DenseLayout.Lanes(header.PatchRect(0).Width);
             yield return new($"{name}-stream-zeroed", With(file, f => f.AsSpan(words, patch + length - words).Clear()));
             yield return new($"{name}-stream-ones", With(file, f => f.AsSpan(words, patch + length - words).Fill(0xFF)));
-            yield return new($"{name}-stream-one-word-short", Resized(file, 0, -2));
-            yield return new($"{name}-stream-one-word-left-over", Resized(file, 0, +2));
-            yield return new($"{name}-last-stream-one-word-short", Resized(file, header.PatchCount - 1, -2));
-            yield return new($"{name}-stream-all-words-cut", Resized(file, 0, -(patch + length - words)));
+            yield return new($"{name}-stream-one-word-short", HostileSet.Resized(file, 0, -2));
+            yield return new($"{name}-stream-one-word-left-over", HostileSet.Resized(file, 0, +2));
+            yield return new($"{name}-last-stream-one-word-short", HostileSet.Resized(file, header.PatchCount - 1, -2));
+            yield return new($"{name}-stream-all-words-cut", HostileSet.Resized(file, 0, -(patch + length - words)));
         }
     }
 
@@ -108,21 +84,6 @@ public static class DenseHostileSet
         return HostileSet.Reseal(edited);
     }
 
-    /// <summary>Patch <paramref name="patch"/> <paramref name="delta"/> bytes longer (zeros) or shorter at its end.</summary>
-    private static byte[] Resized(byte[] file, int patch, int delta)
-    {
-        var header = L3Codec.ReadHeader(file);
-        var (start, length) = header.PatchRange(patch);
-        int cut = header.PayloadStart + start + length;
-        byte[] resized = delta > 0 ? [.. file[..cut], .. new byte[delta], .. file[cut..]] : [.. file[..(cut + delta)], .. file[cut..]];
-        for (int i = patch + 1; i <= header.PatchCount; i++)
-        {
-            var at = resized.AsSpan(FileLayout.FixedSize + FileLayout.TableEntrySize * i);
-            BinaryPrimitives.WriteUInt32LittleEndian(at, (uint)(BinaryPrimitives.ReadUInt32LittleEndian(at) + delta));
-        }
-        BinaryPrimitives.WriteUInt32LittleEndian(resized.AsSpan(FileLayout.PayloadLengthOffset), (uint)(header.PayloadLength + delta));
-        return HostileSet.Reseal(resized);
-    }
 
     private static byte[] With(byte[] file, Action<byte[]> edit) => HostileSet.With(file, edit);
 }

@@ -1,6 +1,7 @@
 using L3.TestSupport;
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using L3.Kernels;
 
 namespace L3.Hostile;
 
@@ -18,34 +19,45 @@ public static class HostileSet
 {
     public static IReadOnlyList<HostileCase> All(int mutants = 300)
     {
-        var set = new List<HostileCase>();
         var valid = ValidAdversarial().ToList();
-        set.AddRange(valid);
-        set.AddRange(Crafted(valid));
-        var random = new Random(1212);
+        return WithMutants(valid, Crafted(valid), mutants, seed: 1212, prefix: "");
+    }
+
+    /// <summary>The valid files, the crafted ones, then <paramref name="mutants"/> resealed mutants of
+    /// the valid ones (drawn with <paramref name="seed"/>, named after <paramref name="prefix"/>): a whole set.</summary>
+    internal static List<HostileCase> WithMutants(IReadOnlyList<HostileCase> valid, IEnumerable<HostileCase> crafted, int mutants, int seed, string prefix)
+    {
+        var set = new List<HostileCase>(valid);
+        set.AddRange(crafted);
+        var random = new Random(seed);
         for (int i = 0; i < mutants; i++)
         {
             var source = valid[random.Next(valid.Count)];
-            set.Add(new HostileCase($"mutant-{i:D3}-of-{source.Name}", Mutate(source.File, random)));
+            set.Add(new HostileCase($"{prefix}mutant-{i:D3}-of-{source.Name}", Mutate(source.File, random)));
         }
         return set;
     }
 
     /// <summary>Valid files at the format's extremes.</summary>
-    public static IEnumerable<HostileCase> ValidAdversarial()
+    public static IEnumerable<HostileCase> ValidAdversarial() => Extremes(L3CodingMode.Rows, seed: 7, prefix: "valid");
+
+    /// <summary>Valid files of coding <paramref name="mode"/> at the format's extremes: every patch size and
+    /// channel count; noise (every group 8 bits wide; in mode 1 every token and raw bits), all zeros (every
+    /// row a zero row), 1×1, 3-pixel-wide stripes (edge patches and lanes). Named "<paramref name="prefix"/>-n…".</summary>
+    internal static IEnumerable<HostileCase> Extremes(L3CodingMode mode, int seed, string prefix)
     {
-        var random = new Random(7);
+        var random = new Random(seed);
         foreach (int n in new[] { 8, 16, 32, 64 })
             foreach (int channels in new[] { 1, 3, 4 })
                 foreach (var (kind, width, height) in new[] { ("noise", n + 1, n + 1), ("zeros", 2 * n, n), ("dot", 1, 1), ("stripes", 3, 2 * n + 5) })
                 {
                     var pixels = new byte[width * height * channels];
-                    if (kind == "noise") random.NextBytes(pixels); // every group 8 bits wide
+                    if (kind == "noise") random.NextBytes(pixels);
                     if (kind == "stripes")
                         for (int i = 0; i < pixels.Length; i++) pixels[i] = (byte)((i / channels) % width * 255);
                     if (kind == "dot") pixels.AsSpan().Fill(0xFF);
-                    yield return new HostileCase($"valid-n{n}-c{channels}-{kind}-{width}x{height}",
-                        L3Codec.Encode(pixels, width, height, channels, new L3EncodeOptions { PatchSize = n }));
+                    yield return new HostileCase($"{prefix}-n{n}-c{channels}-{kind}-{width}x{height}",
+                        L3Codec.Encode(pixels, width, height, channels, new L3EncodeOptions { PatchSize = n, Mode = mode }));
                 }
     }
 
@@ -93,7 +105,7 @@ public static class HostileSet
 
     /// <summary>Patch <paramref name="patch"/> made <paramref name="delta"/> bytes longer or shorter
     /// at its end, the table and payload length following (so only the patch's structure is wrong).</summary>
-    private static byte[] Resized(byte[] file, int patch, int delta)
+    internal static byte[] Resized(byte[] file, int patch, int delta)
     {
         var header = L3Codec.ReadHeader(file);
         var (start, length) = header.PatchRange(patch);
@@ -101,10 +113,10 @@ public static class HostileSet
         byte[] resized = delta > 0 ? [.. file[..cut], .. new byte[delta], .. file[cut..]] : [.. file[..(cut + delta)], .. file[cut..]];
         for (int i = patch + 1; i <= header.PatchCount; i++)
         {
-            var at = resized.AsSpan(32 + 4 * i);
+            var at = resized.AsSpan(FileLayout.FixedSize + FileLayout.TableEntrySize * i);
             BinaryPrimitives.WriteUInt32LittleEndian(at, (uint)(BinaryPrimitives.ReadUInt32LittleEndian(at) + delta));
         }
-        BinaryPrimitives.WriteUInt32LittleEndian(resized.AsSpan(20), (uint)(header.PayloadLength + delta));
+        BinaryPrimitives.WriteUInt32LittleEndian(resized.AsSpan(FileLayout.PayloadLengthOffset), (uint)(header.PayloadLength + delta));
         return Reseal(resized);
     }
 
