@@ -155,7 +155,6 @@ internal static class LoaderTargets
         {
             for (int py = py0; py <= py1; py++)
                 for (int px = px0; px <= px1; px++)
-                {
                     PatchFormat.ValidatePatch(file, header, py * header.PatchesX + px);
         }
         catch (L3FormatException) { return; }
