@@ -117,11 +117,12 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
             }
             long tokensAt = tables, entriesAt = tokensAt + (long)sets * slotBytes;
             tables = entriesAt + 4L * sets * entries;
-            foreach (var s in group.Where(_ => dense))
-            {
-                s.TokensByte = tokensAt + (long)s.TableSet * slotBytes;
-                s.EntriesWord = entriesAt / 4 + (long)s.TableSet * entries;
-            }
+            if (dense)
+                foreach (var s in group)
+                {
+                    s.TokensByte = tokensAt + (long)s.TableSet * slotBytes;
+                    s.EntriesWord = entriesAt / 4 + (long)s.TableSet * entries;
+                }
             launches.Add(new DecodeLaunch(group.Key.PatchSize, group.Key.Channels, first, taskCount - first, regionFirst, regions.Count - regionFirst)
             {
                 Mode = (int)group.Key.Mode, TableSets = sets,
