@@ -160,7 +160,7 @@ public sealed class ConvertPlan
     {
         try
         {
-            using var document = JsonDocument.Parse(bytes.ToArray());
+            using var document = DatasetManifest.Json.Parse(bytes);
             var root = document.RootElement;
             if (root.GetProperty("format").GetString() != FormatName) throw new L3FormatException($"{name} is not a conversion plan");
             var plan = new ConvertPlan

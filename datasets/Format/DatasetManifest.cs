@@ -116,7 +116,7 @@ public sealed class DatasetManifest
     {
         try
         {
-            using var document = JsonDocument.Parse(bytes.ToArray());
+            using var document = Json.Parse(bytes);
             var root = document.RootElement;
             if (root.GetProperty("format").GetString() != FormatName) throw new L3FormatException($"{name} is not an L3 dataset manifest");
             int version = root.GetProperty("version").GetInt32();
@@ -186,6 +186,11 @@ public sealed class DatasetManifest
     {
         public static Utf8JsonWriter Writer(Stream stream, bool indented = true) =>
             new(stream, new JsonWriterOptions { Indented = indented, NewLine = "\n", Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
+        /// <summary>Parses a dataset's JSON file. A key given twice is an error (JsonException): which of
+        /// the two values counts would otherwise be up to the reader, and a checksum could be shadowed.</summary>
+        public static JsonDocument Parse(ReadOnlySpan<byte> bytes) =>
+            JsonDocument.Parse(bytes.ToArray(), new JsonDocumentOptions { AllowDuplicateProperties = false });
 
         public static void WriteSettings(Utf8JsonWriter w, ConversionSettings s)
         {

@@ -175,7 +175,7 @@ internal static class SampleMetadata
     /// <summary>The source path recorded in a KEY.json member.</summary>
     public static string ReadSource(ReadOnlySpan<byte> json)
     {
-        using var document = System.Text.Json.JsonDocument.Parse(json.ToArray());
+        using var document = DatasetManifest.Json.Parse(json);
         return document.RootElement.GetProperty("source").GetString() ?? "";
     }
 }

@@ -87,7 +87,7 @@ internal static class LoaderTargets
     {
         try
         {
-            if (JsonNode.Parse(manifest) is not JsonObject root || root["shards"] is not JsonArray { Count: > 0 } shards
+            if (JsonNode.Parse(manifest, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) is not JsonObject root || root["shards"] is not JsonArray { Count: > 0 } shards
                 || shards[0] is not JsonObject shard) return manifest;
             shard["tar"] = DatasetLayout.ShardTarPath(0);
             shard["index"] = DatasetLayout.ShardIndexPath(0);
@@ -108,7 +108,8 @@ internal static class LoaderTargets
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {
-            return manifest; // not JSON the resealer can edit (e.g. invalid UTF-8 in a string): the reader gets it as it is
+            // not JSON the resealer can edit (invalid UTF-8 in a string, a key given twice): the reader gets it as it is
+            return manifest;
         }
     }
 

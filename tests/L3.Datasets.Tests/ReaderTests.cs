@@ -74,6 +74,22 @@ public sealed class ReaderTests : IDisposable
         Assert.Contains("not a valid dataset manifest", e.Message);
     }
 
+    [Theory]
+    [InlineData("\"index_xxh64\"")]   // a shard's checksum given twice: the second could shadow the first
+    [InlineData("\"samples\"")]
+    public void A_key_given_twice_in_the_manifest_is_an_L3FormatException(string key)
+    {
+        MakeDataset(images: 3);
+        string path = Path.Combine(PathOf("ds"), "dataset.json");
+        string json = File.ReadAllText(path);
+        int at = json.LastIndexOf(key, StringComparison.Ordinal);
+        Assert.True(at >= 0);
+        int end = json.IndexOfAny([',', '\n', '}'], json.IndexOf(':', at));
+        File.WriteAllText(path, json[..at] + json[at..end] + ", " + json[at..]);
+        var e = Assert.Throws<L3FormatException>(() => L3Dataset.Open(PathOf("ds")));
+        Assert.Contains("not a valid dataset manifest", e.Message);
+    }
+
     [Fact]
     public void A_truncated_shard_or_altered_index_is_an_L3FormatException()
     {
