@@ -41,14 +41,13 @@ public struct GpuDenseShape
 /// </remarks>
 public static partial class GpuDenseDecodeKernel
 {
-    public const int ThreadsPerGroup = 128;
-
-    /// <summary>Groups of <see cref="ThreadsPerGroup"/> to launch for <paramref name="patches"/> patches.</summary>
-    public static int GroupsFor(long patches, int patchSize)
+    /// <summary>Groups of <paramref name="threadsPerGroup"/> to launch for <paramref name="patches"/> patches.</summary>
+    public static int GroupsFor(long patches, int patchSize, int threadsPerGroup)
     {
         int perWarp = 32 / (patchSize / DenseLayout.LaneColumns);
         long warps = (patches + perWarp - 1) / perWarp;
-        return (int)((warps + ThreadsPerGroup / 32 - 1) / (ThreadsPerGroup / 32));
+        int warpsPerGroup = threadsPerGroup / 32;
+        return (int)((warps + warpsPerGroup - 1) / warpsPerGroup);
     }
 
     /// <summary>
@@ -156,10 +155,13 @@ public static partial class GpuDenseDecodeKernel
         // a state below L (only a crafted file starts one there) breaks the fast step's premise:
         // such a warp takes the format's steps one by one (its own copy of the loop, so that the
         // fast one carries none of it)
+        var pixelsAbove = SharedMemory.Allocate<uint>(DenseLayout.LaneColumns * MaxThreadsPerGroup);
+        var contexts = SharedMemory.Allocate<byte>(MaxChannels * ContextTableStride);
+        FillContextTables(contexts, channels);
         if (Ballot(coder.State < DenseLayout.StateLow) != 0)
-            DecodeRows<ExactSteps>(ref coder, rows, channels, n, outLongs, output);
+            DecodeRows<ExactSteps>(ref coder, rows, channels, n, outLongs, output, pixelsAbove, contexts);
         else
-            DecodeRows<FastSteps>(ref coder, rows, channels, n, outLongs, output);
+            DecodeRows<FastSteps>(ref coder, rows, channels, n, outLongs, output, pixelsAbove, contexts);
 
         bool bad = coder.Bad != 0;
         if (valid > 0 && live && coder.State != DenseLayout.StateLow) bad = true;
@@ -209,33 +211,36 @@ public static partial class GpuDenseDecodeKernel
     /// mode 0's rebuild and store.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DecodeRows<TKind>(ref Coder coder, PatchRows rows, int channels, int n,
-        ArrayView<ulong> outLongs, ArrayView<byte> output)
+        ArrayView<ulong> outLongs, ArrayView<byte> output, ArrayView<uint> pixelsAbove, ArrayView<byte> contexts)
         where TKind : struct, IStepKind
     {
-        // the row above: codes (contexts) and pixels (prediction), SWAR words; alpha apart
+        // the row above: codes (contexts) and pixels (prediction), SWAR words; alpha apart. The pixels
+        // wait in shared memory while the next row's codes are decoded: 8 registers fewer during the
+        // steps, which is what keeps them from spilling under the 64-register bound
         Row8 aboveCodes = default, abovePixels = default, aboveAlphaCodes = default, aboveAlphaPixels = default;
+        Park(pixelsAbove, abovePixels);
         int rowOut = rows.RowOut;
         for (int r = 0; r < n; r++)
         {
             bool rowLive = r < rows.Height;
-            // the context sums of every plane at once (fields ≤ 4 × 255: no carry between them)
-            Row8 sums = ContextSums(aboveCodes, rows.Lane, rows.LastLane);
+            // the context sums of every plane at once (fields ≤ 4 × 255: no carry between them); each
+            // step puts its code in its sum's place, so the words hold the row's codes once the planes
+            // are done (one set of 8 registers for both)
+            Row8 codes = r == 0 ? FirstRowSums : ContextSums(aboveCodes, rows.Lane, rows.LastLane);
             // the planes one after another (the stream's order), written out so that each field's shift is a constant
-            var codes = default(Row8);
-            uint predictors = DecodePlane<TKind>(ref coder, ref codes, sums, rows, r, rowLive, 0, 0);
-            if (channels > 1) predictors |= DecodePlane<TKind>(ref coder, ref codes, sums, rows, r, rowLive, 1, 1);
-            if (channels > 2) predictors |= DecodePlane<TKind>(ref coder, ref codes, sums, rows, r, rowLive, 2, 2);
-            codes = FillPastValid(codes, rows.Valid);
-            var pixels = GpuDecodeKernel.DecodeRow(abovePixels, codes, SwarRowCoding.Masks(predictors), rows.Lane, rows.Valid, rows.LastLane);
+            uint predictors = DecodePlane<TKind>(ref coder, ref codes, rows, contexts, r, rowLive, 0, 0);
+            if (channels > 1) predictors |= DecodePlane<TKind>(ref coder, ref codes, rows, contexts, r, rowLive, 1, 1);
+            if (channels > 2) predictors |= DecodePlane<TKind>(ref coder, ref codes, rows, contexts, r, rowLive, 2, 2);
+            codes = FillPastValid(KeepFields(codes, channels < 3 ? channels : 3), rows.Valid);
+            abovePixels = GpuDecodeKernel.DecodeRow(Unpark(pixelsAbove), codes, SwarRowCoding.Masks(predictors), rows.Lane, rows.Valid, rows.LastLane);
+            Park(pixelsAbove, abovePixels);
             aboveCodes = codes;
-            abovePixels = pixels;
 
             if (channels > 3)
             {
-                Row8 alphaSums = ContextSums(aboveAlphaCodes, rows.Lane, rows.LastLane);
-                var alphaCodes = default(Row8);
-                uint predictor = DecodePlane<TKind>(ref coder, ref alphaCodes, alphaSums, rows, r, rowLive, 3, 0);
-                alphaCodes = FillPastValid(alphaCodes, rows.Valid);
+                Row8 alphaCodes = r == 0 ? FirstRowSums : ContextSums(aboveAlphaCodes, rows.Lane, rows.LastLane);
+                uint predictor = DecodePlane<TKind>(ref coder, ref alphaCodes, rows, contexts, r, rowLive, 3, 0);
+                alphaCodes = FillPastValid(KeepFields(alphaCodes, 1), rows.Valid);
                 aboveAlphaPixels = GpuDecodeKernel.DecodeRow(aboveAlphaPixels, alphaCodes, SwarRowCoding.Masks(predictor), rows.Lane, rows.Valid, rows.LastLane);
                 aboveAlphaCodes = alphaCodes;
             }
@@ -246,14 +251,39 @@ public static partial class GpuDenseDecodeKernel
         }
     }
 
+    /// <summary>Most threads a group of the dense kernels may have (the shared memory they take is sized for it).</summary>
+    public const int MaxThreadsPerGroup = 512;
+
+    /// <summary>A lane's row of pixels into shared memory (word k of thread t at k × group size + t:
+    /// a warp's stores fall in distinct banks).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Park(ArrayView<uint> parked, Row8 row)
+    {
+        int t = Group.IdxX, stride = Group.DimX;
+        parked[t] = row.X0; parked[stride + t] = row.X1; parked[2 * stride + t] = row.X2; parked[3 * stride + t] = row.X3;
+        parked[4 * stride + t] = row.X4; parked[5 * stride + t] = row.X5; parked[6 * stride + t] = row.X6; parked[7 * stride + t] = row.X7;
+    }
+
+    /// <summary>The row <see cref="Park"/> put away.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Row8 Unpark(ArrayView<uint> parked)
+    {
+        int t = Group.IdxX, stride = Group.DimX;
+        return new Row8
+        {
+            X0 = parked[t], X1 = parked[stride + t], X2 = parked[2 * stride + t], X3 = parked[3 * stride + t],
+            X4 = parked[4 * stride + t], X5 = parked[5 * stride + t], X6 = parked[6 * stride + t], X7 = parked[7 * stride + t],
+        };
+    }
+
     /// <summary>
-    /// Channel block <paramref name="channel"/> of row <paramref name="r"/>: its zero-row bit and
-    /// predictor (rows past the patch are zero rows) into field <paramref name="field"/> of the
-    /// coder's <see cref="Coder.Predictors"/>, then, for a coded row, its 8 codes into that field
-    /// of <see cref="Coder.Codes"/>.
+    /// Channel block <paramref name="channel"/> of row <paramref name="r"/>: returns its predictor
+    /// (0 for rows past the patch) in field <paramref name="field"/>; each column's context sum, in
+    /// that field of <paramref name="codes"/>, is replaced by its code (0 where nothing is coded: a
+    /// zero row, a column past the patch).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint DecodePlane<TKind>(ref Coder coder, ref Row8 codes, Row8 sums, PatchRows rows, int r, bool rowLive,
+    private static uint DecodePlane<TKind>(ref Coder coder, ref Row8 codes, PatchRows rows, ArrayView<byte> contexts, int r, bool rowLive,
         int channel, int field)
         where TKind : struct, IStepKind
     {
@@ -262,52 +292,92 @@ public static partial class GpuDenseDecodeKernel
         int predictor = rowLive ? RowCoding.PredictorOf(rows.Patch[block + rows.MaskBytes + (r >> 2)], r) : 0;
         bool coded = rows.AnyCoded && rowLive && !RowCoding.IsZeroRow(maskByte, r);
         int shift = SwarRowCoding.FieldBits * field;
-        // the table row of each column's context: the first row's own, else from the sum's field
-        // (in the stream's table order, c × 16 + k, times M)
-        int tables = channel * DenseLayout.ContextsPerChannel;
-        bool firstRow = r == 0;
+        // each column's table (c × 16 + k) from its context sum (the first row's sentinel included)
+        int tables = channel * ContextTableStride;
         int valid = rows.Valid;
         if (CudaAsm.IsSupported && !default(TKind).Exact)
         {
             int limit = coded ? valid : 0;
-            uint first = firstRow ? 1u : 0u;
-            codes.X0 |= PtxStep(ref coder, rows, sums.X0 >> shift, limit, first, tables) << shift;
-            codes.X1 |= PtxStep(ref coder, rows, sums.X1 >> shift, limit - 1, first, tables) << shift;
-            codes.X2 |= PtxStep(ref coder, rows, sums.X2 >> shift, limit - 2, first, tables) << shift;
-            codes.X3 |= PtxStep(ref coder, rows, sums.X3 >> shift, limit - 3, first, tables) << shift;
-            codes.X4 |= PtxStep(ref coder, rows, sums.X4 >> shift, limit - 4, first, tables) << shift;
-            codes.X5 |= PtxStep(ref coder, rows, sums.X5 >> shift, limit - 5, first, tables) << shift;
-            codes.X6 |= PtxStep(ref coder, rows, sums.X6 >> shift, limit - 6, first, tables) << shift;
-            codes.X7 |= PtxStep(ref coder, rows, sums.X7 >> shift, limit - 7, first, tables) << shift;
+            codes.X0 = WithField(codes.X0, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X0, shift), limit), shift);
+            codes.X1 = WithField(codes.X1, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X1, shift), limit - 1), shift);
+            codes.X2 = WithField(codes.X2, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X2, shift), limit - 2), shift);
+            codes.X3 = WithField(codes.X3, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X3, shift), limit - 3), shift);
+            codes.X4 = WithField(codes.X4, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X4, shift), limit - 4), shift);
+            codes.X5 = WithField(codes.X5, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X5, shift), limit - 5), shift);
+            codes.X6 = WithField(codes.X6, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X6, shift), limit - 6), shift);
+            codes.X7 = WithField(codes.X7, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X7, shift), limit - 7), shift);
             return (uint)predictor << shift;
         }
-        codes.X0 |= Step<TKind>(ref coder, rows, Table(sums.X0 >> shift, tables, firstRow), coded && valid > 0) << shift;
-        codes.X1 |= Step<TKind>(ref coder, rows, Table(sums.X1 >> shift, tables, firstRow), coded && valid > 1) << shift;
-        codes.X2 |= Step<TKind>(ref coder, rows, Table(sums.X2 >> shift, tables, firstRow), coded && valid > 2) << shift;
-        codes.X3 |= Step<TKind>(ref coder, rows, Table(sums.X3 >> shift, tables, firstRow), coded && valid > 3) << shift;
-        codes.X4 |= Step<TKind>(ref coder, rows, Table(sums.X4 >> shift, tables, firstRow), coded && valid > 4) << shift;
-        codes.X5 |= Step<TKind>(ref coder, rows, Table(sums.X5 >> shift, tables, firstRow), coded && valid > 5) << shift;
-        codes.X6 |= Step<TKind>(ref coder, rows, Table(sums.X6 >> shift, tables, firstRow), coded && valid > 6) << shift;
-        codes.X7 |= Step<TKind>(ref coder, rows, Table(sums.X7 >> shift, tables, firstRow), coded && valid > 7) << shift;
+        codes.X0 = WithField(codes.X0, Step<TKind>(ref coder, rows, TableOf(contexts, tables, codes.X0, shift), coded && valid > 0), shift);
+        codes.X1 = WithField(codes.X1, Step<TKind>(ref coder, rows, TableOf(contexts, tables, codes.X1, shift), coded && valid > 1), shift);
+        codes.X2 = WithField(codes.X2, Step<TKind>(ref coder, rows, TableOf(contexts, tables, codes.X2, shift), coded && valid > 2), shift);
+        codes.X3 = WithField(codes.X3, Step<TKind>(ref coder, rows, TableOf(contexts, tables, codes.X3, shift), coded && valid > 3), shift);
+        codes.X4 = WithField(codes.X4, Step<TKind>(ref coder, rows, TableOf(contexts, tables, codes.X4, shift), coded && valid > 4), shift);
+        codes.X5 = WithField(codes.X5, Step<TKind>(ref coder, rows, TableOf(contexts, tables, codes.X5, shift), coded && valid > 5), shift);
+        codes.X6 = WithField(codes.X6, Step<TKind>(ref coder, rows, TableOf(contexts, tables, codes.X6, shift), coded && valid > 6), shift);
+        codes.X7 = WithField(codes.X7, Step<TKind>(ref coder, rows, TableOf(contexts, tables, codes.X7, shift), coded && valid > 7), shift);
         return (uint)predictor << shift;
     }
 
-    /// <summary>The table (c × 16 + k) of a code whose context sum is in the low 11 bits of
-    /// <paramref name="sum"/>; <paramref name="tables"/> = c × 16.</summary>
+    /// <summary>The field of <paramref name="word"/> at <paramref name="shift"/> (a context sum) replaced by <paramref name="code"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Table(uint sum, int tables, bool firstRow) =>
-        tables + (firstRow ? DenseLayout.FirstRowContext : ContextOfSum((int)(sum & 0x7FF)));
+    private static uint WithField(uint word, uint code, int shift) =>
+        word & ~(SwarRowCoding.FieldMask << shift) | code << shift;
+
+    /// <summary>The words with only their first <paramref name="fields"/> fields (the planes decoded;
+    /// the others still hold sums).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Row8 KeepFields(Row8 row, int fields)
+    {
+        if (fields >= 3) return row;
+        uint keep = (1u << (SwarRowCoding.FieldBits * fields)) - 1;
+        return new Row8
+        {
+            X0 = row.X0 & keep, X1 = row.X1 & keep, X2 = row.X2 & keep, X3 = row.X3 & keep,
+            X4 = row.X4 & keep, X5 = row.X5 & keep, X6 = row.X6 & keep, X7 = row.X7 & keep,
+        };
+    }
+
+    /// <summary>The table of a column whose context sum is the field at <paramref name="shift"/> of
+    /// <paramref name="word"/>, from its channel's context table at <paramref name="tables"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int TableOf(ArrayView<byte> contexts, int tables, uint word, int shift) =>
+        contexts[tables + (int)((word >> shift) & SwarRowCoding.FieldMask)];
+
+    /// <summary>Entries of a channel's context table: every value of an 11-bit field.</summary>
+    private const int ContextTableStride = 1 << SwarRowCoding.FieldBits;
+
+    /// <summary>Channels a context table is made for.</summary>
+    private const int MaxChannels = 4;
+
+    /// <summary>A sum no row reaches (4 × 255 = 1,020 at most), in every field: the first row's
+    /// "sums", whose context is <see cref="DenseLayout.FirstRowContext"/>.</summary>
+    private const uint FirstRowSum = 0x3FF;
+
+    private static Row8 FirstRowSums => new()
+    {
+        X0 = FirstRowSum * SwarRowCoding.Ones, X1 = FirstRowSum * SwarRowCoding.Ones, X2 = FirstRowSum * SwarRowCoding.Ones,
+        X3 = FirstRowSum * SwarRowCoding.Ones, X4 = FirstRowSum * SwarRowCoding.Ones, X5 = FirstRowSum * SwarRowCoding.Ones,
+        X6 = FirstRowSum * SwarRowCoding.Ones, X7 = FirstRowSum * SwarRowCoding.Ones,
+    };
 
     /// <summary>
-    /// <see cref="DenseCoding.ContextOfSum"/> without a branch or a bit scan: a float's exponent and
-    /// first mantissa bit are B − 1 and the bit below the leading one, so its bits from 22 up are
-    /// 2B + 252 + that bit, the context plus 254, for s ≥ 2 (exact: s &lt; 2^24); s = 0 gives
-    /// −254 and s = 1 gives 0, which the max with s's low bit puts right (checked against the rule
-    /// for every sum in the tests).
+    /// The group's context tables, shared by its threads: entry c × 2048 + s is the table (c × 16 + k)
+    /// of channel c's codes whose context sum is s, k by the format's rule (<see cref="DenseCoding.ContextOfSum"/>),
+    /// or <see cref="DenseLayout.FirstRowContext"/> from <see cref="FirstRowSum"/> up. One shared-memory
+    /// load a step in place of the rule's arithmetic. Every thread of the group must call it (a barrier ends it).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int ContextOfSum(int sum) =>
-        Min(DenseLayout.FirstRowContext - 1, Max((int)(Interop.FloatAsInt((float)sum) >> 22) - 254, sum & 1));
+    private static void FillContextTables(ArrayView<byte> contexts, int channels)
+    {
+        for (int i = Group.IdxX; i < channels * ContextTableStride; i += Group.DimX)
+        {
+            int channel = i / ContextTableStride, sum = i % ContextTableStride;
+            int context = sum >= FirstRowSum ? DenseLayout.FirstRowContext : DenseCoding.ContextOfSum(sum);
+            contexts[i] = (byte)DenseLayout.TableIndex(channel, context);
+        }
+        Group.Barrier();
+    }
 
     /// <summary>
     /// A lane's rANS coder and the row it is decoding, passed by value (a struct behind a reference
@@ -432,37 +502,19 @@ public static partial class GpuDenseDecodeKernel
     }
 
     /// <summary>
-    /// <see cref="Step{TKind}"/> of <see cref="FastSteps"/> as one block of inline PTX, on a CUDA
-    /// device: straight-line, predicated code (ILGPU's branches around the loads and selections
-    /// made ptxas add reconvergence barriers and a divergent-warp path at every ballot), 32-bit
-    /// offsets on 64-bit bases. The same rules, line for line: the context (<see cref="ContextOfSum"/>,
-    /// or 15 in the first row), the token and its entry (loaded by active lanes only; 0 otherwise),
-    /// the state after the token, the two ballots that place the one word a lane may read, the
-    /// read (clamped at the stream's last word), the raw bits and the code. <paramref name="activeLeft"/>:
-    /// the lane's valid columns from this one on (≤ 0: inactive); <paramref name="sum"/>: the context
-    /// sum in the low 11 bits; <paramref name="firstRow"/>: 1 in the first row; <paramref name="tables"/>: c × 16.
+    /// <see cref="Step{TKind}"/> of <see cref="FastSteps"/> in inline PTX, on a CUDA device:
+    /// straight-line, predicated code (ILGPU's branches around the loads and selections made ptxas
+    /// add reconvergence barriers and a divergent-warp path at every ballot), 32-bit offsets on
+    /// 64-bit bases. The same rules, line for line: the token and its entry of table
+    /// <paramref name="table"/> (loaded by every lane, in range; used by active ones), the state after
+    /// the token, the two ballots that place the one word a lane may read, the read (clamped at the
+    /// stream's last word), the raw bits and the code. <paramref name="activeLeft"/>: the lane's
+    /// valid columns from this one on (≤ 0: inactive).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint PtxStep(ref Coder coder, PatchRows rows, uint sum, int activeLeft, uint firstRow, int tables)
+    private static uint PtxStep(ref Coder coder, PatchRows rows, int table, int activeLeft)
     {
         uint state = coder.State;
-        CudaAsm.Emit(
-            "{\n" +
-            ".reg .b32 s, k, t;\n" +
-            ".reg .f32 fs;\n" +
-            ".reg .pred pf;\n" +
-            "and.b32 s, %1, 2047;\n" +
-            "cvt.rn.f32.u32 fs, s;\n" +
-            "mov.b32 k, fs;\n" +
-            "shr.u32 k, k, 22;\n" +
-            "sub.s32 k, k, 254;\n" +
-            "and.b32 t, s, 1;\n" +
-            "max.s32 k, k, t;\n" +
-            "min.s32 k, k, 14;\n" +
-            "setp.ne.u32 pf, %2, 0;\n" +
-            "selp.b32 k, 15, k, pf;\n" +
-            "add.s32 %0, k, %3;\n" +
-            "}", out int table, sum, firstRow, tables);
         // every lane loads (in range whatever its state); only an active lane's entry is used
         int token = rows.Tokens[table << DenseLayout.ProbabilityBits | DenseCoding.Slot(state)];
         Input<uint> entry = rows.Entries[table * EntriesPerTable + token];

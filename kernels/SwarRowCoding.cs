@@ -17,6 +17,9 @@ internal static class SwarRowCoding
     /// <summary>Bit position of plane k's field: 11k.</summary>
     public const int FieldBits = 11;
 
+    /// <summary>One field's bits, at plane 0.</summary>
+    public const uint FieldMask = (1u << FieldBits) - 1;
+
     /// <summary>Bit 0 of every field.</summary>
     public const uint Ones = 1u | 1u << FieldBits | 1u << (2 * FieldBits);
 

@@ -10,7 +10,12 @@
 #                                       the device copy rate of the same run), then Nsight Compute
 #                                       on one dense launch of the 64-image batch (where the time goes);
 #                                       with L3_DENSE_HOSTILE=M first the dense hostile set (M mutants)
-#                                       under compute-sanitizer memcheck
+#                                       under compute-sanitizer memcheck; with L3_LOADER="IMAGES BATCH BATCHES"
+#                                       last the loader bench on the same kernels (bench/loader/run.sh device,
+#                                       both modes, both host paths), from the loader overlay that pack adds
+#   L3_LOADER=1 bench/gpu/dense.sh pack also publishes the loader bench and keeps, in .device/dense/loader,
+#                                       only its files that the GPU bench's self-contained app lacks or
+#                                       has otherwise: one .NET runtime travels, within the device tool's 64 MiB
 # With the device tool: run(command="bash .device/dense/dense.sh device", carry=[".device/dense"]).
 # The device tool sends the checkout its session started in: L3_DEVICE_DIR names a folder there
 # (git-ignored, e.g. /work/main/.device/dense) that pack copies the files into, when run from a worktree.
@@ -28,6 +33,17 @@ pack)
     cp "${L3_CORPUS:-../shared/corpus}/$f.png" .device/dense/images/
   done
   cp bench/gpu/dense.sh .device/dense/dense.sh
+  if [ "${L3_LOADER:-0}" = 1 ]; then
+    dotnet publish bench/loader/L3.LoaderBench -c Release -r linux-x64 --self-contained true -o .device/dense-loader
+    mkdir -p .device/dense-loader-base && tar xzf .device/dense/gpubench.tar.gz -C .device/dense-loader-base
+    mkdir -p .device/dense/loader
+    for f in .device/dense-loader/*; do
+      base=.device/dense-loader-base/app/$(basename "$f")
+      [ -f "$base" ] && cmp -s "$f" "$base" || cp -r "$f" .device/dense/loader/
+    done
+    cp bench/loader/run.sh bench/loader/anchors.py .device/dense/loader/
+    rm -rf .device/dense-loader .device/dense-loader-base
+  fi
   if [ -n "${L3_DEVICE_DIR:-}" ]; then mkdir -p "$L3_DEVICE_DIR" && cp -r .device/dense/. "$L3_DEVICE_DIR"/; fi
   du -sh .device/dense
   ;;
@@ -48,7 +64,7 @@ device)
     echo "dense hostile set under ${SAN:-no sanitizer}: rc $?"; set -e
     grep -E "dense hostile set|DISAGREE|ERROR SUMMARY" "$OUT/hostile-memcheck.log" | head -12
   fi
-  env -u L3_DENSE_HOSTILE L3_DENSE=1 L3_DENSE_BOUNDS=${L3_DENSE_BOUNDS:-} "$APP"/L3.GpuBench "$HERE"/images "${2:-64,256}" 2>&1 | tee "$OUT/bench.log"
+  env -u L3_DENSE_HOSTILE L3_DENSE=1 L3_DENSE_LAUNCHES=${L3_DENSE_LAUNCHES:-} "$APP"/L3.GpuBench "$HERE"/images "${2:-64,256}" 2>&1 | tee "$OUT/bench.log"
   NCU=$(command -v ncu || ls /usr/local/cuda*/bin/ncu 2>/dev/null | head -1 || true)
   if [ -n "$NCU" ] && [ "${L3_PROFILE:-1}" = 1 ]; then
     # the dense kernel's second launch of the 64-image batch (the first is the checked one)
@@ -57,6 +73,14 @@ device)
       --section InstructionStats --section MemoryWorkloadAnalysis --section SchedulerStats --section WarpStateStats \
       "$APP"/L3.GpuBench "$HERE"/images 64 > "$OUT/ncu.txt" 2>&1 || echo "ncu stopped: $?"
     grep -E "Duration|Registers Per|Achieved Occupancy|Theoretical Occupancy|Block Limit Reg|Memory Throughput|DRAM Throughput|Compute \(SM\)|Executed Ipc A|Issue Slots Busy|Issued Warp|No Eligible|Warp Cycles Per Issued|Local|L1/TEX Hit|L2 Hit|Stall|Executed Instructions  " "$OUT/ncu.txt" | head -40 || true
+  fi
+  if [ -n "${L3_LOADER:-}" ] && [ -d "$HERE"/loader ]; then
+    # the loader bench on the GPU bench's runtime with the loader's files over it; run.sh reads
+    # .device/loader/images (the same 7 images) from the repository root
+    cp -r "$HERE"/loader/. "$APP"/
+    mkdir -p .device/loader && ln -sfn "$HERE"/images .device/loader/images && cp "$HERE"/loader/anchors.py .device/loader/
+    # shellcheck disable=SC2086
+    L3_ANCHORS=0 L3_APP="$APP" OUT="$OUT/loader" bash "$HERE"/loader/run.sh device $L3_LOADER
   fi
   ;;
 esac

@@ -135,7 +135,7 @@ internal sealed class FusedStage : IDisposable
             if (launch.Mode == DenseMode)
             {
                 int sets = launch.TableSets;
-                kernels.DenseDecode(stream, new KernelConfig(GpuDenseDecodeKernel.GroupsFor(launch.Count, launch.PatchSize), GpuDenseDecodeKernel.ThreadsPerGroup),
+                kernels.DenseDecode(stream, DenseLaunch.For(_accelerator).Config(launch.Count, launch.PatchSize),
                     dataBytes, s.Tasks!.View.SubView(launch.First, launch.Count),
                     dataBytes.SubView(launch.TokensWord * 4L, (long)sets * DenseKernelTables.SlotBytes(launch.Channels)),
                     s.Data.View.SubView(launch.EntriesWord, (long)sets * DenseKernelTables.Entries(launch.Channels)),
@@ -279,11 +279,10 @@ internal sealed class FusedStage : IDisposable
         public static Kernels Load(Accelerator accelerator, PatchListDecodeKernel decode, DensePatchListDecodeKernel denseDecode, AugmentStageKernel augment) => new(
             accelerator.LoadKernel(decode.Method.CreateDelegate<Action<ArrayView<ulong>, ArrayView<uint>, ArrayView<PatchTask>,
                 ArrayView<ulong>, ArrayView<byte>, int, int, SpecializedValue<int>, SpecializedValue<int>>>()),
-            // the dense kernel with the codec's launch bound (L3GpuOptions.DenseGroupsPerSM): registers for 8 groups an SM
+            // the dense kernel launched as the codec launches it (DenseLaunch.For)
             accelerator.LoadKernel(denseDecode.Method.CreateDelegate<Action<ArrayView<byte>, ArrayView<PatchTask>, ArrayView<byte>, ArrayView<uint>,
                 ArrayView<ulong>, ArrayView<byte>, ArrayView<int>, int, SpecializedValue<int>, SpecializedValue<int>>>(),
-                accelerator is CudaAccelerator
-                    ? new KernelSpecialization(GpuDenseDecodeKernel.ThreadsPerGroup, L3GpuOptions.DefaultDenseGroupsPerSM) : KernelSpecialization.Empty),
+                DenseLaunch.For(accelerator).Bounds(accelerator)),
             accelerator.LoadAutoGroupedKernel(augment.Method.CreateDelegate<Action<Index1D, ArrayView<byte>, ArrayView<AugmentSample>,
                 ArrayView<byte>, ArrayView<ushort>, ArrayView<float>, AugmentOutput, SpecializedValue<int>>>()));
     }

@@ -141,7 +141,7 @@ public static class GpuDecodeLaunch
         deviceFile.View.SubView(0, file.Length).CopyFromCPU(ref MemoryMarshal.GetReference(file), file.Length);
         int n = header.PatchSize;
         DenseShapeKernel<TShape>.For(accelerator)(accelerator.DefaultStream,
-            new KernelConfig(GpuDenseDecodeKernel.GroupsFor(tasks.Length, n), GpuDenseDecodeKernel.ThreadsPerGroup),
+            DenseLaunch.For(accelerator).Config(tasks.Length, n),
             deviceFile.View, deviceTasks.View, deviceTokens.View, deviceEntries.View, devicePixels.View, devicePixels.View.AsContiguous().Cast<byte>(),
             firstBad.View, tasks.Length, SpecializedValue.New(n), SpecializedValue.New(header.Channels));
         accelerator.Synchronize();
@@ -153,7 +153,7 @@ public static class GpuDecodeLaunch
     }
 
     /// <summary>The dense patch-list kernel instantiated with <typeparamref name="TShape"/>, loaded once per
-    /// accelerator, with the codec's launch bound on CUDA (<see cref="L3GpuOptions.DefaultDenseGroupsPerSM"/>).</summary>
+    /// accelerator, launched as the codec launches it (<see cref="DenseLaunch.For"/>).</summary>
     internal static class DenseShapeKernel<TShape> where TShape : struct, IPatchShape
     {
         private static readonly ConditionalWeakTable<Accelerator, Action<AcceleratorStream, KernelConfig, ArrayView<byte>, ArrayView<PatchTask>,
@@ -163,9 +163,7 @@ public static class GpuDecodeLaunch
             ArrayView<byte>, ArrayView<int>, int, SpecializedValue<int>, SpecializedValue<int>> For(Accelerator accelerator) =>
             Loaded.GetValue(accelerator, a => a.LoadKernel<ArrayView<byte>, ArrayView<PatchTask>, ArrayView<byte>, ArrayView<uint>, ArrayView<ulong>,
                 ArrayView<byte>, ArrayView<int>, int, SpecializedValue<int>, SpecializedValue<int>>(
-                GpuDenseDecodeKernel.DecodePatchList<TShape>,
-                a.AcceleratorType == AcceleratorType.Cuda
-                    ? new KernelSpecialization(GpuDenseDecodeKernel.ThreadsPerGroup, L3GpuOptions.DefaultDenseGroupsPerSM) : KernelSpecialization.Empty));
+                GpuDenseDecodeKernel.DecodePatchList<TShape>, DenseLaunch.For(a).Bounds(a)));
     }
 
     /// <summary>The decode kernel instantiated with <typeparamref name="TShape"/>, loaded once per accelerator.</summary>

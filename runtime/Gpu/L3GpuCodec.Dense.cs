@@ -21,9 +21,9 @@ public sealed partial class L3GpuCodec
         ArrayView<ulong>, ArrayView<byte>, ArrayView<int>, GpuDenseShape, SpecializedValue<int>, SpecializedValue<int>> DenseKernel =>
         _decodeDense ??= Accelerator.LoadKernel<ArrayView<byte>, ArrayView<long>, ArrayView<byte>, ArrayView<uint>,
             ArrayView<ulong>, ArrayView<byte>, ArrayView<int>, GpuDenseShape, SpecializedValue<int>, SpecializedValue<int>>(
-            GpuDenseDecodeKernel.DenseDecode, _denseBounds);
+            GpuDenseDecodeKernel.DenseDecode, _denseLaunch.Bounds(Accelerator));
 
-    private readonly KernelSpecialization _denseBounds;
+    private readonly DenseLaunch _denseLaunch;
 
     /// <summary>
     /// Dense files of one shape, checked and on the device, ready to decode (again and again, for a
@@ -134,8 +134,7 @@ public sealed partial class L3GpuCodec
         ArgumentNullException.ThrowIfNull(batch);
         Accelerator.Bind();
         batch.Errors.View.MemSetToZero(ComputeStream);
-        int groups = GpuDenseDecodeKernel.GroupsFor((long)batch.Shape.PatchCount * batch.Shape.Images, batch.Shape.PatchSize);
-        DenseKernel(ComputeStream, new KernelConfig(groups, GpuDenseDecodeKernel.ThreadsPerGroup), batch.Data.View, batch.FileStarts.View,
+        DenseKernel(ComputeStream, _denseLaunch.Config((long)batch.Shape.PatchCount * batch.Shape.Images, batch.Shape.PatchSize), batch.Data.View, batch.FileStarts.View,
             batch.SlotTokens.View, batch.Entries.View, batch.Output.View, batch.OutputBytesView, batch.Errors.View, batch.Shape,
             SpecializedValue.New(batch.Shape.PatchSize), SpecializedValue.New(batch.Shape.Channels));
     }

@@ -78,9 +78,7 @@ public sealed partial class L3GpuCodec : IDisposable
             ArrayView<byte>, GpuDecodeShape, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(
             GpuDecodeKernel.Decode<AnyShape>, bounds);
         _encodeInit = LoadEncodeKernels();
-        int denseGroups = options.DenseGroupsPerSM == 0 ? L3GpuOptions.DefaultDenseGroupsPerSM : options.DenseGroupsPerSM;
-        _denseBounds = IsCuda && denseGroups > 0
-            ? new KernelSpecialization(GpuDenseDecodeKernel.ThreadsPerGroup, denseGroups) : KernelSpecialization.Empty;
+        _denseLaunch = IsCuda ? options.DenseLaunch ?? DenseLaunch.Cuda : DenseLaunch.Emulated;
     }
 
     /// <summary>
@@ -405,13 +403,8 @@ public sealed record L3GpuOptions
     /// (bench/RESULTS.md, "GPU").</summary>
     public int DecodeGroupsPerSM { get; init; }
 
-    /// <summary>The dense (mode 1) kernel's launch bound, as <see cref="DecodeGroupsPerSM"/>
-    /// (groups of <see cref="L3.Kernels.GpuDenseDecodeKernel.ThreadsPerGroup"/>; 0 = the default,
-    /// <see cref="DefaultDenseGroupsPerSM"/>; -1 = no bound).</summary>
-    public int DenseGroupsPerSM { get; init; }
-
-    /// <summary>The dense kernel's bound when none is asked for: 8 groups of 128 an SM, so at most 64
-    /// registers a thread and half the SM's warps resident; the compiler's own choice (107 registers,
-    /// a quarter of the warps) decoded 1.5× slower on an H200 (bench/RESULTS.md, "Dense mode").</summary>
-    public const int DefaultDenseGroupsPerSM = 8;
+    /// <summary>How the dense (mode 1) kernel is launched on CUDA: threads a group and its launch bound
+    /// (null = <see cref="L3.Kernels.DenseLaunch.Cuda"/>). On the CPU accelerator it is always
+    /// <see cref="L3.Kernels.DenseLaunch.Emulated"/>.</summary>
+    public DenseLaunch? DenseLaunch { get; init; }
 }

@@ -71,14 +71,6 @@ public sealed class DenseGpuTests(CodecFixture fixture)
     }
 
     [Fact]
-    public void The_kernels_branch_free_context_is_the_formats_for_every_sum()
-    {
-        // sums reach 4 × 255 = 1,020; the whole 11-bit field is checked
-        for (int sum = 0; sum < 1 << SwarRowCoding.FieldBits; sum++)
-            Assert.Equal(DenseCoding.ContextOfSum(sum), GpuDenseDecodeKernel.ContextOfSum(sum));
-    }
-
-    [Fact]
     public void Crafted_dense_tables_and_streams_are_refused_or_decoded_exactly_as_the_reference_does()
     {
         // states below L (the kernel's exact steps), streams cut or left over, tables the stream cannot

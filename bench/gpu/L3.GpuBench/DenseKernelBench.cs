@@ -1,5 +1,6 @@
 using L3.Gpu;
 using L3.Imaging;
+using L3.Kernels;
 
 namespace L3.GpuBench;
 
@@ -89,19 +90,19 @@ internal static class DenseKernelBench
                 $"({raw / denseTime / 1e9 / copyGBs:F3} of copy) {(exact ? "exact" : "MISMATCH")}");
             Console.WriteLine(rows[^1]);
 
-            // L3_DENSE_BOUNDS=-1,6,8: the dense kernel under other launch bounds (groups of 128 an SM;
-            // -1 none), each checked and timed on the last batch
-            var bounds = batchSize == batchSizes[^1] ? Environment.GetEnvironmentVariable("L3_DENSE_BOUNDS") ?? "" : "";
-            foreach (var bound in bounds.Split(',', StringSplitOptions.RemoveEmptyEntries))
+            // L3_DENSE_LAUNCHES=128x8,1024x1: the dense kernel launched otherwise (threads a group x groups
+            // an SM that bound its registers; 0 none), each checked and timed on the last batch
+            var launches = batchSize == batchSizes[^1] ? Environment.GetEnvironmentVariable("L3_DENSE_LAUNCHES") ?? "" : "";
+            foreach (var launch in launches.Split(',', StringSplitOptions.RemoveEmptyEntries))
             {
-                using var other = new L3GpuCodec(new L3GpuOptions { DenseGroupsPerSM = int.Parse(bound) });
+                using var other = new L3GpuCodec(new L3GpuOptions { DenseLaunch = DenseLaunch.Parse(launch) });
                 using var otherBatch = other.PrepareDense(denseList);
                 other.LaunchDense(otherBatch);
                 other.ComputeStream.Synchronize();
                 bool otherExact = !otherBatch.FailedToHost().Any(f => f) && otherBatch.OutputToHost().AsSpan().SequenceEqual(output);
                 allExact &= otherExact;
                 var otherTime = Time(other, reps, () => other.LaunchDense(otherBatch));
-                rows.Add($"batch {batchSize,4}: dense, launch bound {bound} groups an SM: {otherTime * 1e3,8:F3} ms {raw / otherTime / 1e9,7:F0} GB/s " +
+                rows.Add($"batch {batchSize,4}: dense, launched {launch} (threads x groups an SM): {otherTime * 1e3,8:F3} ms {raw / otherTime / 1e9,7:F0} GB/s " +
                     $"{(otherExact ? "exact" : "MISMATCH")}");
                 Console.WriteLine(rows[^1]);
             }
