@@ -342,10 +342,11 @@ public static partial class GpuDenseDecodeKernel
     /// <paramref name="word"/>, from its channel's context table at <paramref name="tables"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int TableOf(ArrayView<byte> contexts, int tables, uint word, int shift) =>
-        contexts[tables + (int)((word >> shift) & SwarRowCoding.FieldMask)];
+        contexts[tables + (int)((word >> shift) & (ContextTableStride - 1))];
 
-    /// <summary>Entries of a channel's context table: every value of an 11-bit field.</summary>
-    private const int ContextTableStride = 1 << SwarRowCoding.FieldBits;
+    /// <summary>Entries of a channel's context table: every sum (≤ 1,020) and <see cref="FirstRowSum"/>;
+    /// a field's bits above these are 0 (the third field has no more).</summary>
+    private const int ContextTableStride = 1024;
 
     /// <summary>Channels a context table is made for.</summary>
     private const int MaxChannels = 4;
@@ -362,9 +363,9 @@ public static partial class GpuDenseDecodeKernel
     };
 
     /// <summary>
-    /// The group's context tables, shared by its threads: entry c × 2048 + s is the table (c × 16 + k)
+    /// The group's context tables, shared by its threads: entry c × 1024 + s is the table (c × 16 + k)
     /// of channel c's codes whose context sum is s, k by the format's rule (<see cref="DenseCoding.ContextOfSum"/>),
-    /// or <see cref="DenseLayout.FirstRowContext"/> from <see cref="FirstRowSum"/> up. One shared-memory
+    /// or <see cref="DenseLayout.FirstRowContext"/> for <see cref="FirstRowSum"/>. One shared-memory
     /// load a step in place of the rule's arithmetic. Every thread of the group must call it (a barrier ends it).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -373,7 +374,7 @@ public static partial class GpuDenseDecodeKernel
         for (int i = Group.IdxX; i < channels * ContextTableStride; i += Group.DimX)
         {
             int channel = i / ContextTableStride, sum = i % ContextTableStride;
-            int context = sum >= FirstRowSum ? DenseLayout.FirstRowContext : DenseCoding.ContextOfSum(sum);
+            int context = sum == FirstRowSum ? DenseLayout.FirstRowContext : DenseCoding.ContextOfSum(sum);
             contexts[i] = (byte)DenseLayout.TableIndex(channel, context);
         }
         Group.Barrier();
