@@ -67,7 +67,6 @@ public sealed partial class L3GpuCodec : IDisposable
         Device device = _context.Devices.FirstOrDefault(d => d.AcceleratorType == AcceleratorType.Cuda)
             ?? _context.Devices.First(d => d.AcceleratorType == AcceleratorType.CPU);
         Accelerator = device.CreateAccelerator(_context);
-        if (options.PreferL1Cache && Accelerator is CudaAccelerator cuda) cuda.CacheConfiguration = CudaCacheConfiguration.PreferL1;
         _pageLocked = new PageLockedPool(Accelerator);
         _threadsPerGroup = GpuDecodeLaunch.ThreadsPerGroup(Accelerator);
         CopyStream = Accelerator.CreateStream();
@@ -408,8 +407,4 @@ public sealed record L3GpuOptions
     /// (null = <see cref="L3.Kernels.DenseLaunch.Cuda"/>). On the CPU accelerator it is always
     /// <see cref="L3.Kernels.DenseLaunch.Emulated"/>.</summary>
     public DenseLaunch? DenseLaunch { get; init; }
-
-    /// <summary>On CUDA, ask the driver for the smallest shared-memory carveout the kernels allow, the
-    /// rest of each SM's 256 KB going to L1 (the dense kernel's tables and spills live there).</summary>
-    public bool PreferL1Cache { get; init; }
 }

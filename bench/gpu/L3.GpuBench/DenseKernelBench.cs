@@ -90,18 +90,12 @@ internal static class DenseKernelBench
                 $"({raw / denseTime / 1e9 / copyGBs:F3} of copy) {(exact ? "exact" : "MISMATCH")}");
             Console.WriteLine(rows[^1]);
 
-            // L3_DENSE_LAUNCHES=128x8,512x2+L1: the dense kernel launched otherwise (threads a group x groups
-            // an SM that bound its registers, 0 none; +L1 prefers L1 to shared memory), each checked and
-            // timed on the last batch
+            // L3_DENSE_LAUNCHES=128x8,256x4: the dense kernel launched otherwise (threads a group x groups
+            // an SM that bound its registers; 0 none), each checked and timed on the last batch
             var launches = batchSize == batchSizes[^1] ? Environment.GetEnvironmentVariable("L3_DENSE_LAUNCHES") ?? "" : "";
             foreach (var launch in launches.Split(',', StringSplitOptions.RemoveEmptyEntries))
             {
-                // "+L1": the same with the driver asked to prefer L1 over shared memory
-                bool preferL1 = launch.EndsWith("+L1", StringComparison.Ordinal);
-                using var other = new L3GpuCodec(new L3GpuOptions
-                {
-                    DenseLaunch = DenseLaunch.Parse(preferL1 ? launch[..^3] : launch), PreferL1Cache = preferL1,
-                });
+                using var other = new L3GpuCodec(new L3GpuOptions { DenseLaunch = DenseLaunch.Parse(launch) });
                 using var otherBatch = other.PrepareDense(denseList);
                 other.LaunchDense(otherBatch);
                 other.ComputeStream.Synchronize();
