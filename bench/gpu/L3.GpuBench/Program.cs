@@ -6,6 +6,8 @@ using L3.Imaging;
 using L3.Gpu;
 
 // L3 GPU bench: see bench/gpu/run.sh. Prints a table last.
+// --ptx DIR: only the dense kernels' PTX, no GPU needed (bench/gpu/ptxas.sh)
+if (args is ["--ptx", var ptxDirectory]) return L3.GpuBench.PtxDump.Run(ptxDirectory);
 string imageDir = args.Length > 0 ? args[0] : "images";
 int[] batchSizes = args.Length > 1 ? args[1].Split(',').Select(int.Parse).ToArray() : [1, 2, 4, 8, 16, 32, 64, 128, 256];
 // L3_BENCH_SMALL=1: tiny images and buffers, to try the bench on the CPU accelerator
