@@ -9,6 +9,8 @@
 #                                       images tiled to 2048x1024 RGB, both modes checked and timed,
 #                                       the device copy rate of the same run), then Nsight Compute
 #                                       on one dense launch of the 64-image batch (where the time goes);
+#                                       L3_DENSE_LAUNCHES=256x4,512x1 times other launches (threads x groups
+#                                       an SM) on the last batch, each checked; L3_PROFILE=0 skips Nsight;
 #                                       with L3_DENSE_HOSTILE=M first the dense hostile set (M mutants)
 #                                       under compute-sanitizer memcheck; with L3_LOADER="IMAGES BATCH BATCHES"
 #                                       last the loader bench on the same kernels (bench/loader/run.sh device,
