@@ -55,11 +55,22 @@ internal static class DenseFileDecoder
         {
             long destLength = (long)(rect.Height - 1) * destStride + rect.Width * header.Channels;
             if (dest.Length < destLength) throw new ArgumentException("the destination is too small for the patch", nameof(dest));
-            fixed (byte* f = file)
-            fixed (byte* d = dest)
-                DenseSimdDecoder.Decode(path, f + at, length, file.Length - at, rect.Width, rect.Height, header.Channels, tables,
-                    d, destStride, DenseSimdDecoder.ThreadScratch, at);
-            return;
+            try
+            {
+                fixed (byte* f = file)
+                fixed (byte* d = dest)
+                    DenseSimdDecoder.Decode(path, f + at, length, file.Length - at, rect.Width, rect.Height, header.Channels, tables,
+                        d, destStride, DenseSimdDecoder.ThreadScratch, at);
+                return;
+            }
+            catch (L3FormatException)
+            {
+                // the reference states the fault (its words are every path's: a fault found after a few
+                // vector steps may be a different one); it refuses the same patches, so it throws here
+                DensePatchDecoder.Decode(file.Slice(at, length), rect.Width, rect.Height, header.Channels, tables, dest, destStride,
+                    Scratch(header.PatchSize, header.Channels), at);
+                throw;
+            }
         }
         DensePatchDecoder.Decode(file.Slice(at, length), rect.Width, rect.Height, header.Channels, tables, dest, destStride,
             Scratch(header.PatchSize, header.Channels), at);
@@ -103,10 +114,32 @@ internal static class DenseFileDecoder
     /// <see cref="DenseSimdDecoder.DecodeGroup"/>; so that most groups are full, the patches are taken
     /// row by row without the last column (all of a size but in the last row), then the last column.
     /// </summary>
-    private static unsafe void DecodePatchRows(ReadOnlySpan<byte> file, L3Header header, DenseTables tables, int firstRow, int rowCount,
+    private static void DecodePatchRows(ReadOnlySpan<byte> file, L3Header header, DenseTables tables, int firstRow, int rowCount,
         Span<byte> pixels, int stride, CpuPath path)
     {
         path = CpuPaths.Resolve(path);
+        if (path == CpuPath.Scalar)
+        {
+            DecodePatchRowsOn(CpuPath.Scalar, file, header, tables, firstRow, rowCount, pixels, stride);
+            return;
+        }
+        try
+        {
+            DecodePatchRowsOn(path, file, header, tables, firstRow, rowCount, pixels, stride);
+        }
+        catch (L3FormatException)
+        {
+            // a bad stream: the reference decodes the same patches in the same order and throws the
+            // first fault in its words, so every path refuses a file with one message (a group of
+            // vector patches finds its faults in lockstep, not patch by patch)
+            DecodePatchRowsOn(CpuPath.Scalar, file, header, tables, firstRow, rowCount, pixels, stride);
+            throw;
+        }
+    }
+
+    private static unsafe void DecodePatchRowsOn(CpuPath path, ReadOnlySpan<byte> file, L3Header header, DenseTables tables, int firstRow,
+        int rowCount, Span<byte> pixels, int stride)
+    {
         int channels = header.Channels, inner = header.PatchesX - 1, count = rowCount * header.PatchesX;
         // the k-th patch of that order
         int PatchAt(int k) => k < rowCount * inner

@@ -12,7 +12,8 @@ namespace L3.Dense;
 /// <summary>
 /// The vector decoder of a dense patch (docs/FORMAT.md, 6.3–6.5), for the Vector256 and Vector512
 /// paths (both have AVX2). It must give the bytes of <see cref="DensePatchDecoder"/>, the reference,
-/// and reject exactly the patches the reference rejects (the messages may differ).
+/// and reject exactly the patches the reference rejects (its messages may differ: <see cref="DenseFileDecoder"/>
+/// then has the reference state the fault, so every path refuses a file with the same words).
 /// </summary>
 /// <remarks>
 /// The 8 lanes of a patch are the 8 elements of one <see cref="Vector256{T}"/> of states, so a
