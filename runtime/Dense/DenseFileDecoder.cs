@@ -77,9 +77,37 @@ internal static class DenseFileDecoder
     }
 
     /// <summary>Decodes every patch of a file that <see cref="Validate"/> accepted into
-    /// <paramref name="pixels"/>; a stream fault found on the way throws.</summary>
-    public static unsafe void DecodeAll(ReadOnlySpan<byte> file, L3Header header, DenseTables tables, Span<byte> pixels, int maxDegreeOfParallelism,
+    /// <paramref name="pixels"/>; a stream fault throws, and it is the first bad patch's in index order,
+    /// in the reference's words (<see cref="FirstFault"/>), whatever the path and the threads.</summary>
+    public static void DecodeAll(ReadOnlySpan<byte> file, L3Header header, DenseTables tables, Span<byte> pixels, int maxDegreeOfParallelism,
         CpuPath path = CpuPath.Auto)
+    {
+        try
+        {
+            DecodeAllOn(file, header, tables, pixels, maxDegreeOfParallelism, path);
+        }
+        catch (L3FormatException)
+        {
+            FirstFault(file, header, tables);
+            throw; // the reference refuses the same patches: not reached
+        }
+    }
+
+    /// <summary>
+    /// Throws the fault the scalar reference finds first, patch by patch in index order (as
+    /// <see cref="L3Codec.Verify"/> reads them). The vector decoders find faults in lockstep, a group
+    /// of patches at once, and the paths and threads visit patches in different orders: after any
+    /// fault, this makes the one every path reports.
+    /// </summary>
+    private static void FirstFault(ReadOnlySpan<byte> file, L3Header header, DenseTables tables)
+    {
+        var patch = new byte[header.PatchSize * header.PatchSize * header.Channels];
+        for (int index = 0; index < header.PatchCount; index++)
+            DecodePatch(file, header, tables, index, patch, header.PatchRect(index).Width * header.Channels, CpuPath.Scalar);
+    }
+
+    private static unsafe void DecodeAllOn(ReadOnlySpan<byte> file, L3Header header, DenseTables tables, Span<byte> pixels, int maxDegreeOfParallelism,
+        CpuPath path)
     {
         int stride = header.Width * header.Channels;
         if (maxDegreeOfParallelism <= 1 || header.PatchesY < 2)
@@ -114,32 +142,10 @@ internal static class DenseFileDecoder
     /// <see cref="DenseSimdDecoder.DecodeGroup"/>; so that most groups are full, the patches are taken
     /// row by row without the last column (all of a size but in the last row), then the last column.
     /// </summary>
-    private static void DecodePatchRows(ReadOnlySpan<byte> file, L3Header header, DenseTables tables, int firstRow, int rowCount,
+    private static unsafe void DecodePatchRows(ReadOnlySpan<byte> file, L3Header header, DenseTables tables, int firstRow, int rowCount,
         Span<byte> pixels, int stride, CpuPath path)
     {
         path = CpuPaths.Resolve(path);
-        if (path == CpuPath.Scalar)
-        {
-            DecodePatchRowsOn(CpuPath.Scalar, file, header, tables, firstRow, rowCount, pixels, stride);
-            return;
-        }
-        try
-        {
-            DecodePatchRowsOn(path, file, header, tables, firstRow, rowCount, pixels, stride);
-        }
-        catch (L3FormatException)
-        {
-            // a bad stream: the reference decodes the same patches in the same order and throws the
-            // first fault in its words, so every path refuses a file with one message (a group of
-            // vector patches finds its faults in lockstep, not patch by patch)
-            DecodePatchRowsOn(CpuPath.Scalar, file, header, tables, firstRow, rowCount, pixels, stride);
-            throw;
-        }
-    }
-
-    private static unsafe void DecodePatchRowsOn(CpuPath path, ReadOnlySpan<byte> file, L3Header header, DenseTables tables, int firstRow,
-        int rowCount, Span<byte> pixels, int stride)
-    {
         int channels = header.Channels, inner = header.PatchesX - 1, count = rowCount * header.PatchesX;
         // the k-th patch of that order
         int PatchAt(int k) => k < rowCount * inner

@@ -133,7 +133,7 @@ internal static class DensePatchDecoder
                             int slot = DenseCoding.Slot(state);
                             int token = slotsOfBlock[context * DenseLayout.ProbabilityTotal + slot];
                             if (token == DenseTables.NoToken)
-                                throw new L3FormatException($"channel {c} row {r}: a symbol of context {context}, whose table is unused", fileOffset);
+                                throw new L3FormatException($"dense patch, channel {c} row {r}: a symbol of context {context}, whose table is unused", fileOffset);
                             uint entry = entriesOfBlock[context * DenseTables.TokenStride + token];
                             states[l] = DenseCoding.AfterToken(state, slot, (int)(entry & 0xFFFF), (int)(entry >> 16));
                             tokens[l] = token;

@@ -492,7 +492,7 @@ internal static unsafe class DenseSimdDecoder
     }
 
     private static L3FormatException Fault(int c, int r, long fileOffset) =>
-        new($"channel {c} row {r}: a symbol of a context whose table is unused", fileOffset);
+        new($"dense patch, channel {c} row {r}: a symbol of a context whose table is unused", fileOffset);
 
     /// <summary>The next words of a patch's stream for its 8 lanes: the lanes of <paramref name="first"/>
     /// in order, then those of <paramref name="second"/>.</summary>
