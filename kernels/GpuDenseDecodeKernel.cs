@@ -98,7 +98,7 @@ public static partial class GpuDenseDecodeKernel
 
     /// <summary>
     /// The per-patch body, called by the G = <paramref name="n"/> / 8 lanes of a segment together
-    /// (every lane of the warp must call it, <paramref name="live"/> false for a slot without a
+    /// (every thread of the group must call it, at its start: it fills the group's shared context tables behind a barrier; <paramref name="live"/> false for a slot without a
     /// patch). The patch of <paramref name="length"/> bytes at <paramref name="patchAt"/>,
     /// <paramref name="width"/> × <paramref name="height"/> pixels, its file's tables at
     /// <paramref name="tokensBase"/> and <paramref name="entriesBase"/> (as <see cref="DenseDecode"/> takes them),
