@@ -6,7 +6,7 @@ namespace L3.Kernels;
 /// <summary>The signature of a mode-1 patch-list decode kernel (<see cref="GpuDenseDecodeKernel.DecodePatchList{TShape}"/>):
 /// what a generated profile hands the loader as its fused dense decode.</summary>
 public delegate void DensePatchListDecodeKernel(
-    ArrayView<byte> data, ArrayView<PatchTask> tasks, ArrayView<byte> slotTokens, ArrayView<uint> tokenEntries, ArrayView<ulong> outLongs,
+    ArrayView<byte> data, ArrayView<PatchTask> tasks, ArrayView<byte> slotRanks, ArrayView<uint> tokenEntries, ArrayView<ulong> outLongs,
     ArrayView<byte> outBytes, ArrayView<int> firstBad, int taskCount, SpecializedValue<int> patchSizeValue, SpecializedValue<int> channelsValue);
 
 public static partial class GpuDenseDecodeKernel
@@ -15,16 +15,16 @@ public static partial class GpuDenseDecodeKernel
     /// Decodes a list of mode-1 patches (of any files, at any places) to interleaved pixels: the
     /// loader's decode of dense samples, as <see cref="GpuDecodeKernel.DecodePatchList"/> is of row-coded
     /// ones. Patch size and channel count are one per launch; task i's file has the expanded tables
-    /// set <see cref="PatchTask.Tables"/> of <paramref name="slotTokens"/> and <paramref name="tokenEntries"/>
+    /// set <see cref="PatchTask.Tables"/> of <paramref name="slotRanks"/> and <paramref name="tokenEntries"/>
     /// (each set as <c>DenseKernelTables</c> writes one file's). Every task was written and its
     /// structure checked on the device (<see cref="PatchTaskKernel"/>: a task switched off has width
     /// 0); the stream is checked here, and the smallest index of a task whose stream is corrupt goes
     /// to <paramref name="firstBad"/>[0] (an atomic minimum).
     /// </summary>
     public static void DecodePatchList(
-        ArrayView<byte> data, ArrayView<PatchTask> tasks, ArrayView<byte> slotTokens, ArrayView<uint> tokenEntries, ArrayView<ulong> outLongs,
+        ArrayView<byte> data, ArrayView<PatchTask> tasks, ArrayView<byte> slotRanks, ArrayView<uint> tokenEntries, ArrayView<ulong> outLongs,
         ArrayView<byte> outBytes, ArrayView<int> firstBad, int taskCount, SpecializedValue<int> patchSizeValue, SpecializedValue<int> channelsValue) =>
-        DecodePatchList<AnyShape>(data, tasks, slotTokens, tokenEntries, outLongs, outBytes, firstBad, taskCount, patchSizeValue, channelsValue);
+        DecodePatchList<AnyShape>(data, tasks, slotRanks, tokenEntries, outLongs, outBytes, firstBad, taskCount, patchSizeValue, channelsValue);
 
     /// <summary>
     /// <see cref="DecodePatchList"/> with the patch size and, when <typeparamref name="TShape"/> fixes it,
@@ -32,7 +32,7 @@ public static partial class GpuDenseDecodeKernel
     /// dense decode. One segment of N / 8 lanes a task, 32 / (N / 8) tasks a warp, as the file kernel.
     /// </summary>
     public static void DecodePatchList<TShape>(
-        ArrayView<byte> data, ArrayView<PatchTask> tasks, ArrayView<byte> slotTokens, ArrayView<uint> tokenEntries, ArrayView<ulong> outLongs,
+        ArrayView<byte> data, ArrayView<PatchTask> tasks, ArrayView<byte> slotRanks, ArrayView<uint> tokenEntries, ArrayView<ulong> outLongs,
         ArrayView<byte> outBytes, ArrayView<int> firstBad, int taskCount, SpecializedValue<int> patchSizeValue, SpecializedValue<int> channelsValue)
         where TShape : struct, IPatchShape
     {
@@ -44,9 +44,12 @@ public static partial class GpuDenseDecodeKernel
         var task = slot < taskCount ? tasks[(int)slot] : default;
         bool live = task.Width > 0;
         long tables = task.Tables;
+        // the group's first task's file (when it has a patch) has its tables in shared memory
+        long first = (long)Grid.IdxX * (Group.DimX / 32) * (32 / lanes);
+        var firstTask = first < taskCount ? tasks[(int)first] : default;
+        long homeTables = firstTask.Width > 0 ? firstTask.Tables : -1;
         bool bad = DecodePatch(data, task.Start, task.Length, task.Width, task.Height, channels, n, live,
-            slotTokens, tables * DenseLayout.TableCount(channels) * DenseLayout.ProbabilityTotal, tokenEntries,
-            tables * DenseLayout.TableCount(channels) * EntriesPerTable, outLongs, outBytes, task.Out, task.RowStride);
+            slotRanks, tokenEntries, tables, homeTables, outLongs, outBytes, task.Out, task.RowStride);
         if (bad && live) Atomic.Min(ref firstBad[0], (int)slot);
     }
 }

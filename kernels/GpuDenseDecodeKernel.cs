@@ -23,10 +23,13 @@ public struct GpuDenseShape
 /// <para>Entropy part, per step of 6.5, all channels of a row one after another (the stream's
 /// order): the lane's context comes from the row above's codes, which it keeps as SWAR words (the
 /// three colour planes in 11-bit fields, <see cref="SwarRowCoding"/>), so one sum a column serves
-/// every plane; the slot's token and the token's frequency come from the file's expanded tables (L1);
-/// the lanes that must read a word find their place in the stream with one warp ballot and a
-/// popcount over their segment's bits (inline PTX <c>vote.sync.ballot</c>; on other accelerators
-/// the same mask by butterfly shuffles).</para>
+/// every plane; the slot's token comes from the table's rank map (<see cref="RankWordsPerTable"/>:
+/// in shared memory for the group's home file, so that the random lookups of 32 lanes do not each
+/// take a pass of the L1 cache, which bounded the kernel) and its entry, all a step needs in one
+/// 8-byte load, from the file's entries (in shared memory too, for the home file of up to 3 channels); the lanes that must read a word find their place in the
+/// stream with two warp ballots and a popcount over their segment's bits (inline PTX
+/// <c>vote.sync.ballot</c>; on other accelerators the same mask by butterfly shuffles). A column
+/// that codes nothing steps with the identity table instead of testing whether it is active.</para>
 /// <para>Rebuild and output are mode 0's (<see cref="GpuDecodeKernel"/>.DecodeRow and Store): the
 /// codes of the three planes sit in the fields of one word per pixel, so unzigzag, the row's prefix
 /// sum, the prediction and the colour restore are one instruction stream, and each lane writes its
@@ -35,7 +38,7 @@ public struct GpuDenseShape
 /// so the ballots and shuffles are warp-uniform. Bounds, whatever the stream: the host checked the
 /// header, the tables and every patch's structure (DenseFileDecoder.Validate) before the launch; in
 /// the kernel a word past the patch's stream is not read (the image is marked bad in
-/// <c>errors</c>), a slot of an unused table is marked bad and decodes token 0, and at the end a
+/// <c>errors</c>), a slot of an unused table is marked bad (its entry has frequency 0), and at the end a
 /// state other than L or a word left over marks it bad too. Writes stay inside the patch's
 /// rectangle of its image.</para>
 /// </remarks>
@@ -53,10 +56,10 @@ public static partial class GpuDenseDecodeKernel
     /// <summary>
     /// The kernel, with N and the channel count fixed per launch (<see cref="SpecializedValue{T}"/>).
     /// <paramref name="data"/>: the files, file i at byte <paramref name="fileStarts"/>[i];
-    /// <paramref name="slotTokens"/>: each file's tables' slot → token maps, M bytes a table (an
-    /// unused table's slots hold <see cref="NoTokenEntry"/>), file i's at i × tables × M;
-    /// <paramref name="tokenEntries"/>: each table's tokens as <see cref="PackEntry"/> makes them, 32 a
-    /// table, file i's at i × tables × 32;
+    /// <paramref name="slotRanks"/>: each file's tables' slot → rank maps (<see cref="RankWordsPerTable"/>
+    /// words a table, the identity table's last), 8-byte aligned, file i's at byte i × <see cref="RankBytesOfFile"/>;
+    /// <paramref name="tokenEntries"/>: each table's entries by rank (<see cref="WriteEntry"/>), 8-byte
+    /// aligned, file i's at word i × <see cref="EntryWordsOfFile"/>;
     /// <paramref name="outLongs"/> and <paramref name="output"/>: the same 8-byte-aligned buffer, the
     /// images back to back, interleaved (at most 2^31 bytes); <paramref name="errors"/>[i] is set to
     /// 1 when file i's stream is found corrupt.
@@ -64,7 +67,7 @@ public static partial class GpuDenseDecodeKernel
     public static void DenseDecode(
         ArrayView<byte> data,
         ArrayView<long> fileStarts,
-        ArrayView<byte> slotTokens,
+        ArrayView<byte> slotRanks,
         ArrayView<uint> tokenEntries,
         ArrayView<ulong> outLongs,
         ArrayView<byte> output,
@@ -81,34 +84,88 @@ public static partial class GpuDenseDecodeKernel
         var where = PatchSlot.Locate(globalWarp * (32 / lanes) + segment, shape.Images, shape.PatchCount, shape.PatchesX,
             shape.Width, shape.Height, n);
         int image = where.Image;
+        // the group's first patch's image has its tables in shared memory (every group's first slot has a patch)
+        int homeImage = PatchSlot.Locate((long)Grid.IdxX * (Group.DimX / 32) * (32 / lanes), shape.Images, shape.PatchCount,
+            shape.PatchesX, shape.Width, shape.Height, n).Image;
 
         long file = fileStarts[image];
         long table = file + FileLayout.TableEntryOffset(where.Index);
         int start = ReadU32(data, table), end = ReadU32(data, table + FileLayout.TableEntrySize);
-        long tablesOfImage = (long)image * DenseLayout.TableCount(channels);
         int patchOut = image * shape.ImageBytes + (where.Py * n * shape.Width + where.Px * n) * channels;
         bool bad = DecodePatch(data, file + shape.PayloadStart + start, end - start, where.Width, where.Height, channels, n,
-            where.Active, slotTokens, tablesOfImage * DenseLayout.ProbabilityTotal, tokenEntries,
-            tablesOfImage * EntriesPerTable, outLongs, output, patchOut, shape.Width * channels);
+            where.Active, slotRanks, tokenEntries, image, homeImage, outLongs, output, patchOut, shape.Width * channels);
         if (bad) errors[image] = 1;
     }
 
-    /// <summary>Entries per table of the frequency/cumulative array (tokens, padded to 32: DenseTables.TokenStride).</summary>
-    public const int EntriesPerTable = 32;
+    /// <summary>
+    /// The kernel's form of a file's tables, as <c>DenseKernelTables</c> writes it: the format's
+    /// tables, then one more, the identity table, whose every slot has the identity entry.
+    /// A step of a column that codes nothing (a row not coded, a column past the patch) reads it: its
+    /// entry leaves a state at L or above as it is, reads no word and gives code 0, so the fast step
+    /// needs no per-lane test of whether it is active.
+    /// </summary>
+    public static int TablesOfFile(int channels) => DenseLayout.TableCount(channels) + 1;
+
+    /// <summary>The identity table's index (after the format's tables).</summary>
+    public static int IdentityTable(int channels) => DenseLayout.TableCount(channels);
+
+    /// <summary>
+    /// A table's slot → rank map: word w holds, in its low half, a bit for each of slots 32w..32w+31
+    /// where a token's range starts (at its cumulative frequency), and in its high half the starts
+    /// before slot 32w, less one. The rank of slot s (its token's place among the table's used tokens,
+    /// in token order) is the high half plus the low half's bits up to s. 256 bytes a table where a
+    /// slot → token byte map takes 1 KB: a file's maps fit the shared memory of a group. A table with
+    /// no token (unused) and the identity table have the one start at slot 0: rank 0 everywhere.
+    /// </summary>
+    public const int RankWordsPerTable = DenseLayout.ProbabilityTotal / 32;
+
+    /// <summary>Words (8 bytes) and bytes of a file's rank maps.</summary>
+    public static int RankWordsOfFile(int channels) => TablesOfFile(channels) * RankWordsPerTable;
+    public static int RankBytesOfFile(int channels) => RankWordsOfFile(channels) * sizeof(ulong);
+
+    /// <summary>The rank map word of slots 32w..32w+31 of a table whose token ranges start at <paramref name="starts"/>
+    /// (bit s of the map: a token's range starts at slot s).</summary>
+    public static ulong RankWord(ReadOnlySpan<uint> starts, int w)
+    {
+        int before = 0;
+        for (int k = 0; k < w; k++) before += System.Numerics.BitOperations.PopCount(starts[k]);
+        return starts[w] | (ulong)(uint)(before - 1) << 32;
+    }
+
+    /// <summary>Entries of a table, by rank: one for each token the format has.</summary>
+    public const int TokensPerTable = DenseLayout.TokenCount;
+
+    /// <summary>
+    /// Words of a token's entry, all a step needs in one 8-byte load: frequency f (bits 0–10), the
+    /// raw bit count (bits 11–15, read by shifts that take their count's low 5 bits) and the code of
+    /// raw bits 0 (bits 16–23); then −cumulative (as an unsigned word: added to the slot). A token of
+    /// frequency 0 (an unused table's rank 0) has 0 in both words.
+    /// </summary>
+    public const int EntryWords = 2;
+
+    /// <summary>Words of a file's entries.</summary>
+    public static int EntryWordsOfFile(int channels) => TablesOfFile(channels) * TokensPerTable * EntryWords;
+
+    /// <summary>Channels up to which the home file's entries also go to shared memory (with 4, the
+    /// group's 48 KB would not hold them: their entries stay in L1).</summary>
+    private const int SharedEntryChannels = 3;
 
     /// <summary>
     /// The per-patch body, called by the G = <paramref name="n"/> / 8 lanes of a segment together
-    /// (every thread of the group must call it, at its start: it fills the group's shared context tables behind a barrier; <paramref name="live"/> false for a slot without a
-    /// patch). The patch of <paramref name="length"/> bytes at <paramref name="patchAt"/>,
-    /// <paramref name="width"/> × <paramref name="height"/> pixels, its file's tables at
-    /// <paramref name="tokensBase"/> and <paramref name="entriesBase"/> (as <see cref="DenseDecode"/> takes them),
+    /// (every thread of the group must call it, at its start: it fills the group's shared tables
+    /// behind a barrier; <paramref name="live"/> false for a slot without a patch). The patch of
+    /// <paramref name="length"/> bytes at <paramref name="patchAt"/>, <paramref name="width"/> ×
+    /// <paramref name="height"/> pixels, its file's tables set <paramref name="tables"/> of
+    /// <paramref name="slotRanks"/> and <paramref name="tokenEntries"/> (as <see cref="DenseDecode"/>
+    /// takes them; the group's home set <paramref name="homeTables"/>, none if negative, is read from
+    /// shared memory),
     /// is written interleaved: pixel (x, y), channel c at byte <paramref name="patchOut"/> + y ×
     /// <paramref name="rowStride"/> + x × channels + c of <paramref name="output"/>
     /// (<paramref name="outLongs"/> the same memory). Returns whether the stream is corrupt.
     /// </summary>
     internal static bool DecodePatch(
         ArrayView<byte> data, long patchAt, int length, int width, int height, int channels, int n, bool live,
-        ArrayView<byte> slotTokens, long tokensBase, ArrayView<uint> tokenEntries, long entriesBase,
+        ArrayView<byte> slotRanks, ArrayView<uint> tokenEntries, long tables, long homeTables,
         ArrayView<ulong> outLongs, ArrayView<byte> output, int patchOut, int rowStride)
     {
         int lanes = n / DenseLayout.LaneColumns;
@@ -125,7 +182,7 @@ public static partial class GpuDenseDecodeKernel
         // (a slot without a patch reads the buffer's first bytes and its first file's tables: every
         // load of the fast step is made by every lane, inside these views, and used by active ones)
         var patch = data.SubView(live ? patchAt : 0, live ? length : 2);
-        if (!live) { tokensBase = 0; entriesBase = 0; }
+        if (!live) tables = 0;
         // a patch with no coded row reads (and uses) nothing: its word offsets stay at its start
         int wordsAt = anyCoded ? header + stateLanes * DenseLayout.StateBytes : 0;
         uint segment = ((1u << lanes) - 1) << segFirst;
@@ -133,6 +190,7 @@ public static partial class GpuDenseDecodeKernel
         var coder = new Coder
         {
             State = anyCoded && valid > 0 ? (uint)ReadU32(patch, header + inSegment * DenseLayout.StateBytes) : DenseLayout.StateLow,
+            LeastFrequency = uint.MaxValue,
         };
         int wordCount = anyCoded ? Max(0, length - wordsAt) / DenseLayout.WordBytes : 0;
         var rows = new PatchRows
@@ -142,10 +200,12 @@ public static partial class GpuDenseDecodeKernel
             Segment = segment,
             Below = below,
             BelowRotated = below << 16 | below >> 16,
-            Tokens = slotTokens.SubView(tokensBase, DenseLayout.TableCount(channels) * DenseLayout.ProbabilityTotal),
-            Entries = tokenEntries.SubView(entriesBase, DenseLayout.TableCount(channels) * EntriesPerTable),
+            Ranks = slotRanks.SubView(tables * RankBytesOfFile(channels), RankBytesOfFile(channels)).Cast<ulong>().AsAligned(sizeof(ulong)),
+            Home = live && tables == homeTables,
+            HomeEntries = live && tables == homeTables && channels <= SharedEntryChannels,
+            // a file's entries start 8-byte aligned: each is one vector load
+            Entries = tokenEntries.SubView(tables * EntryWordsOfFile(channels), EntryWordsOfFile(channels)).Cast<Entry>().AsAligned(EntryWords * 4),
             Patch = patch, MaskBytes = maskBytes, BlockBytes = maskBytes + predictorBytes, Height = h, AnyCoded = anyCoded,
-            Never = h < 0 ? 1u : 0u,
             Valid = valid, LastLane = (inSegment + 1) * DenseLayout.LaneColumns >= w,
             Lane = new PatchLane { G = inSegment, Lanes = lanes, SegFirst = segFirst },
             Transform = live && channels >= 3 && PatchLayout.HasColorTransform(patch[PatchLayout.FlagsOffset])
@@ -156,14 +216,20 @@ public static partial class GpuDenseDecodeKernel
         // such a warp takes the format's steps one by one (its own copy of the loop, so that the
         // fast one carries none of it)
         var pixelsAbove = SharedMemory.Allocate<uint>(DenseLayout.LaneColumns * MaxThreadsPerGroup);
-        var contexts = SharedMemory.Allocate<byte>(MaxChannels * ContextTableStride);
-        FillContextTables(contexts, channels);
+        var contexts = SharedMemory.Allocate<byte>((MaxChannels + 1) * ContextTableStride);
+        rows.SharedRanks = SharedMemory.Allocate<ulong>((DenseLayout.TableCount(MaxChannels) + 1) * RankWordsPerTable);
+        rows.SharedEntries = SharedMemory.Allocate<Entry>(TablesOfFile(SharedEntryChannels) * TokensPerTable).AsAligned(EntryWords * 4);
+        long home = homeTables >= 0 ? homeTables : 0;
+        FillSharedTables(contexts, rows.SharedRanks, slotRanks.SubView(home * RankBytesOfFile(channels), RankBytesOfFile(channels)).Cast<ulong>(),
+            homeTables >= 0 ? RankWordsOfFile(channels) : 0, rows.SharedEntries,
+            tokenEntries.SubView(home * EntryWordsOfFile(channels), EntryWordsOfFile(channels)).Cast<Entry>(),
+            homeTables >= 0 && channels <= SharedEntryChannels ? EntryWordsOfFile(channels) / EntryWords : 0, channels);
         if (Ballot(coder.State < DenseLayout.StateLow) != 0)
             DecodeRows<ExactSteps>(ref coder, rows, channels, n, outLongs, output, pixelsAbove, contexts);
         else
             DecodeRows<FastSteps>(ref coder, rows, channels, n, outLongs, output, pixelsAbove, contexts);
 
-        bool bad = coder.Bad != 0;
+        bool bad = coder.LeastFrequency == 0;
         if (valid > 0 && live && coder.State != DenseLayout.StateLow) bad = true;
         if (live && inSegment == 0 && coder.Next != wordCount) bad = true;
         return bad;
@@ -178,13 +244,13 @@ public static partial class GpuDenseDecodeKernel
         /// <summary>The segment's lanes as bits of a warp ballot, those before this lane, and those
         /// rotated by 16 (<see cref="Step{TKind}"/>).</summary>
         public uint Segment, Below, BelowRotated;
-        /// <summary>The file's tables (<see cref="DenseDecode"/>).</summary>
-        public ArrayView<byte> Tokens;
-        public ArrayView<uint> Entries;
+        /// <summary>The file's tables (<see cref="DenseDecode"/>); its rank maps also in shared memory when
+        /// it is the group's home file.</summary>
+        public ArrayView<ulong> Ranks, SharedRanks;
+        public ArrayView<Entry> Entries, SharedEntries;
+        public bool Home, HomeEntries;
         public int MaskBytes, BlockBytes, Height, Valid, RowOut, RowStride;
         public bool AnyCoded, LastLane;
-        /// <summary>0, from a value ptxas cannot know (<see cref="PtxStep"/>).</summary>
-        public uint Never;
         public PatchLane Lane;
         public uint Transform;
     }
@@ -226,7 +292,7 @@ public static partial class GpuDenseDecodeKernel
             // the context sums of every plane at once (fields ≤ 4 × 255: no carry between them); each
             // step puts its code in its sum's place, so the words hold the row's codes once the planes
             // are done (one set of 8 registers for both)
-            Row8 codes = r == 0 ? FirstRowSums : ContextSums(aboveCodes, rows.Lane, rows.LastLane);
+            Row8 codes = IdentityPastValid(r == 0 ? FirstRowSums : ContextSums(aboveCodes, rows.Lane, rows.LastLane), rows.Valid);
             // the planes one after another (the stream's order), written out so that each field's shift is a constant
             uint predictors = DecodePlane<TKind>(ref coder, ref codes, rows, contexts, r, rowLive, 0, 0);
             if (channels > 1) predictors |= DecodePlane<TKind>(ref coder, ref codes, rows, contexts, r, rowLive, 1, 1);
@@ -238,7 +304,7 @@ public static partial class GpuDenseDecodeKernel
 
             if (channels > 3)
             {
-                Row8 alphaCodes = r == 0 ? FirstRowSums : ContextSums(aboveAlphaCodes, rows.Lane, rows.LastLane);
+                Row8 alphaCodes = IdentityPastValid(r == 0 ? FirstRowSums : ContextSums(aboveAlphaCodes, rows.Lane, rows.LastLane), rows.Valid);
                 uint predictor = DecodePlane<TKind>(ref coder, ref alphaCodes, rows, contexts, r, rowLive, 3, 0);
                 alphaCodes = FillPastValid(KeepFields(alphaCodes, 1), rows.Valid);
                 aboveAlphaPixels = GpuDecodeKernel.DecodeRow(aboveAlphaPixels, alphaCodes, SwarRowCoding.Masks(predictor), rows.Lane, rows.Valid, rows.LastLane);
@@ -292,20 +358,21 @@ public static partial class GpuDenseDecodeKernel
         int predictor = rowLive ? RowCoding.PredictorOf(rows.Patch[block + rows.MaskBytes + (r >> 2)], r) : 0;
         bool coded = rows.AnyCoded && rowLive && !RowCoding.IsZeroRow(maskByte, r);
         int shift = SwarRowCoding.FieldBits * field;
-        // each column's table (c × 16 + k) from its context sum (the first row's sentinel included)
-        int tables = channel * ContextTableStride;
+        // each column's table (c × 16 + k) from its context sum (the first row's sentinel included);
+        // a block not coded takes the identity table in every column, as do columns past the patch
+        // (their sums are IdentitySum)
+        int tables = coded ? channel * ContextTableStride : IdentityContexts;
         int valid = rows.Valid;
         if (CudaAsm.IsSupported && !default(TKind).Exact)
         {
-            int limit = coded ? valid : 0;
-            codes.X0 = WithField(codes.X0, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X0, shift), limit), shift);
-            codes.X1 = WithField(codes.X1, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X1, shift), limit - 1), shift);
-            codes.X2 = WithField(codes.X2, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X2, shift), limit - 2), shift);
-            codes.X3 = WithField(codes.X3, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X3, shift), limit - 3), shift);
-            codes.X4 = WithField(codes.X4, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X4, shift), limit - 4), shift);
-            codes.X5 = WithField(codes.X5, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X5, shift), limit - 5), shift);
-            codes.X6 = WithField(codes.X6, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X6, shift), limit - 6), shift);
-            codes.X7 = WithField(codes.X7, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X7, shift), limit - 7), shift);
+            codes.X0 = WithField(codes.X0, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X0, shift)), shift);
+            codes.X1 = WithField(codes.X1, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X1, shift)), shift);
+            codes.X2 = WithField(codes.X2, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X2, shift)), shift);
+            codes.X3 = WithField(codes.X3, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X3, shift)), shift);
+            codes.X4 = WithField(codes.X4, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X4, shift)), shift);
+            codes.X5 = WithField(codes.X5, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X5, shift)), shift);
+            codes.X6 = WithField(codes.X6, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X6, shift)), shift);
+            codes.X7 = WithField(codes.X7, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X7, shift)), shift);
             return (uint)predictor << shift;
         }
         codes.X0 = WithField(codes.X0, Step<TKind>(ref coder, rows, TableOf(contexts, tables, codes.X0, shift), coded && valid > 0), shift);
@@ -365,19 +432,57 @@ public static partial class GpuDenseDecodeKernel
     /// <summary>
     /// The group's context tables, shared by its threads: entry c × 1024 + s is the table (c × 16 + k)
     /// of channel c's codes whose context sum is s, k by the format's rule (<see cref="DenseCoding.ContextOfSum"/>),
-    /// or <see cref="DenseLayout.FirstRowContext"/> for <see cref="FirstRowSum"/>. One shared-memory
-    /// load a step in place of the rule's arithmetic. Every thread of the group must call it (a barrier ends it).
+    /// or <see cref="DenseLayout.FirstRowContext"/> for <see cref="FirstRowSum"/>, or the identity table
+    /// for <see cref="IdentitySum"/>; at <see cref="IdentityContexts"/>, a block of identity tables for
+    /// every sum (a block not coded). One shared-memory load a step in place of the rule's arithmetic.
+    /// With them, the home file's rank maps (<paramref name="homeWords"/> words) and entries
+    /// (<paramref name="homeEntryCount"/>). Every thread of the
+    /// group must call it (a barrier ends it).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void FillContextTables(ArrayView<byte> contexts, int channels)
+    private static void FillSharedTables(ArrayView<byte> contexts, ArrayView<ulong> sharedRanks, ArrayView<ulong> homeRanks, int homeWords,
+        ArrayView<Entry> sharedEntries, ArrayView<Entry> homeEntries, int homeEntryCount, int channels)
     {
-        for (int i = Group.IdxX; i < channels * ContextTableStride; i += Group.DimX)
+        for (int i = Group.IdxX; i < homeWords; i += Group.DimX)
+            sharedRanks[i] = homeRanks[i];
+        for (int i = Group.IdxX; i < homeEntryCount; i += Group.DimX)
+            sharedEntries[i] = homeEntries[i];
+        int identity = IdentityTable(channels);
+        for (int i = Group.IdxX; i < (channels + 1) * ContextTableStride; i += Group.DimX)
         {
             int channel = i / ContextTableStride, sum = i % ContextTableStride;
-            int context = sum == FirstRowSum ? DenseLayout.FirstRowContext : DenseCoding.ContextOfSum(sum);
-            contexts[i] = (byte)DenseLayout.TableIndex(channel, context);
+            int table = channel == channels || sum == IdentitySum ? identity
+                : DenseLayout.TableIndex(channel, sum == FirstRowSum ? DenseLayout.FirstRowContext : DenseCoding.ContextOfSum(sum));
+            contexts[channel == channels ? IdentityContexts + sum : i] = (byte)table;
         }
         Group.Barrier();
+    }
+
+    /// <summary>Where the block of identity tables starts in the context tables.</summary>
+    private const int IdentityContexts = MaxChannels * ContextTableStride;
+
+    /// <summary>A sum no row reaches, in every field of a column past the patch: its table is the identity.</summary>
+    private const uint IdentitySum = 0x3FE;
+
+    /// <summary>The columns from <paramref name="valid"/> on (past the patch's right edge) take the
+    /// identity table in every plane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Row8 IdentityPastValid(Row8 sums, int valid) =>
+        valid < DenseLayout.LaneColumns ? ColumnsFrom(sums, valid, IdentitySum * SwarRowCoding.Ones) : sums;
+
+    /// <summary>The row with columns <paramref name="from"/>..7 set to <paramref name="value"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Row8 ColumnsFrom(Row8 row, int from, uint value)
+    {
+        if (from <= 0) row.X0 = value;
+        if (from <= 1) row.X1 = value;
+        if (from <= 2) row.X2 = value;
+        if (from <= 3) row.X3 = value;
+        if (from <= 4) row.X4 = value;
+        if (from <= 5) row.X5 = value;
+        if (from <= 6) row.X6 = value;
+        if (from <= 7) row.X7 = value;
+        return row;
     }
 
     /// <summary>
@@ -389,8 +494,8 @@ public static partial class GpuDenseDecodeKernel
         public uint State;
         /// <summary>Words of the stream read so far by the segment.</summary>
         public int Next;
-        /// <summary>Not 0 once a step read a slot of an unused table.</summary>
-        public uint Bad;
+        /// <summary>The least frequency of the tokens read: 0 once a step read a slot of an unused table.</summary>
+        public uint LeastFrequency;
     }
 
     /// <summary>
@@ -428,24 +533,18 @@ public static partial class GpuDenseDecodeKernel
         {
             uint last = valid <= 1 ? codes.X0 : valid == 2 ? codes.X1 : valid == 3 ? codes.X2 : valid == 4 ? codes.X3
                 : valid == 5 ? codes.X4 : valid == 6 ? codes.X5 : codes.X6;
-            if (valid <= 1) codes.X1 = last;
-            if (valid <= 2) codes.X2 = last;
-            if (valid <= 3) codes.X3 = last;
-            if (valid <= 4) codes.X4 = last;
-            if (valid <= 5) codes.X5 = last;
-            if (valid <= 6) codes.X6 = last;
-            codes.X7 = last;
+            codes = ColumnsFrom(codes, valid <= 1 ? 1 : valid, last);
         }
         return codes;
     }
 
     /// <summary>
-    /// One step of 6.5 for every lane of the warp, with table <paramref name="table"/>; an inactive
-    /// lane gives code 0 and keeps its state. Returns the code.
+    /// One step of 6.5 for every lane of the warp, with table <paramref name="table"/>. Returns the code.
     /// </summary>
     /// <remarks>
-    /// Straight-line code: the two table loads are the only work an inactive lane skips (its entry
-    /// is 0: f = 0, no raw bits, code 0), everything else is computed by every lane and selected.
+    /// Straight-line code. A column that codes nothing steps with the identity table (<see cref="TablesOfFile"/>):
+    /// state kept, no word, code 0. Only <see cref="ExactSteps"/> tests <paramref name="active"/>
+    /// instead: there a state may be below L, where the identity entry would read.
     /// When every state is at least L at the step's start (always, unless a file starts a state below
     /// L: <see cref="ExactSteps"/>), the state after the token is at least f·2^6 ≥ 2^6: a lane that
     /// reads a word in step 2 then holds at least 2^22 and reads none in step 4. So a lane reads at
@@ -462,171 +561,176 @@ public static partial class GpuDenseDecodeKernel
     {
         uint state = coder.State;
         int slot = DenseCoding.Slot(state);
-        uint entry = 0;
-        if (active)
-        {
-            int token = rows.Tokens[table << DenseLayout.ProbabilityBits | slot];
-            entry = rows.Entries[table * EntriesPerTable + token];
-        }
-        uint frequency = entry & 0x7FF;
-        if (active & frequency == 0) coder.Bad = 1; // a slot of an unused table
-        uint decoded = frequency * (state >> DenseLayout.ProbabilityBits) + (uint)slot - ((entry >> 11) & 0x3FF);
-        int rawBits = RawBitsOf(entry);
-        uint rawMask = (1u << rawBits) - 1;
-        uint code = entry >> 24;
+        var entry = new Entry();
+        if (active || !default(TKind).Exact) entry = EntryOf(rows, table, state);
+        uint frequency = entry.Fields & FrequencyMask;
+        if (active || !default(TKind).Exact) coder.LeastFrequency = Min(coder.LeastFrequency, frequency); // 0: a slot of an unused table
+        uint decoded = frequency * (state >> DenseLayout.ProbabilityBits) + (uint)slot + entry.NegativeCumulative;
+        int rawBits = (int)(entry.Fields >> RawBitsShift) & 31;
+        uint code = entry.Fields >> CodeBaseShift;
         if (default(TKind).Exact)
         {
             decoded = ReadWord(ref coder.Next, rows, decoded, active && DenseCoding.NeedsWord(decoded));
-            code |= decoded & rawMask;
-            decoded >>= rawBits;
+            code |= (uint)DenseCoding.RawBits(decoded, rawBits);
+            decoded = DenseCoding.AfterRaw(decoded, rawBits);
             decoded = ReadWord(ref coder.Next, rows, decoded, active && DenseCoding.NeedsWord(decoded));
             coder.State = active ? decoded : state;
             return code;
         }
-        uint afterRaw = decoded >> rawBits;
-        bool before = active & decoded < DenseLayout.StateLow;
-        bool after = active & !before & afterRaw < DenseLayout.StateLow;
+        uint afterRaw = DenseCoding.AfterRaw(decoded, rawBits);
+        bool before = DenseCoding.NeedsWord(decoded);
+        bool after = !before & DenseCoding.NeedsWord(afterRaw);
         uint befores = Ballot(before), afters = Ballot(after);
         // a step-2 reader's rank: the segment's step-2 readers before it; a step-4 reader's: all the
         // segment's step-2 readers and its step-4 readers before it, as one popcount (the latter
         // rotated by 16 bits into another segment's place: a segment has at most 8 lanes)
         uint ahead = before ? befores & rows.Below
             : (befores & rows.Segment) | ((afters << 16 | afters >> 16) & rows.BelowRotated);
-        int word = 0;
-        if (before | after) word = WordAt(rows, coder.Next + PopCount(ahead));
+        int word = WordAt(rows, coder.Next + PopCount(ahead));
         coder.Next += PopCount((befores | afters) & rows.Segment);
-        uint withWord = (before ? decoded : afterRaw) << DenseLayout.WordBits | (uint)word;
-        code |= (before ? withWord : decoded) & rawMask;
-        uint next = before ? withWord >> rawBits : after ? withWord : afterRaw;
-        coder.State = active ? next : state;
+        uint withRaw = before ? DenseCoding.WithWord(decoded, word) : decoded;
+        code |= (uint)DenseCoding.RawBits(withRaw, rawBits);
+        uint next = DenseCoding.AfterRaw(withRaw, rawBits);
+        coder.State = after ? DenseCoding.WithWord(next, word) : next;
         return code;
     }
 
     /// <summary>
-    /// <see cref="Step{TKind}"/> of <see cref="FastSteps"/> in inline PTX, on a CUDA device:
-    /// straight-line, predicated code (ILGPU's branches around the loads and selections made ptxas
-    /// add reconvergence barriers and a divergent-warp path at every ballot), 32-bit offsets on
-    /// 64-bit bases. The same rules, line for line: the token and its entry of table
-    /// <paramref name="table"/> (loaded by every lane, in range; used by active ones), the state after
-    /// the token, the two ballots that place the one word a lane may read, the read (clamped at the
-    /// stream's last word), the raw bits and the code. <paramref name="activeLeft"/>: the lane's
-    /// valid columns from this one on (≤ 0: inactive).
+    /// <see cref="Step{TKind}"/> of <see cref="FastSteps"/> in inline PTX, on a CUDA device, the same
+    /// rules line for line: straight-line, predicated code (ILGPU's branches around loads and
+    /// selections made ptxas add reconvergence barriers and a divergent-warp path at every ballot),
+    /// the word's bytes joined and shifted by multiply-adds (the FMA pipe: the integer ALU is the
+    /// busy one). Every lane
+    /// loads (in range whatever its state: the word's index is clamped at the stream's last); a lane
+    /// that reads no word does not use it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint PtxStep(ref Coder coder, PatchRows rows, int table, int activeLeft)
+    private static uint PtxStep(ref Coder coder, PatchRows rows, int table)
     {
         uint state = coder.State;
-        // every lane loads (in range whatever its state); only an active lane's entry is used
-        int token = rows.Tokens[table << DenseLayout.ProbabilityBits | DenseCoding.Slot(state)];
-        Input<uint> entry = rows.Entries[table * EntriesPerTable + token];
+        // every lane loads (in range whatever its state)
+        var entry = EntryOf(rows, table, state);
         Ref<int> next = coder.Next;
-        Output<uint> decoded = default, before = default, after = default, active = default;
+        Output<uint> decoded = default;
         Output<int> at = default;
-        Input<uint> stateIn = state, segment = rows.Segment, below = rows.Below, belowRotated = rows.BelowRotated;
-        Input<int> left = activeLeft, lastWord = rows.LastWord, wordsAt = rows.WordsAt;
+        Output<bool> before = default, after = default;
+        Input<uint> stateIn = state, fields = entry.Fields, negativeCumulative = entry.NegativeCumulative,
+            segment = rows.Segment, below = rows.Below, belowRotated = rows.BelowRotated;
+        Input<int> lastWord = rows.LastWord, wordsAt = rows.WordsAt;
         CudaAsm.EmitRef(
             "{\n" +
-            ".reg .pred pa, pb, pc;\n" +
-            ".reg .b32 f, cum, n, hi, slot, x1, xr, vb, va, t, ahead, wi;\n" +
-            "setp.gt.s32 pa, %8, 0;\n" +
-            "and.b32 f, %7, 2047;\n" +
-            "bfe.u32 cum, %7, 11, 10;\n" +
-            "bfe.u32 n, %7, 21, 3;\n" +
-            "and.b32 slot, %6, 1023;\n" +
-            "shr.u32 hi, %6, 10;\n" +
-            "mad.lo.u32 x1, f, hi, slot;\n" +
-            "sub.s32 x1, x1, cum;\n" +
-            "mov.b32 %1, x1;\n" +
-            "shr.u32 xr, x1, n;\n" +
-            "setp.lt.and.u32 pb, x1, 65536, pa;\n" +
-            "setp.lt.and.u32 pc, xr, 65536, pa;\n" +
-            "and.pred pc, pc, !pb;\n" +
-            "vote.sync.ballot.b32 vb, pb, -1;\n" +
-            "vote.sync.ballot.b32 va, pc, -1;\n" +
-            "and.b32 t, vb, %9;\n" +
+            ".reg .b32 t, f, n, xr, vb, va, ahead, wi;\n" +
+            // the state after the token (%1) and after the raw bits (xr: a wrapping shift reads the
+            // count's 5 bits); who reads in step 2 (%3) or 4 (%4)
+            "and.b32 f, %6, 2047;\n" +
+            "shr.u32 n, %6, 11;\n" +
+            "and.b32 t, %5, 1023;\n" +
+            "add.s32 t, t, %7;\n" +
+            "shr.u32 xr, %5, 10;\n" +
+            "mad.lo.u32 %1, f, xr, t;\n" +
+            "shf.r.wrap.b32 xr, %1, 0, n;\n" +
+            "setp.lt.u32 %3, %1, 65536;\n" +
+            "setp.lt.and.u32 %4, xr, 65536, !%3;\n" +
+            "vote.sync.ballot.b32 vb, %3, -1;\n" +
+            "vote.sync.ballot.b32 va, %4, -1;\n" +
+            // the word's rank in the segment, its byte in the patch (clamped at the stream's last), the count
+            "and.b32 t, vb, %8;\n" +
             "shf.l.wrap.b32 ahead, va, va, 16;\n" +
-            "and.b32 ahead, ahead, %11;\n" +
+            "and.b32 ahead, ahead, %10;\n" +
             "or.b32 ahead, ahead, t;\n" +
-            "and.b32 t, vb, %10;\n" +
-            "selp.b32 ahead, t, ahead, pb;\n" +
+            "and.b32 wi, vb, %9;\n" +
+            "selp.b32 ahead, wi, ahead, %3;\n" +
             "popc.b32 wi, ahead;\n" +
             "add.s32 wi, wi, %0;\n" +
-            "min.s32 wi, wi, %12;\n" +
-            "shl.b32 wi, wi, 1;\n" +
-            "add.s32 %2, wi, %13;\n" +
+            "min.s32 wi, wi, %11;\n" +
+            "mad.lo.s32 %2, wi, 2, %12;\n" +
             "or.b32 t, vb, va;\n" +
-            "and.b32 t, t, %9;\n" +
+            "and.b32 t, t, %8;\n" +
             "popc.b32 t, t;\n" +
             "add.s32 %0, %0, t;\n" +
-            "selp.b32 %3, 1, 0, pb;\n" +
-            "selp.b32 %4, 1, 0, pc;\n" +
-            "selp.b32 %5, 1, 0, pa;\n" +
             "}",
-            ref next, ref decoded, ref at, ref before, ref after, ref active, ref stateIn, ref entry,
-            ref left, ref segment, ref below, ref belowRotated, ref lastWord, ref wordsAt);
+            ref next, ref decoded, ref at, ref before, ref after, ref stateIn, ref fields, ref negativeCumulative,
+            ref segment, ref below, ref belowRotated, ref lastWord, ref wordsAt);
         // every lane loads a word (in the patch whatever its rank); only a reader's is used
         var wordBytes = rows.Patch.SubView(at.Value, DenseLayout.WordBytes);
-        Input<int> word = wordBytes[0] | wordBytes[1] << 8;
-        Output<uint> nextState = default, code = default, bad = default;
-        Input<uint> decodedIn = decoded.Value, beforeIn = before.Value, afterIn = after.Value, activeIn = active.Value;
-        Input<uint> never = rows.Never;
+        Input<uint> low = wordBytes[0], high = wordBytes[1];
+        Output<uint> nextState = default, code = default;
+        Ref<uint> least = coder.LeastFrequency;
+        Input<uint> decodedIn = decoded.Value;
+        Input<bool> beforeIn = before.Value, afterIn = after.Value;
         CudaAsm.EmitRef(
             "{\n" +
-            ".reg .pred pa, pb, pc, pz;\n" +
-            ".reg .b32 n, xr, xw, mask, t, u, f;\n" +
-            "setp.ne.u32 pb, %5, 0;\n" +
-            "setp.ne.u32 pc, %6, 0;\n" +
-            "setp.ne.u32 pa, %7, 0;\n" +
-            "bfe.u32 n, %8, 21, 3;\n" +
-            "shr.u32 xr, %4, n;\n" +
-            "selp.b32 xw, %4, xr, pb;\n" +
-            "shl.b32 xw, xw, 16;\n" +
-            "or.b32 xw, xw, %9;\n" +
-            "mov.b32 mask, 1;\n" +
-            "shl.b32 mask, mask, n;\n" +
-            "sub.s32 mask, mask, 1;\n" +
-            "selp.b32 t, xw, %4, pb;\n" +
-            "and.b32 t, t, mask;\n" +
-            "shr.u32 u, %8, 24;\n" +
-            "or.b32 t, u, t;\n" +
-            "selp.b32 %1, t, 0, pa;\n" +
-            "shr.u32 t, xw, n;\n" +
-            "selp.b32 u, xw, xr, pc;\n" +
-            "selp.b32 t, t, u, pb;\n" +
-            "selp.b32 %0, t, %3, pa;\n" +
-            "and.b32 f, %8, 2047;\n" +
-            "setp.eq.and.u32 pz, f, 0, pa;\n" +
-            "selp.b32 %2, 1, 0, pz;\n" +
-            // the state depends on the code (never taken: %10 is 0), so that ptxas computes each
-            // code here rather than sinking 24 steps' entries and states to the row's end
-            "setp.ne.u32 pz, %10, 0;\n" +
-            "@pz mov.b32 %0, %1;\n" +
+            ".reg .b32 w, v, s, t, n;\n" +
+            // step 2's word, the raw bits and the code, step 4's word
+            "shr.u32 n, %4, 11;\n" +
+            "mad.lo.u32 w, %6, 256, %5;\n" +
+            "mad.lo.u32 v, %3, 65536, w;\n" +
+            "selp.b32 v, v, %3, %7;\n" +
+            "shf.r.wrap.b32 s, v, 0, n;\n" +
+            "shf.l.wrap.b32 t, 0, s, n;\n" +
+            "sub.s32 t, v, t;\n" +
+            "shr.u32 n, %4, 16;\n" +
+            "add.s32 %1, n, t;\n" +
+            "mad.lo.u32 t, s, 65536, w;\n" +
+            "selp.b32 %0, t, s, %8;\n" +
+            "and.b32 t, %4, 2047;\n" +
+            "min.u32 %2, %2, t;\n" +
             "}",
-            ref nextState, ref code, ref bad, ref stateIn, ref decodedIn, ref beforeIn, ref afterIn, ref activeIn, ref entry, ref word,
-            ref never);
+            ref nextState, ref code, ref least, ref decodedIn, ref fields, ref low, ref high, ref beforeIn, ref afterIn);
         coder.State = nextState.Value;
         coder.Next = next.Value;
-        coder.Bad |= bad.Value;
+        coder.LeastFrequency = least.Value;
         return code.Value;
     }
 
-    /// <summary>
-    /// The kernel's entry of token <paramref name="token"/> of a table, all a step needs in one word:
-    /// frequency (bits 0–10), cumulative frequency (11–20), raw bit count (21–23) and the code of raw
-    /// bits 0 (24–31), from <see cref="DenseCoding"/>'s rules; 0 for a token of frequency 0 (and for
-    /// <see cref="NoTokenEntry"/>, where an unused table's slots point).
-    /// </summary>
-    public static uint PackEntry(int token, int frequency, int cumulative) =>
-        frequency == 0 ? 0u
-        : (uint)frequency | (uint)cumulative << 11 | (uint)DenseCoding.RawBitCount(token) << 21 | (uint)DenseCoding.CodeOf(token, 0) << 24;
+    /// <summary>The entry of the token that <paramref name="state"/>'s slot decodes with table
+    /// <paramref name="table"/>: its rank from the slot's word of the rank map, the starts up to the
+    /// slot counted (both from shared memory for the home file).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Entry EntryOf(PatchRows rows, int table, uint state)
+    {
+        int at = table * RankWordsPerTable + (int)((state >> 5) & (RankWordsPerTable - 1));
+        int index = table * TokensPerTable + RankOf(rows.Home ? rows.SharedRanks[at] : rows.Ranks[at], state);
+        return rows.HomeEntries ? rows.SharedEntries[index] : rows.Entries[index];
+    }
 
-    /// <summary>The entry (of 32 a table) that the slots of an unused table point to: frequency 0.</summary>
-    public const int NoTokenEntry = EntriesPerTable - 1;
+    /// <summary>The rank of slot <paramref name="slot"/> (its low 5 bits are read) in the rank map word
+    /// that holds it: the starts before the word, less one, and those up to the slot.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int RankOf(ulong word, uint slot) =>
+        (int)((uint)(word >> 32) + (uint)PopCount((uint)word & ~(0xFFFFFFFEu << (int)(slot & 31))));
 
-    internal static int FrequencyOf(uint entry) => (int)(entry & 0x7FF);
-    internal static int CumulativeOf(uint entry) => (int)((entry >> 11) & 0x3FF);
-    internal static int RawBitsOf(uint entry) => (int)((entry >> 21) & 7);
-    internal static int CodeBaseOf(uint entry) => (int)(entry >> 24);
+    /// <summary>Writes the entry (<see cref="EntryWords"/> words) of token <paramref name="token"/> of
+    /// frequency <paramref name="frequency"/> and cumulative frequency <paramref name="cumulative"/>,
+    /// from <see cref="DenseCoding"/>'s rules; all 0 for frequency 0.</summary>
+    public static void WriteEntry(Span<uint> entry, int token, int frequency, int cumulative)
+    {
+        entry = entry[..EntryWords];
+        if (frequency == 0) { entry.Clear(); return; }
+        entry[0] = (uint)frequency | (uint)DenseCoding.RawBitCount(token) << RawBitsShift | (uint)DenseCoding.CodeOf(token, 0) << CodeBaseShift;
+        entry[1] = (uint)-cumulative;
+    }
+
+    /// <summary>Writes the identity entry: frequency M and cumulative 0 (the state after the token is
+    /// the state before), no raw bits, code 0.</summary>
+    public static void WriteIdentityEntry(Span<uint> entry)
+    {
+        entry = entry[..EntryWords];
+        entry.Clear();
+        entry[0] = DenseLayout.ProbabilityTotal;
+    }
+
+    /// <summary>An entry's first word: frequency bits, and where the raw bit count and the code start.</summary>
+    internal const uint FrequencyMask = 0x7FF;
+    internal const int RawBitsShift = 11, CodeBaseShift = 16;
+
+    /// <summary>A token's entry as a step uses it (<see cref="EntryWords"/> words, read as one).</summary>
+    private struct Entry
+    {
+#pragma warning disable CS0649 // read from the entries' buffer (WriteEntry's words), never assigned here
+        public uint Fields, NegativeCumulative;
+#pragma warning restore CS0649
+    }
 
     /// <summary>Steps 2 and 4 of 6.5, one at a time: the lanes that <paramref name="needs"/> a word
     /// take the next ones of their segment's stream in lane order (a ballot's bits below theirs).</summary>
@@ -689,5 +793,6 @@ public static partial class GpuDenseDecodeKernel
         data[at] | data[at + 1] << 8 | data[at + 2] << 16 | data[at + 3] << 24;
 
     private static int Min(int a, int b) => a < b ? a : b;
+    private static uint Min(uint a, uint b) => a < b ? a : b;
     private static int Max(int a, int b) => a > b ? a : b;
 }

@@ -75,6 +75,11 @@ device)
       --section InstructionStats --section MemoryWorkloadAnalysis --section SchedulerStats --section WarpStateStats \
       "$APP"/L3.GpuBench "$HERE"/images 64 > "$OUT/ncu.txt" 2>&1 || echo "ncu stopped: $?"
     grep -E "Duration|Registers Per|Achieved Occupancy|Theoretical Occupancy|Block Limit Reg|Memory Throughput|DRAM Throughput|Compute \(SM\)|Executed Ipc A|Issue Slots Busy|Issued Warp|No Eligible|Warp Cycles Per Issued|Local|L1/TEX Hit|L2 Hit|Stall|Executed Instructions  " "$OUT/ncu.txt" | head -40 || true
+    # the same launch's stall reasons (warps stalled per issued instruction) and pipe utilization
+    env -u L3_DENSE_HOSTILE L3_DENSE=1 L3_DENSE_SWEEP=0 timeout "${L3_NCU_SECONDS:-60}" "$NCU" -k regex:DenseDecode --launch-skip 1 --launch-count 1 \
+      --metrics "regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio,regex:sm__inst_executed_pipe_.*\.avg\.pct_of_peak_sustained_active" \
+      "$APP"/L3.GpuBench "$HERE"/images 64 > "$OUT/ncu-stalls.txt" 2>&1 || echo "ncu (stalls) stopped: $?"
+    grep -E "stalled|pipe" "$OUT/ncu-stalls.txt" | awk '$NF+0 >= 0.05' | sort -k3 -rn | head -24 || true
   fi
   if [ -n "${L3_LOADER:-}" ] && [ -d "$HERE"/loader ]; then
     # the loader bench on the GPU bench's runtime with the loader's files over it; run.sh reads

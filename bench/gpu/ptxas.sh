@@ -4,6 +4,8 @@
 # ILGPU makes the kernels' PTX here (`L3.GpuBench --ptx`); ptxas assembles each under the bound and
 # unbounded and reports the stack and spills (`ptxas -v`); cuobjdump's SASS gives the instructions
 # between one fast step's two ballots and the next's (the step's length; the median of the first row).
+# cuobjdump 11.8 leaves out the sm_90 instructions it does not know (VIMNMX: the two min a step), so
+# the length is two short.
 # ptxas and cuobjdump come from Debian's nvidia-cuda-toolkit (non-free, CUDA 11.8: sm_90, PTX ISA
 # 7.8), unpacked into .ptxas/ (git-ignored), not installed: nothing else of CUDA is needed. The
 # PTX's header is lowered to what 11.8 reads (ILGPU writes ISA 8.0; the kernels use nothing newer).

@@ -137,7 +137,7 @@ internal sealed class FusedStage : IDisposable
                 int sets = launch.TableSets;
                 kernels.DenseDecode(stream, DenseLaunch.For(_accelerator).Config(launch.Count, launch.PatchSize),
                     dataBytes, s.Tasks!.View.SubView(launch.First, launch.Count),
-                    dataBytes.SubView(launch.TokensWord * 4L, (long)sets * DenseKernelTables.SlotBytes(launch.Channels)),
+                    dataBytes.SubView(launch.RanksWord * 4L, (long)sets * DenseKernelTables.RankBytes(launch.Channels)),
                     s.Data.View.SubView(launch.EntriesWord, (long)sets * DenseKernelTables.Entries(launch.Channels)),
                     staging, staging.Cast<byte>(), s.FirstBad!.View.SubView(l, 1), launch.Count,
                     SpecializedValue.New(launch.PatchSize), SpecializedValue.New(launch.Channels));
@@ -234,9 +234,10 @@ internal sealed class FusedStage : IDisposable
     /// <summary>A dense launch's table sets lie between the table slices and the zero words, and each of its regions names one of them.</summary>
     private static void CheckDenseTables(DecodeLaunch launch, HostBatch batch)
     {
-        long tokensEnd = launch.TokensWord + (long)launch.TableSets * DenseKernelTables.SlotBytes(launch.Channels) / 4;
+        long ranksEnd = launch.RanksWord + (long)launch.TableSets * DenseKernelTables.RankBytes(launch.Channels) / 4;
         long entriesEnd = launch.EntriesWord + (long)launch.TableSets * DenseKernelTables.Entries(launch.Channels);
-        if (launch.TableSets < 1 || launch.TokensWord < batch.TablesWord || tokensEnd > launch.EntriesWord || entriesEnd > batch.ZeroWord
+        if (launch.TableSets < 1 || launch.RanksWord < batch.TablesWord || ranksEnd > launch.EntriesWord || entriesEnd > batch.ZeroWord
+            || launch.EntriesWord * 4L % DenseKernelTables.EntryAlignment != 0
             || entriesEnd > batch.TablesWord + (long)batch.TableWords)
             throw new InvalidOperationException("a dense launch's tables lie outside the batch's tables");
         for (int k = launch.RegionFirst; k < launch.RegionFirst + launch.RegionCount; k++)

@@ -99,7 +99,7 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
         // one launch per (coding mode, patch size, channels), its samples in batch order; each
         // sample's tasks get a fixed range of the launch's list, which the device writes from the
         // sample's region. A dense launch's samples' expanded probability tables follow the table
-        // slices: the launch's slot tokens, sample by sample, then its token entries.
+        // slices: the launch's rank maps, sample by sample, then its token entries.
         var launches = new List<DecodeLaunch>();
         var regions = new List<SampleRegion>(samples.Length);
         int taskCount = 0;
@@ -107,7 +107,7 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
         {
             int first = taskCount, regionFirst = regions.Count, sets = 0;
             bool dense = group.Key.Mode == L3CodingMode.Dense;
-            int slotBytes = dense ? DenseKernelTables.SlotBytes(group.Key.Channels) : 0, entries = dense ? DenseKernelTables.Entries(group.Key.Channels) : 0;
+            int rankBytes = dense ? DenseKernelTables.RankBytes(group.Key.Channels) : 0, entries = dense ? DenseKernelTables.Entries(group.Key.Channels) : 0;
             foreach (var s in group)
             {
                 s.TaskFirst = taskCount;
@@ -115,18 +115,21 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
                 regions.Add(s.Region(taskCount - first));
                 taskCount = checked(taskCount + s.TaskCount);
             }
-            long tokensAt = tables, entriesAt = tokensAt + (long)sets * slotBytes;
+            // the rank maps and the entries start 8-byte aligned (the kernel reads each map word and
+            // each entry as one vector; a file's maps and entries are whole 8-byte words)
+            long ranksAt = dense ? (tables + DenseKernelTables.EntryAlignment - 1) / DenseKernelTables.EntryAlignment * DenseKernelTables.EntryAlignment : tables;
+            long entriesAt = ranksAt + (long)sets * rankBytes;
             tables = entriesAt + 4L * sets * entries;
             if (dense)
                 foreach (var s in group)
                 {
-                    s.TokensByte = tokensAt + (long)s.TableSet * slotBytes;
+                    s.RanksByte = ranksAt + (long)s.TableSet * rankBytes;
                     s.EntriesWord = entriesAt / 4 + (long)s.TableSet * entries;
                 }
             launches.Add(new DecodeLaunch(group.Key.PatchSize, group.Key.Channels, first, taskCount - first, regionFirst, regions.Count - regionFirst)
             {
                 Mode = (int)group.Key.Mode, TableSets = sets,
-                TokensWord = (int)Math.Min(tokensAt / 4, int.MaxValue), EntriesWord = (int)Math.Min(entriesAt / 4, int.MaxValue),
+                RanksWord = (int)Math.Min(ranksAt / 4, int.MaxValue), EntriesWord = (int)Math.Min(entriesAt / 4, int.MaxValue),
             });
         }
         long zeroAt = (tables + 7) / 8 * 8;
@@ -155,7 +158,7 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
                 s.Header.PatchOffsets.Slice(s.FirstEntry, s.TableEntries).CopyTo(tableBuffer.Span.Slice(s.TableWord - (int)(tablesAt / 4), s.TableEntries));
                 if (s.DenseTables is { } dense)
                     DenseKernelTables.Write(dense,
-                        MemoryMarshal.AsBytes(tableBuffer.Span).Slice((int)(s.TokensByte - tablesAt), DenseKernelTables.SlotBytes(s.Header.Channels)),
+                        MemoryMarshal.AsBytes(tableBuffer.Span).Slice((int)(s.RanksByte - tablesAt), DenseKernelTables.RankBytes(s.Header.Channels)),
                         tableBuffer.Span.Slice((int)(s.EntriesWord - tablesAt / 4), DenseKernelTables.Entries(s.Header.Channels)));
                 LoaderTimings.Add(ref timings.FillTicks, t0);
             });
@@ -279,7 +282,7 @@ internal sealed class BatchReader(SampleSource source, AugmentOptions augment, u
         var section = new byte[header.TablesLength];
         source.Read(sample, header.PayloadStart, section);
         var tables = DenseTables.Read(section, header.Channels, header.PayloadStart);
-        long size = DenseKernelTables.SlotBytes(header.Channels) + 4L * DenseKernelTables.Entries(header.Channels);
+        long size = DenseKernelTables.RankBytes(header.Channels) + 4L * DenseKernelTables.Entries(header.Channels);
         if (Interlocked.Add(ref _cachedBytes, size) <= headerCacheBytes) _denseTables[sample] = tables;
         else Interlocked.Add(ref _cachedBytes, -size);
         return tables;

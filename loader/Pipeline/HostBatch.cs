@@ -30,10 +30,10 @@ internal sealed class PreparedSample
     public IntPtr Mapped;
     /// <summary>Its decode tasks: [TaskFirst, TaskFirst + TaskCount) of the batch's list, row by row.</summary>
     public int TaskFirst;
-    /// <summary>Mode 1: its set of expanded tables in its launch, and where the set's slot tokens
+    /// <summary>Mode 1: its set of expanded tables in its launch, and where the set's rank maps
     /// (a data byte) and token entries (a data word) lie.</summary>
     public int TableSet;
-    public long TokensByte, EntriesWord;
+    public long RanksByte, EntriesWord;
     public int Columns => Px1 - Px0 + 1;
     public int Rows => Py1 - Py0 + 1;
     public int TaskCount => Columns * Rows;
@@ -66,13 +66,13 @@ internal readonly record struct DeviceCopy(IntPtr Source, int Offset, int Length
 
 /// <summary>One launch of the patch-list decode: tasks [First, First + Count) share the coding mode,
 /// N and channels, and are written from regions [RegionFirst, RegionFirst + RegionCount). A dense
-/// launch (<see cref="Mode"/> 1) has <see cref="TableSets"/> sets of expanded tables, their slot
-/// tokens from data word <see cref="TokensWord"/>, their token entries from <see cref="EntriesWord"/>.</summary>
+/// launch (<see cref="Mode"/> 1) has <see cref="TableSets"/> sets of expanded tables, their rank
+/// maps from data word <see cref="RanksWord"/>, their token entries from <see cref="EntriesWord"/>.</summary>
 internal readonly record struct DecodeLaunch(int PatchSize, int Channels, int First, int Count, int RegionFirst, int RegionCount)
 {
     public int Mode { get; init; }
     public int TableSets { get; init; }
-    public int TokensWord { get; init; }
+    public int RanksWord { get; init; }
     public int EntriesWord { get; init; }
 }
 

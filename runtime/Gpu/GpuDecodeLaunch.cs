@@ -117,9 +117,9 @@ public static class GpuDecodeLaunch
         where TShape : struct, IPatchShape
     {
         var tables = Dense.DenseFileDecoder.ReadTables(file, header);
-        var slotTokens = new byte[DenseKernelTables.SlotBytes(header.Channels)];
+        var ranks = new byte[DenseKernelTables.RankBytes(header.Channels)];
         var entries = new uint[DenseKernelTables.Entries(header.Channels)];
-        DenseKernelTables.Write(tables, slotTokens, entries);
+        DenseKernelTables.Write(tables, ranks, entries);
         var tasks = new PatchTask[header.PatchCount];
         for (int i = 0; i < tasks.Length; i++)
         {
@@ -133,7 +133,7 @@ public static class GpuDecodeLaunch
         }
         using var deviceFile = accelerator.Allocate1D<byte>(AlignedBytes(file.Length) + Padding);
         using var deviceTasks = accelerator.Allocate1D(tasks);
-        using var deviceTokens = accelerator.Allocate1D(slotTokens);
+        using var deviceRanks = accelerator.Allocate1D(ranks);
         using var deviceEntries = accelerator.Allocate1D(entries);
         using var devicePixels = accelerator.Allocate1D<ulong>((header.DecodedBytes + 7) / 8);
         using var firstBad = accelerator.Allocate1D(new[] { int.MaxValue });
@@ -142,7 +142,7 @@ public static class GpuDecodeLaunch
         int n = header.PatchSize;
         DenseShapeKernel<TShape>.For(accelerator)(accelerator.DefaultStream,
             DenseLaunch.For(accelerator).Config(tasks.Length, n),
-            deviceFile.View, deviceTasks.View, deviceTokens.View, deviceEntries.View, devicePixels.View, devicePixels.View.AsContiguous().Cast<byte>(),
+            deviceFile.View, deviceTasks.View, deviceRanks.View, deviceEntries.View, devicePixels.View, devicePixels.View.AsContiguous().Cast<byte>(),
             firstBad.View, tasks.Length, SpecializedValue.New(n), SpecializedValue.New(header.Channels));
         accelerator.Synchronize();
         int bad = firstBad.GetAsArray1D()[0];

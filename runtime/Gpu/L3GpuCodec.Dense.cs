@@ -34,7 +34,7 @@ public sealed partial class L3GpuCodec
         internal GpuDenseShape Shape;
         internal MemoryBuffer1D<byte, Stride1D.Dense> Data = null!;
         internal MemoryBuffer1D<long, Stride1D.Dense> FileStarts = null!;
-        internal MemoryBuffer1D<byte, Stride1D.Dense> SlotTokens = null!;
+        internal MemoryBuffer1D<byte, Stride1D.Dense> Ranks = null!;
         internal MemoryBuffer1D<uint, Stride1D.Dense> Entries = null!;
         /// <summary>The decoded images, back to back, in 8-byte words (the kernel stores whole words where it can).</summary>
         internal MemoryBuffer1D<ulong, Stride1D.Dense> Output = null!;
@@ -56,7 +56,7 @@ public sealed partial class L3GpuCodec
 
         public void Dispose()
         {
-            Data?.Dispose(); FileStarts?.Dispose(); SlotTokens?.Dispose(); Entries?.Dispose(); Output?.Dispose(); Errors?.Dispose();
+            Data?.Dispose(); FileStarts?.Dispose(); Ranks?.Dispose(); Entries?.Dispose(); Output?.Dispose(); Errors?.Dispose();
         }
     }
 
@@ -108,14 +108,14 @@ public sealed partial class L3GpuCodec
             var starts = new long[files.Count];
             long at = 0;
             for (int i = 0; i < files.Count; i++) { starts[i] = at; files[i].Span.CopyTo(data.AsSpan((int)at)); at += files[i].Length; }
-            int slotBytes = DenseKernelTables.SlotBytes(h.Channels), entryCount = DenseKernelTables.Entries(h.Channels);
-            var slotTokens = new byte[(long)files.Count * slotBytes];
+            int rankBytes = DenseKernelTables.RankBytes(h.Channels), entryCount = DenseKernelTables.Entries(h.Channels);
+            var ranks = new byte[(long)files.Count * rankBytes];
             var entries = new uint[(long)files.Count * entryCount];
             for (int i = 0; i < files.Count; i++)
-                DenseKernelTables.Write(tables[i], slotTokens.AsSpan(i * slotBytes, slotBytes), entries.AsSpan(i * entryCount, entryCount));
+                DenseKernelTables.Write(tables[i], ranks.AsSpan(i * rankBytes, rankBytes), entries.AsSpan(i * entryCount, entryCount));
             batch.Data = Accelerator.Allocate1D(data);
             batch.FileStarts = Accelerator.Allocate1D(starts);
-            batch.SlotTokens = Accelerator.Allocate1D(slotTokens);
+            batch.Ranks = Accelerator.Allocate1D(ranks);
             batch.Entries = Accelerator.Allocate1D(entries);
             batch.Output = Accelerator.Allocate1D<ulong>((batch.OutputBytes + 7) / 8);
             batch.Errors = Accelerator.Allocate1D<int>(files.Count);
@@ -135,7 +135,7 @@ public sealed partial class L3GpuCodec
         Accelerator.Bind();
         batch.Errors.View.MemSetToZero(ComputeStream);
         DenseKernel(ComputeStream, _denseLaunch.Config((long)batch.Shape.PatchCount * batch.Shape.Images, batch.Shape.PatchSize), batch.Data.View, batch.FileStarts.View,
-            batch.SlotTokens.View, batch.Entries.View, batch.Output.View, batch.OutputBytesView, batch.Errors.View, batch.Shape,
+            batch.Ranks.View, batch.Entries.View, batch.Output.View, batch.OutputBytesView, batch.Errors.View, batch.Shape,
             SpecializedValue.New(batch.Shape.PatchSize), SpecializedValue.New(batch.Shape.Channels));
     }
 

@@ -115,19 +115,82 @@ public sealed class DenseGpuTests(CodecFixture fixture)
     [Fact]
     public void A_kernel_table_entry_holds_every_token_field_of_the_format()
     {
+        var entry = new uint[GpuDenseDecodeKernel.EntryWords];
+        uint[] states = [DenseLayout.StateLow, DenseLayout.StateLow + 777, 0x12345678, uint.MaxValue];
         for (int token = 0; token < DenseLayout.TokenCount; token++)
             foreach (int frequency in new[] { 1, 2, 511, 1023, DenseLayout.ProbabilityTotal })
                 foreach (int cumulative in new[] { 0, 1, DenseLayout.ProbabilityTotal - frequency })
                 {
-                    uint entry = GpuDenseDecodeKernel.PackEntry(token, frequency, cumulative);
-                    Assert.Equal(frequency, GpuDenseDecodeKernel.FrequencyOf(entry));
-                    Assert.Equal(cumulative, GpuDenseDecodeKernel.CumulativeOf(entry));
-                    Assert.Equal(DenseCoding.RawBitCount(token), GpuDenseDecodeKernel.RawBitsOf(entry));
+                    GpuDenseDecodeKernel.WriteEntry(entry, token, frequency, cumulative);
+                    // the kernel's state after the token: f × (x >> 10) + slot + (−cum), for a slot of the token
+                    foreach (uint high in states)
+                        foreach (int slot in new[] { cumulative, cumulative + frequency - 1 })
+                        {
+                            uint state = (high & ~(uint)(DenseLayout.ProbabilityTotal - 1)) | (uint)slot;
+                            Assert.Equal(DenseCoding.AfterToken(state, slot, frequency, cumulative),
+                                entry[0] * (state >> DenseLayout.ProbabilityBits) + (uint)slot + entry[1]);
+                        }
                     int rawBits = DenseCoding.RawBitCount(token);
+                    Assert.Equal(rawBits, (int)entry[2]);
                     for (int raw = 0; raw < 1 << rawBits; raw++)
-                        Assert.Equal(DenseCoding.CodeOf(token, raw), GpuDenseDecodeKernel.CodeBaseOf(entry) | raw);
+                        Assert.Equal(DenseCoding.CodeOf(token, raw), (int)(entry[3] + (uint)raw));
                 }
-        Assert.Equal(0, GpuDenseDecodeKernel.FrequencyOf(GpuDenseDecodeKernel.PackEntry(3, 0, 100))); // a token no symbol has
+        GpuDenseDecodeKernel.WriteEntry(entry, 3, 0, 100); // a token no symbol has
+        Assert.Equal(new uint[GpuDenseDecodeKernel.EntryWords], entry);
+    }
+
+    [Fact]
+    public void A_rank_map_gives_every_slot_the_entry_of_its_token()
+    {
+        // the tables of real dense files (a textured image's, a flat one's: used and unused tables)
+        // and the kernel's identity table
+        const int channels = 3;
+        int used = 0, unused = 0;
+        foreach (var pixels in new[] { SyntheticImages.Make(Pattern.SmoothNoise, 96, 64, channels, 7), new byte[96 * 64 * channels] })
+            CheckRanks(Dense(pixels, 96, 64, channels, 16), ref used, ref unused);
+        Assert.True(used > 0 && unused > 0, "the files have both used and unused tables");
+    }
+
+    private static void CheckRanks(byte[] file, ref int used, ref int unused)
+    {
+        const int channels = 3;
+        var tables = L3.Dense.DenseFileDecoder.ReadTables(file, L3Codec.ReadHeader(file));
+        var ranks = new byte[DenseKernelTables.RankBytes(channels)];
+        var entries = new uint[DenseKernelTables.Entries(channels)];
+        DenseKernelTables.Write(tables, ranks, entries);
+        var words = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(ranks);
+        var expected = new uint[GpuDenseDecodeKernel.EntryWords];
+        for (int table = 0; table < GpuDenseDecodeKernel.TablesOfFile(channels); table++)
+            for (int slot = 0; slot < DenseLayout.ProbabilityTotal; slot++)
+            {
+                int token = table < DenseLayout.TableCount(channels) ? tables.SlotTokens[table * DenseLayout.ProbabilityTotal + slot] : -1;
+                if (token == -1) GpuDenseDecodeKernel.WriteIdentityEntry(expected);
+                else if (token == L3.Dense.DenseTables.NoToken) { Array.Clear(expected); unused++; }
+                else
+                {
+                    uint fc = tables.FrequencyCumulative[table * L3.Dense.DenseTables.TokenStride + token];
+                    GpuDenseDecodeKernel.WriteEntry(expected, token, (int)(fc & 0xFFFF), (int)(fc >> 16));
+                    used++;
+                }
+                int rank = GpuDenseDecodeKernel.RankOf(words[table * GpuDenseDecodeKernel.RankWordsPerTable + slot / 32], (uint)slot);
+                Assert.InRange(rank, 0, GpuDenseDecodeKernel.TokensPerTable - 1);
+                int at = (table * GpuDenseDecodeKernel.TokensPerTable + rank) * GpuDenseDecodeKernel.EntryWords;
+                Assert.True(expected.AsSpan().SequenceEqual(entries.AsSpan(at, GpuDenseDecodeKernel.EntryWords)), $"table {table} slot {slot}");
+            }
+    }
+
+    [Fact]
+    public void The_identity_entry_keeps_every_state_and_gives_code_zero()
+    {
+        var entry = new uint[GpuDenseDecodeKernel.EntryWords];
+        GpuDenseDecodeKernel.WriteIdentityEntry(entry);
+        foreach (uint state in new uint[] { DenseLayout.StateLow, DenseLayout.StateLow + 1, 0x0ABCDEF1, 0x80000000, uint.MaxValue })
+        {
+            uint slot = state & (DenseLayout.ProbabilityTotal - 1);
+            Assert.Equal(state, entry[0] * (state >> DenseLayout.ProbabilityBits) + slot + entry[1]);
+        }
+        Assert.Equal(0u, entry[2]);
+        Assert.Equal(0u, entry[3]);
     }
 
     [Fact]
