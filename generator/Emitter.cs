@@ -334,10 +334,10 @@ internal static class Emitter
         w.Line("/// <summary>The mode-1 (dense) patch-list decode with this profile's shape (GpuDenseDecodeKernel.DecodePatchList&lt;Shape&gt;):");
         w.Line("/// the kernel the loader launches for this profile's dense patches, one segment of N / 8 lanes a patch.</summary>");
         w.GeneratedCode();
-        w.Line("public static void FusedDenseDecode(ArrayView<byte> data, ArrayView<PatchTask> tasks, ArrayView<byte> slotTokens,");
+        w.Line("public static void FusedDenseDecode(ArrayView<byte> data, ArrayView<PatchTask> tasks, ArrayView<byte> slotRanks,");
         w.Line("    ArrayView<uint> tokenEntries, ArrayView<ulong> outLongs, ArrayView<byte> outBytes, ArrayView<int> firstBad, int taskCount,");
         w.Line("    SpecializedValue<int> patchSize, SpecializedValue<int> channels) =>");
-        w.Line("    GpuDenseDecodeKernel.DecodePatchList<Shape>(data, tasks, slotTokens, tokenEntries, outLongs, outBytes, firstBad, taskCount,");
+        w.Line("    GpuDenseDecodeKernel.DecodePatchList<Shape>(data, tasks, slotRanks, tokenEntries, outLongs, outBytes, firstBad, taskCount,");
         w.Line("        patchSize, channels);");
         w.Line();
         w.Line("/// <summary>The output stage with this profile's output (AugmentKernel.Augment&lt;Output&gt;): AugmentKernel.Threads");
