@@ -202,7 +202,7 @@ public static partial class GpuDenseDecodeKernel
             BelowRotated = below << 16 | below >> 16,
             Ranks = slotRanks.SubView(tables * RankBytesOfFile(channels), RankBytesOfFile(channels)).Cast<ulong>().AsAligned(sizeof(ulong)),
             Home = live && tables == homeTables,
-            HomeEntries = live && tables == homeTables && channels <= SharedEntryChannels,
+            EntriesShared = channels <= SharedEntryChannels,
             // a file's entries start 8-byte aligned: each is one vector load
             Entries = tokenEntries.SubView(tables * EntryWordsOfFile(channels), EntryWordsOfFile(channels)).Cast<Entry>().AsAligned(EntryWords * 4),
             Patch = patch, MaskBytes = maskBytes, BlockBytes = maskBytes + predictorBytes, Height = h, AnyCoded = anyCoded,
@@ -224,8 +224,12 @@ public static partial class GpuDenseDecodeKernel
             homeTables >= 0 ? RankWordsOfFile(channels) : 0, rows.SharedEntries,
             tokenEntries.SubView(home * EntryWordsOfFile(channels), EntryWordsOfFile(channels)).Cast<Entry>(),
             homeTables >= 0 && channels <= SharedEntryChannels ? EntryWordsOfFile(channels) / EntryWords : 0, channels);
+        // a warp whose lanes all decode the home file (nearly every warp) reads the tables from shared
+        // memory only, without the predicated L1 loads for other files' lanes
         if (Ballot(coder.State < DenseLayout.StateLow) != 0)
             DecodeRows<ExactSteps>(ref coder, rows, channels, n, outLongs, output, pixelsAbove, contexts);
+        else if (Ballot(!rows.Home) == 0)
+            DecodeRows<HomeSteps>(ref coder, rows, channels, n, outLongs, output, pixelsAbove, contexts);
         else
             DecodeRows<FastSteps>(ref coder, rows, channels, n, outLongs, output, pixelsAbove, contexts);
 
@@ -248,29 +252,41 @@ public static partial class GpuDenseDecodeKernel
         /// it is the group's home file.</summary>
         public ArrayView<ulong> Ranks, SharedRanks;
         public ArrayView<Entry> Entries, SharedEntries;
-        public bool Home, HomeEntries;
+        /// <summary>Whether the lane's file is the group's home file, and whether a home file's entries are in shared memory too.</summary>
+        public bool Home, EntriesShared;
         public int MaskBytes, BlockBytes, Height, Valid, RowOut, RowStride;
         public bool AnyCoded, LastLane;
         public PatchLane Lane;
         public uint Transform;
     }
 
-    /// <summary>How a step places its word reads: <see cref="FastSteps"/> or <see cref="ExactSteps"/>.</summary>
+    /// <summary>How a step places its word reads (<see cref="FastSteps"/> or <see cref="ExactSteps"/>),
+    /// and whether every lane of the warp decodes the group's home file (<see cref="HomeSteps"/>).</summary>
     private interface IStepKind
     {
         bool Exact { get; }
+        bool AllHome { get; }
     }
 
     /// <summary>Every state starts at L or above: one word read at most a step, placed by two ballots.</summary>
     private struct FastSteps : IStepKind
     {
         public readonly bool Exact => false;
+        public readonly bool AllHome => false;
+    }
+
+    /// <summary><see cref="FastSteps"/> in a warp whose lanes all decode the home file.</summary>
+    private struct HomeSteps : IStepKind
+    {
+        public readonly bool Exact => false;
+        public readonly bool AllHome => true;
     }
 
     /// <summary>Some state starts below L: the format's steps 2 and 4 one after the other.</summary>
     private struct ExactSteps : IStepKind
     {
         public readonly bool Exact => true;
+        public readonly bool AllHome => false;
     }
 
     /// <summary>The rows of the patch: per row its channel blocks' codes (the stream's order), then
@@ -365,14 +381,14 @@ public static partial class GpuDenseDecodeKernel
         int valid = rows.Valid;
         if (CudaAsm.IsSupported && !default(TKind).Exact)
         {
-            codes.X0 = WithField(codes.X0, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X0, shift)), shift);
-            codes.X1 = WithField(codes.X1, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X1, shift)), shift);
-            codes.X2 = WithField(codes.X2, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X2, shift)), shift);
-            codes.X3 = WithField(codes.X3, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X3, shift)), shift);
-            codes.X4 = WithField(codes.X4, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X4, shift)), shift);
-            codes.X5 = WithField(codes.X5, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X5, shift)), shift);
-            codes.X6 = WithField(codes.X6, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X6, shift)), shift);
-            codes.X7 = WithField(codes.X7, PtxStep(ref coder, rows, TableOf(contexts, tables, codes.X7, shift)), shift);
+            codes.X0 = WithField(codes.X0, PtxStep<TKind>(ref coder, rows, TableOf(contexts, tables, codes.X0, shift)), shift);
+            codes.X1 = WithField(codes.X1, PtxStep<TKind>(ref coder, rows, TableOf(contexts, tables, codes.X1, shift)), shift);
+            codes.X2 = WithField(codes.X2, PtxStep<TKind>(ref coder, rows, TableOf(contexts, tables, codes.X2, shift)), shift);
+            codes.X3 = WithField(codes.X3, PtxStep<TKind>(ref coder, rows, TableOf(contexts, tables, codes.X3, shift)), shift);
+            codes.X4 = WithField(codes.X4, PtxStep<TKind>(ref coder, rows, TableOf(contexts, tables, codes.X4, shift)), shift);
+            codes.X5 = WithField(codes.X5, PtxStep<TKind>(ref coder, rows, TableOf(contexts, tables, codes.X5, shift)), shift);
+            codes.X6 = WithField(codes.X6, PtxStep<TKind>(ref coder, rows, TableOf(contexts, tables, codes.X6, shift)), shift);
+            codes.X7 = WithField(codes.X7, PtxStep<TKind>(ref coder, rows, TableOf(contexts, tables, codes.X7, shift)), shift);
             return (uint)predictor << shift;
         }
         codes.X0 = WithField(codes.X0, Step<TKind>(ref coder, rows, TableOf(contexts, tables, codes.X0, shift), coded && valid > 0), shift);
@@ -562,7 +578,7 @@ public static partial class GpuDenseDecodeKernel
         uint state = coder.State;
         int slot = DenseCoding.Slot(state);
         var entry = new Entry();
-        if (active || !default(TKind).Exact) entry = EntryOf(rows, table, state);
+        if (active || !default(TKind).Exact) entry = EntryOf<TKind>(rows, table, state);
         uint frequency = entry.Fields & FrequencyMask;
         if (active || !default(TKind).Exact) coder.LeastFrequency = Min(coder.LeastFrequency, frequency); // 0: a slot of an unused table
         uint decoded = frequency * (state >> DenseLayout.ProbabilityBits) + (uint)slot + entry.NegativeCumulative;
@@ -605,11 +621,12 @@ public static partial class GpuDenseDecodeKernel
     /// that reads no word does not use it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint PtxStep(ref Coder coder, PatchRows rows, int table)
+    private static uint PtxStep<TKind>(ref Coder coder, PatchRows rows, int table)
+        where TKind : struct, IStepKind
     {
         uint state = coder.State;
         // every lane loads (in range whatever its state)
-        var entry = EntryOf(rows, table, state);
+        var entry = EntryOf<TKind>(rows, table, state);
         Ref<int> next = coder.Next;
         Output<uint> decoded = default;
         Output<int> at = default;
@@ -687,11 +704,13 @@ public static partial class GpuDenseDecodeKernel
     /// <paramref name="table"/>: its rank from the slot's word of the rank map, the starts up to the
     /// slot counted (both from shared memory for the home file).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Entry EntryOf(PatchRows rows, int table, uint state)
+    private static Entry EntryOf<TKind>(PatchRows rows, int table, uint state)
+        where TKind : struct, IStepKind
     {
         int at = table * RankWordsPerTable + (int)((state >> 5) & (RankWordsPerTable - 1));
-        int index = table * TokensPerTable + RankOf(rows.Home ? rows.SharedRanks[at] : rows.Ranks[at], state);
-        return rows.HomeEntries ? rows.SharedEntries[index] : rows.Entries[index];
+        int index = table * TokensPerTable + RankOf(default(TKind).AllHome || rows.Home ? rows.SharedRanks[at] : rows.Ranks[at], state);
+        bool shared = default(TKind).AllHome ? rows.EntriesShared : rows.Home && rows.EntriesShared;
+        return shared ? rows.SharedEntries[index] : rows.Entries[index];
     }
 
     /// <summary>The rank of slot <paramref name="slot"/> (its low 5 bits are read) in the rank map word
