@@ -121,19 +121,19 @@ public sealed class DenseGpuTests(CodecFixture fixture)
             foreach (int frequency in new[] { 1, 2, 511, 1023, DenseLayout.ProbabilityTotal })
                 foreach (int cumulative in new[] { 0, 1, DenseLayout.ProbabilityTotal - frequency })
                 {
+                    if (cumulative + frequency > DenseLayout.ProbabilityTotal) continue; // no table has it
                     GpuDenseDecodeKernel.WriteEntry(entry, token, frequency, cumulative);
                     // the kernel's state after the token: f × (x >> 10) + slot + (−cum), for a slot of the token
                     foreach (uint high in states)
                         foreach (int slot in new[] { cumulative, cumulative + frequency - 1 })
                         {
                             uint state = (high & ~(uint)(DenseLayout.ProbabilityTotal - 1)) | (uint)slot;
-                            Assert.Equal(DenseCoding.AfterToken(state, slot, frequency, cumulative),
-                                entry[0] * (state >> DenseLayout.ProbabilityBits) + (uint)slot + entry[1]);
+                            Assert.Equal(DenseCoding.AfterToken(state, slot, frequency, cumulative), AfterToken(entry, state));
                         }
                     int rawBits = DenseCoding.RawBitCount(token);
-                    Assert.Equal(rawBits, (int)entry[2]);
+                    Assert.Equal(rawBits, RawBitsOf(entry));
                     for (int raw = 0; raw < 1 << rawBits; raw++)
-                        Assert.Equal(DenseCoding.CodeOf(token, raw), (int)(entry[3] + (uint)raw));
+                        Assert.Equal(DenseCoding.CodeOf(token, raw), (int)(CodeBaseOf(entry) + (uint)raw));
                 }
         GpuDenseDecodeKernel.WriteEntry(entry, 3, 0, 100); // a token no symbol has
         Assert.Equal(new uint[GpuDenseDecodeKernel.EntryWords], entry);
@@ -185,13 +185,17 @@ public sealed class DenseGpuTests(CodecFixture fixture)
         var entry = new uint[GpuDenseDecodeKernel.EntryWords];
         GpuDenseDecodeKernel.WriteIdentityEntry(entry);
         foreach (uint state in new uint[] { DenseLayout.StateLow, DenseLayout.StateLow + 1, 0x0ABCDEF1, 0x80000000, uint.MaxValue })
-        {
-            uint slot = state & (DenseLayout.ProbabilityTotal - 1);
-            Assert.Equal(state, entry[0] * (state >> DenseLayout.ProbabilityBits) + slot + entry[1]);
-        }
-        Assert.Equal(0u, entry[2]);
-        Assert.Equal(0u, entry[3]);
+            Assert.Equal(state, AfterToken(entry, state));
+        Assert.Equal(0, RawBitsOf(entry));
+        Assert.Equal(0u, CodeBaseOf(entry));
     }
+
+    // an entry's fields as the kernel reads them (GpuDenseDecodeKernel.Step)
+    private static uint FrequencyOf(uint[] entry) => entry[0] & GpuDenseDecodeKernel.FrequencyMask;
+    private static int RawBitsOf(uint[] entry) => (int)(entry[0] >> GpuDenseDecodeKernel.RawBitsShift) & 31;
+    private static uint CodeBaseOf(uint[] entry) => entry[0] >> GpuDenseDecodeKernel.CodeBaseShift;
+    private static uint AfterToken(uint[] entry, uint state) =>
+        FrequencyOf(entry) * (state >> DenseLayout.ProbabilityBits) + (state & (DenseLayout.ProbabilityTotal - 1)) + entry[1];
 
     [Fact]
     public void The_batch_path_refuses_dense_files_instead_of_misreading_them()
