@@ -123,14 +123,9 @@ public static partial class GpuDenseDecodeKernel
     public static int RankWordsOfFile(int channels) => TablesOfFile(channels) * RankWordsPerTable;
     public static int RankBytesOfFile(int channels) => RankWordsOfFile(channels) * sizeof(ulong);
 
-    /// <summary>The rank map word of slots 32w..32w+31 of a table whose token ranges start at <paramref name="starts"/>
-    /// (bit s of the map: a token's range starts at slot s).</summary>
-    public static ulong RankWord(ReadOnlySpan<uint> starts, int w)
-    {
-        int before = 0;
-        for (int k = 0; k < w; k++) before += System.Numerics.BitOperations.PopCount(starts[k]);
-        return starts[w] | (ulong)(uint)(before - 1) << 32;
-    }
+    /// <summary>A rank map word: <paramref name="starts"/>, its slots' range starts (bit s: a token's
+    /// range starts at the word's slot s), and <paramref name="before"/>, the starts in the table's words before it.</summary>
+    public static ulong RankWord(uint starts, int before) => starts | (ulong)(uint)(before - 1) << 32;
 
     /// <summary>Entries of a table, by rank: one for each token the format has.</summary>
     public const int TokensPerTable = DenseLayout.TokenCount;

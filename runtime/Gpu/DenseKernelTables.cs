@@ -50,8 +50,8 @@ public static class DenseKernelTables
                 }
             if (rank == 0) starts[0] = 1;
             if (table == count) GpuDenseDecodeKernel.WriteIdentityEntry(tableEntries);
-            for (int w = 0; w < starts.Length; w++)
-                words[table * GpuDenseDecodeKernel.RankWordsPerTable + w] = GpuDenseDecodeKernel.RankWord(starts, w);
+            for (int w = 0, before = 0; w < starts.Length; before += System.Numerics.BitOperations.PopCount(starts[w]), w++)
+                words[table * GpuDenseDecodeKernel.RankWordsPerTable + w] = GpuDenseDecodeKernel.RankWord(starts[w], before);
         }
     }
 }
