@@ -94,10 +94,10 @@ public static class L3Codec
         options ??= L3DecodeOptions.Default;
         var header = L3Header.Read(file);
         // the pixels are allocated only once the file has proved them (docs/FORMAT.md, "Memory bound")
-        Validate(file, header, options.MaxDegreeOfParallelism);
+        var tables = Validate(file, header, options.MaxDegreeOfParallelism);
         // every byte is written by the patches (they tile the image) before the array is returned
         var pixels = GC.AllocateUninitializedArray<byte>(checked((int)header.DecodedBytes));
-        DecodeValidated(file, header, pixels, options);
+        DecodeValidated(file, header, tables, pixels, options);
         return new L3Image(header.Width, header.Height, header.Channels, pixels);
     }
 
@@ -113,8 +113,8 @@ public static class L3Codec
         if (pixels.Length < header.DecodedBytes)
             throw new ArgumentException($"the destination holds {pixels.Length} bytes; the image needs {header.DecodedBytes}", nameof(pixels));
         options ??= L3DecodeOptions.Default;
-        Validate(file, header, options.MaxDegreeOfParallelism);
-        DecodeValidated(file, header, pixels, options);
+        var tables = Validate(file, header, options.MaxDegreeOfParallelism);
+        DecodeValidated(file, header, tables, pixels, options);
         return header;
     }
 
@@ -196,12 +196,11 @@ public static class L3Codec
     public static L3Header Verify(ReadOnlySpan<byte> file)
     {
         var header = L3Header.Read(file);
-        Validate(file, header, maxDegreeOfParallelism: 1);
+        var tables = Validate(file, header, maxDegreeOfParallelism: 1);
         int n = header.PatchSize, channels = header.Channels;
         var patchPixels = new byte[n * n * channels];
-        if (header.Mode == L3CodingMode.Dense)
+        if (tables is not null)
         {
-            var tables = DenseFileDecoder.ReadTables(file, header);
             for (int index = 0; index < header.PatchCount; index++)
                 DenseFileDecoder.DecodePatch(file, header, tables, index, patchPixels, header.PatchRect(index).Width * channels);
             return header;
@@ -255,10 +254,10 @@ public static class L3Codec
         where TShape : struct, IPatchShape
     {
         options ??= L3DecodeOptions.Default;
-        var header = ReadAndValidate<TShape>(file, options.MaxDegreeOfParallelism);
+        var header = ReadAndValidate<TShape>(file, options.MaxDegreeOfParallelism, out var tables);
         if (pixels.Length < header.DecodedBytes)
             throw new ArgumentException($"the destination holds {pixels.Length} bytes; the image needs {header.DecodedBytes}", nameof(pixels));
-        if (header.Mode == L3CodingMode.Dense) { DecodeDense(file, header, pixels, options); return header; }
+        if (tables is not null) { DecodeDense(file, header, tables, pixels, options); return header; }
         FileDecoder.For<TShape>().Decode(file, header, pixels, CpuPaths.Resolve(options.Path), options.MaxDegreeOfParallelism);
         return header;
     }
@@ -268,9 +267,9 @@ public static class L3Codec
     public static L3Image Decode<TShape>(ReadOnlySpan<byte> file, L3DecodeOptions? options = null) where TShape : struct, IPatchShape
     {
         options ??= L3DecodeOptions.Default;
-        var header = ReadAndValidate<TShape>(file, options.MaxDegreeOfParallelism);
+        var header = ReadAndValidate<TShape>(file, options.MaxDegreeOfParallelism, out var tables);
         var pixels = GC.AllocateUninitializedArray<byte>(checked((int)header.DecodedBytes));
-        if (header.Mode == L3CodingMode.Dense) { DecodeDense(file, header, pixels, options); return new L3Image(header.Width, header.Height, header.Channels, pixels); }
+        if (tables is not null) { DecodeDense(file, header, tables, pixels, options); return new L3Image(header.Width, header.Height, header.Channels, pixels); }
         FileDecoder.For<TShape>().Decode(file, header, pixels, CpuPaths.Resolve(options.Path), options.MaxDegreeOfParallelism);
         return new L3Image(header.Width, header.Height, header.Channels, pixels);
     }
@@ -285,15 +284,17 @@ public static class L3Codec
     }
 
     /// <summary>The checks every decode makes, in order: header and table, the shape, the payload
-    /// checksum, then every patch's structure. Used by the CPU and the GPU entry points of a shape.</summary>
-    internal static L3Header ReadAndValidate<TShape>(ReadOnlySpan<byte> file, int maxDegreeOfParallelism) where TShape : struct, IPatchShape
+    /// checksum, then every patch's structure. Used by the CPU and the GPU entry points of a shape.
+    /// <paramref name="tables"/>: a dense file's tables, read in the checks (null for mode 0).</summary>
+    internal static L3Header ReadAndValidate<TShape>(ReadOnlySpan<byte> file, int maxDegreeOfParallelism, out DenseTables? tables)
+        where TShape : struct, IPatchShape
     {
         var header = L3Header.Read(file);
         if (!IsOfShape<TShape>(header))
             throw new ArgumentException(
                 $"the file is N = {header.PatchSize}, {header.Width}x{header.Height}x{header.Channels}; this decoder is specialized to {ShapeText<TShape>()} (use L3Codec.Decode)",
                 nameof(file));
-        Validate(file, header, maxDegreeOfParallelism);
+        tables = Validate(file, header, maxDegreeOfParallelism);
         return header;
     }
 
@@ -304,28 +305,31 @@ public static class L3Codec
         return $"N = {s.N}, Width = {s.Width}" + (s.Height != 0 ? $", Height = {s.Height}" : "") + (s.Channels != 0 ? $", Channels = {s.Channels}" : "");
     }
 
-    /// <summary>The checks after the header: the payload checksum, then every patch.</summary>
-    private static void Validate(ReadOnlySpan<byte> file, L3Header header, int maxDegreeOfParallelism)
+    /// <summary>The checks after the header: the payload checksum, then every patch. Returns a dense
+    /// file's tables, read and checked there once for the decode that follows (null for mode 0).</summary>
+    private static DenseTables? Validate(ReadOnlySpan<byte> file, L3Header header, int maxDegreeOfParallelism)
     {
         header.VerifyPayload(file);
+        if (header.Mode == L3CodingMode.Dense) return DenseFileDecoder.Validate(file, header);
         PatchFormat.ValidatePatches(file, header, maxDegreeOfParallelism);
+        return null;
     }
 
     /// <summary>Decodes a file that <see cref="Validate"/> accepted: a registered profile that matches
     /// it decodes it (the same decoder, its shape's facts folded in), else the generic instantiation.</summary>
-    private static void DecodeValidated(ReadOnlySpan<byte> file, L3Header header, Span<byte> pixels, L3DecodeOptions options)
+    private static void DecodeValidated(ReadOnlySpan<byte> file, L3Header header, DenseTables? tables, Span<byte> pixels, L3DecodeOptions options)
     {
-        if (header.Mode == L3CodingMode.Dense) DecodeDense(file, header, pixels, options);
+        if (tables is not null) DecodeDense(file, header, tables, pixels, options);
         else DecoderChoice.Resolve(header, options).Decode(file, header, pixels, options.MaxDegreeOfParallelism);
     }
 
     /// <summary>Decodes a validated dense file. Its streams are checked as they are decoded, so on a
     /// fault the destination is cleared before the exception leaves: nothing decoded is left there.</summary>
-    private static void DecodeDense(ReadOnlySpan<byte> file, L3Header header, Span<byte> pixels, L3DecodeOptions options)
+    private static void DecodeDense(ReadOnlySpan<byte> file, L3Header header, DenseTables tables, Span<byte> pixels, L3DecodeOptions options)
     {
         try
         {
-            DenseFileDecoder.DecodeAll(file, header, DenseFileDecoder.ReadTables(file, header), pixels, options.MaxDegreeOfParallelism, options.Path);
+            DenseFileDecoder.DecodeAll(file, header, tables, pixels, options.MaxDegreeOfParallelism, options.Path);
         }
         catch (L3FormatException)
         {

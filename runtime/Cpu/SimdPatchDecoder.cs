@@ -320,6 +320,10 @@ internal static unsafe class SimdPatchDecoder
         public static void RebuildRow(byte* codes, byte* top, byte* row, int predictor) =>
             Rebuild(Vector512.Load(codes), top, row, predictor);
 
+        /// <summary><see cref="RebuildRow(byte*, byte*, byte*, int)"/> from the row's 64 codes in a register.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void RebuildRow(Vector512<byte> codes, byte* top, byte* row, int predictor) => Rebuild(codes, top, row, predictor);
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void Rebuild(Vector512<byte> code, byte* top, byte* row, int predictor)
         {

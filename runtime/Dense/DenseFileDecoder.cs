@@ -164,7 +164,8 @@ internal static class DenseFileDecoder
                     while (size < DenseSimdDecoder.GroupSize && k + size < count && header.PatchRect(PatchAt(k + size)) is var next
                         && next.Width == rect.Width && next.Height == rect.Height)
                         size++;
-                    size = size >= 4 && LargestGroup >= 4 ? 4 : size >= 2 && LargestGroup >= 2 ? 2 : 1;
+                    size = Math.Min(size, LargestGroup);
+                    while (!DenseSimdDecoder.IsGroupSize(size) && size > 1) size--;
                     if (size == 1) { DecodeOne(PatchAt(k), file, header, tables, pixels, stride, path); k++; continue; }
                     for (int q = 0; q < size; q++)
                     {

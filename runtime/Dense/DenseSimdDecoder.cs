@@ -41,8 +41,9 @@ internal static unsafe class DenseSimdDecoder
     public static bool Serves(CpuPath path) => (path is CpuPath.Vector256 or CpuPath.Vector512) && Avx2.IsSupported;
 
     /// <summary>Bytes the decoder may read past a patch's end: a step loads 8 words from the next
-    /// word (at most the stream's end) and, in a group, 8 more from up to 8 words further.</summary>
-    public const int ReadPadding = 32;
+    /// word and, in a group, 8 more from up to 8 words further; a group checks the stream's end after
+    /// a block's 8 steps, by then up to 7 × 8 words past it (2 × (56 + 16) = 144 bytes).</summary>
+    public const int ReadPadding = 144;
 
     /// <summary>Per-thread scratch: mode 0's plane scratch, the codes of the row above per channel
     /// (step order, as u32), and a padded copy of a patch near the end of the file.</summary>
@@ -224,9 +225,12 @@ internal static unsafe class DenseSimdDecoder
     }
 
     /// <summary>Patches <see cref="DecodeGroup"/> decodes at once at most: two per Vector512 of states
-    /// (one patch's 8 lanes in each half), two such vectors with their steps interleaved (a third and
-    /// fourth measured slower on this project's Zen 4: the core's window is full with two).</summary>
+    /// (one patch's 8 lanes in each half), two such vectors with their steps interleaved (four measured
+    /// no faster on the H200 host's Xeon, and slower on this project's Zen 4).</summary>
     public const int GroupSize = 4;
+
+    /// <summary>Whether <see cref="DecodeGroup"/> takes a group of <paramref name="count"/> patches.</summary>
+    public static bool IsGroupSize(int count) => count is 2 or GroupSize;
 
     /// <summary>One patch of a group: its bytes, of which <see cref="Readable"/> may be read from
     /// <see cref="Bytes"/> on, where it lies in the file, and where its top-left pixel goes.</summary>
@@ -240,6 +244,7 @@ internal static unsafe class DenseSimdDecoder
     }
 
     [ThreadStatic] private static Scratch[]? t_group;
+    [ThreadStatic] private static byte[]? t_groupAbove;
 
     /// <summary>This thread's scratch for each patch of a group (the first is <see cref="ThreadScratch"/>).</summary>
     private static Scratch[] GroupScratch
@@ -257,6 +262,26 @@ internal static unsafe class DenseSimdDecoder
     }
 
     /// <summary>
+    /// The codes of the row above of a group's patches, for every channel, in step order as a step
+    /// makes them: pair p, channel c at 512p + 128c, its 16 bytes of step s at 16s (patch 2p's lanes,
+    /// then patch 2p + 1's). One block, so that a step reaches every pair's row from one pointer.
+    /// </summary>
+    private static byte[] GroupAbove => t_groupAbove ??= GC.AllocateArray<byte>(GroupSize / 2 * AbovePerPair, pinned: true);
+
+    private const int AboveRowOfPair = 2 * 64, AbovePerPair = 4 * AboveRowOfPair;
+
+    /// <summary>For each half of a pair's row above (<see cref="GroupAbove"/>), byte x the index of
+    /// column x's code in the row's 128 bytes: 16 (x mod 8) + 8 half + x / 8.</summary>
+    private static readonly Vector512<byte>[] ColumnsOfHalf = [ColumnOrder(0), ColumnOrder(1)];
+
+    private static Vector512<byte> ColumnOrder(int half)
+    {
+        var index = new byte[64];
+        for (int x = 0; x < 64; x++) index[x] = (byte)(16 * (x & 7) + 8 * half + (x >> 3));
+        return Vector512.Create(index);
+    }
+
+    /// <summary>
     /// Decodes 2 or 4 patches of the same size at once on the Vector512 path. Each step is a chain
     /// of dependent instructions (gather of the slot entries, multiply, renormalize) that waits for
     /// the last step, so one patch alone leaves the core idle most of the time: here patches 2p and
@@ -268,7 +293,7 @@ internal static unsafe class DenseSimdDecoder
     /// </summary>
     public static void DecodeGroup(ReadOnlySpan<GroupPatch> group, int width, int height, int channels, DenseTables tables, int destStride)
     {
-        if (group.Length is not (2 or GroupSize)) throw new ArgumentOutOfRangeException(nameof(group));
+        if (!IsGroupSize(group.Length)) throw new ArgumentOutOfRangeException(nameof(group));
         var scratches = GroupScratch;
         int header = DenseLayout.PatchHeaderBytes(height, channels), lanes = DenseLayout.Lanes(width);
         var coded = stackalloc bool[GroupSize];
@@ -291,7 +316,8 @@ internal static unsafe class DenseSimdDecoder
             var patch = group[q];
             bytes[q] = coded[q] && patch.Readable - patch.Length < ReadPadding ? scratches[q].PaddedCopy(patch.Bytes, patch.Length) : patch.Bytes;
         }
-        DecodeGroup(group, bytes, coded, width, height, channels, tables, destStride, scratches);
+        fixed (byte* groupAbove = GroupAbove)
+            DecodeGroup(group, bytes, coded, width, height, channels, tables, destStride, scratches, groupAbove);
     }
 
     private static bool InitialStatesValid(byte* states, int lanes)
@@ -306,9 +332,9 @@ internal static unsafe class DenseSimdDecoder
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DecodeGroup(ReadOnlySpan<GroupPatch> group, byte** bytes, bool* coded, int width, int height, int channels,
-        DenseTables tables, int destStride, Scratch[] scratches)
+        DenseTables tables, int destStride, Scratch[] scratches, byte* groupAbove)
     {
-        const int Stride = SimdPatchDecoder.Stride, Steps = DenseLayout.LaneColumns;
+        const int Stride = SimdPatchDecoder.Stride, Steps = DenseLayout.LaneColumns, Pairs = GroupSize / 2;
         int count = group.Length, pairs = count / 2;
         int maskBytes = RowCoding.ZeroMaskBytes(height), predictorBytes = RowCoding.PredictorBytes(height);
         int header = DenseLayout.PatchHeaderBytes(height, channels);
@@ -319,38 +345,34 @@ internal static unsafe class DenseSimdDecoder
         for (int s = 0; s < Steps; s++)
             active[s] = Vector512.LessThan(columns + Vector512.Create((uint)s), Vector512.Create((uint)width));
 
-        // patch q's lanes are elements 8q..8q+7 of the states: pair p (patches 2p, 2p + 1) in state p
-        var initial = stackalloc uint[8 * GroupSize];
-        var words = stackalloc ushort*[GroupSize];
-        var next = stackalloc int[GroupSize];
-        var wordCount = stackalloc int[GroupSize];
+        // patch q's lanes are elements 8q..8q+7 of the states: pair p (patches 2p, 2p + 1) in states[p]
+        var states = stackalloc Vector512<uint>[Pairs];
+        var cursors = stackalloc ushort*[GroupSize]; // each patch's next word
+        var ends = stackalloc ushort*[GroupSize];
         for (int q = 0; q < GroupSize; q++)
         {
             bool on = q < count && coded[q];
+            var initial = (uint*)(states + q / 2) + 8 * (q & 1);
             for (int l = 0; l < 8; l++)
-                initial[8 * q + l] = on && l < lanes ? Unsafe.ReadUnaligned<uint>(bytes[q] + header + l * DenseLayout.StateBytes) : DenseLayout.StateLow;
-            words[q] = on ? (ushort*)(bytes[q] + wordsAt) : NoWords;
-            wordCount[q] = on ? (group[q].Length - wordsAt) / DenseLayout.WordBytes : 0;
-            next[q] = 0;
+                initial[l] = on && l < lanes ? Unsafe.ReadUnaligned<uint>(bytes[q] + header + l * DenseLayout.StateBytes) : DenseLayout.StateLow;
+            cursors[q] = on ? (ushort*)(bytes[q] + wordsAt) : NoWords;
+            ends[q] = cursors[q] + (on ? (group[q].Length - wordsAt) / DenseLayout.WordBytes : 0);
         }
-        var state0 = Vector512.Load(initial);
-        var state1 = Vector512.Load(initial + 16);
 
-        var contexts = stackalloc Vector512<int>[GroupSize / 2 * Steps]; // step s of pair p at 8p + s
-        var codes = stackalloc Vector512<uint>[GroupSize / 2];
+        var contexts = stackalloc Vector512<int>[Pairs * Steps]; // step s of pair p at 8p + s
         var aboveIsZero = stackalloc bool[GroupSize * 4]; // patch q, channel c at 4q + c
         var zero = stackalloc bool[GroupSize];
-        var pairCoded = stackalloc Vector512<uint>[GroupSize / 2];
-        var faults = stackalloc Vector512<uint>[GroupSize / 2];
+        var pairCoded = stackalloc Vector512<uint>[Pairs];
+        var faults = stackalloc Vector512<uint>[Pairs];
         var predictor = stackalloc int[GroupSize];
         var top = stackalloc byte*[GroupSize];
-        var above = stackalloc uint*[GroupSize];
-        // the rows of the last coded block wait to be rebuilt until the middle of the next block's
-        // steps, whose chains leave the core room for that work (or until the block of the same channel)
+        var above = stackalloc byte*[GroupSize / 2]; // pair p's row above in this channel
+        // the rows of the last coded block wait to be rebuilt until the next block's steps are under
+        // way (or until the block of the same channel)
         var pendingRebuild = stackalloc bool[GroupSize];
         var pendingPredictor = stackalloc int[GroupSize];
         var pendingTop = stackalloc byte*[GroupSize];
-        var pendingAbove = stackalloc uint*[GroupSize];
+        var pendingAbove = stackalloc byte*[GroupSize];
         bool pending = false;
         int pendingChannel = -1;
 
@@ -363,7 +385,7 @@ internal static unsafe class DenseSimdDecoder
                     bool anyCoded = false;
                     if (pending && pendingChannel == c)
                     {
-                        FinishRows(count, pendingRebuild, pendingAbove, pendingTop, pendingPredictor, width, scratches);
+                        FinishRows(count, pendingRebuild, pendingAbove, pendingTop, pendingPredictor, width);
                         pending = false;
                     }
                     for (int q = 0; q < count; q++)
@@ -371,47 +393,40 @@ internal static unsafe class DenseSimdDecoder
                         zero[q] = RowCoding.IsZeroRow(bytes[q][maskAt + (r >> 3)], r);
                         predictor[q] = RowCoding.PredictorOf(bytes[q][maskAt + maskBytes + (r >> 2)], r);
                         top[q] = scratches[q].Rows.Planes + c * SimdPatchDecoder.PlaneBytes + r * Stride;
-                        above[q] = scratches[q].Above + c * 64;
                         if (zero[q]) { K512.ZeroRow(top[q], top[q] + Stride, predictor[q]); aboveIsZero[4 * q + c] = true; }
-                        // a zero row's lanes are inactive, but its gathers need valid contexts
-                        RowContexts(r, aboveIsZero[4 * q + c], above[q], table, (Vector256<int>*)(contexts + 8 * (q >> 1)) + (q & 1), 2);
                         anyCoded |= !zero[q];
+                    }
+                    // a zero row's lanes are inactive, but its gathers need valid contexts
+                    for (int p = 0; p < pairs; p++)
+                    {
+                        above[p] = groupAbove + p * AbovePerPair + c * AboveRowOfPair;
+                        bool uniformA = r == 0 || aboveIsZero[8 * p + c], uniformB = r == 0 || aboveIsZero[8 * p + 4 + c];
+                        if (!uniformA || !uniformB) PairContexts(above[p], table, contexts + 8 * p);
+                        if (uniformA) UniformContexts(r, table, (Vector256<int>*)(contexts + 8 * p), 2);
+                        if (uniformB) UniformContexts(r, table, (Vector256<int>*)(contexts + 8 * p) + 1, 2);
                     }
                     if (anyCoded)
                     {
                         for (int p = 0; p < pairs; p++)
+                        {
                             pairCoded[p] = Vector512.Create(zero[2 * p] ? Vector256<uint>.Zero : Vector256<uint>.AllBitsSet,
                                 zero[2 * p + 1] ? Vector256<uint>.Zero : Vector256<uint>.AllBitsSet);
-                        var fault0 = Vector512<uint>.Zero;
-                        var fault1 = Vector512<uint>.Zero;
-                        for (int s = 0; s < Steps; s++)
-                        {
-                            if (s == Steps / 2 && pending)
-                            {
-                                FinishRows(count, pendingRebuild, pendingAbove, pendingTop, pendingPredictor, width, scratches);
-                                pending = false;
-                            }
-                            var on = active[s];
-                            codes[0] = Step(ref state0, contexts[s], on & pairCoded[0], entries, words, next, 0, ref fault0);
-                            if (pairs > 1)
-                                codes[1] = Step(ref state1, contexts[8 + s], on & pairCoded[1], entries, words, next, 2, ref fault1);
-                            for (int q = 0; q < count; q++)
-                            {
-                                if (next[q] > wordCount[q]) throw StreamEndsEarly(group[q].Length, group[q].FileOffset);
-                                ((Vector256<uint>*)codes)[q].Store(above[q] + s * 8);
-                            }
+                            faults[p] = Vector512<uint>.AllBitsSet;
                         }
-                        if ((fault0 | fault1) != Vector512<uint>.Zero)
-                        {
-                            faults[0] = fault0; faults[1] = fault1;
-                            for (int q = 0; q < count; q++)
-                                if (((Vector256<uint>*)faults)[q] != Vector256<uint>.Zero) throw Fault(c, r, group[q].FileOffset);
-                        }
+                        bool allOn = width == 64;
+                        for (int p = 0; p < pairs; p++) allOn &= !zero[2 * p] & !zero[2 * p + 1];
+                        if (allOn) RowSteps<AllLanesOn>(pairs, states, faults, contexts, active, pairCoded, entries, cursors, groupAbove + c * AboveRowOfPair);
+                        else RowSteps<SomeLanesOff>(pairs, states, faults, contexts, active, pairCoded, entries, cursors, groupAbove + c * AboveRowOfPair);
+                        for (int q = 0; q < count; q++)
+                            if (cursors[q] > ends[q]) throw StreamEndsEarly(group[q].Length, group[q].FileOffset);
+                        for (int q = 0; q < count; q++)
+                            if (Vector256.EqualsAny(((Vector256<uint>*)faults)[q], Vector256<uint>.Zero)) throw Fault(c, r, group[q].FileOffset);
+                        if (pending) FinishRows(count, pendingRebuild, pendingAbove, pendingTop, pendingPredictor, width);
                         for (int q = 0; q < count; q++)
                         {
                             if (!zero[q]) aboveIsZero[4 * q + c] = false;
                             pendingRebuild[q] = !zero[q];
-                            pendingAbove[q] = above[q];
+                            pendingAbove[q] = above[q >> 1];
                             pendingTop[q] = top[q];
                             pendingPredictor[q] = predictor[q];
                         }
@@ -420,68 +435,127 @@ internal static unsafe class DenseSimdDecoder
                     }
                     else
                     {
-                        if (pending) FinishRows(count, pendingRebuild, pendingAbove, pendingTop, pendingPredictor, width, scratches);
+                        if (pending) FinishRows(count, pendingRebuild, pendingAbove, pendingTop, pendingPredictor, width);
                         pending = false;
                         for (int q = 0; q < count; q++) top[q][Stride + width] = top[q][Stride + width - 1];
                     }
                 }
-        if (pending) FinishRows(count, pendingRebuild, pendingAbove, pendingTop, pendingPredictor, width, scratches);
+        if (pending) FinishRows(count, pendingRebuild, pendingAbove, pendingTop, pendingPredictor, width);
 
-        var final = stackalloc Vector512<uint>[] { state0, state1 };
         for (int q = 0; q < count; q++)
-            CheckEnd(((Vector256<uint>*)final)[q], next[q], wordCount[q], group[q].FileOffset, header, lanes);
+        {
+            int next = coded[q] ? (int)(cursors[q] - (ushort*)(bytes[q] + wordsAt)) : 0;
+            int wordCount = coded[q] ? (group[q].Length - wordsAt) / DenseLayout.WordBytes : 0;
+            CheckEnd(((Vector256<uint>*)states)[q], next, wordCount, group[q].FileOffset, header, lanes);
+        }
         for (int q = 0; q < count; q++)
             SimdPatchDecoder.InterleavePatch<K512>(width, height, channels, PatchLayout.HasColorTransform(bytes[q][PatchLayout.FlagsOffset]),
                 group[q].Dest, destStride, scratches[q].Rows);
     }
 
+    /// <summary>
+    /// The 8 steps of a block of 1 or 2 pairs of patches, their chains side by side, in a method of
+    /// its own so that the states and the streams' cursors stay in registers; the codes go to
+    /// <paramref name="rowAbove"/> + 256q (patch q). The stream's end is checked by the caller after
+    /// the block (<see cref="ReadPadding"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void RowSteps<TLanes>(int pairs, Vector512<uint>* states, Vector512<uint>* faults, Vector512<int>* contexts, Vector512<uint>* active,
+        Vector512<uint>* pairCoded, uint* entries, ushort** cursors, byte* rowAbove) where TLanes : struct, ILanes
+    {
+        var state0 = states[0]; var state1 = states[1];
+        var fault0 = faults[0]; var fault1 = faults[1];
+        ushort* cursor0 = cursors[0], cursor1 = cursors[1], cursor2 = cursors[2], cursor3 = cursors[3];
+        for (int s = 0; s < DenseLayout.LaneColumns; s++)
+        {
+            var on = active[s];
+            Avx512F.ConvertToVector128Byte(Step<TLanes>(ref state0, contexts[s], on & pairCoded[0], entries, ref cursor0, ref cursor1, ref fault0))
+                .Store(rowAbove + 16 * s);
+            if (pairs > 1)
+                Avx512F.ConvertToVector128Byte(Step<TLanes>(ref state1, contexts[8 + s], on & pairCoded[1], entries, ref cursor2, ref cursor3, ref fault1))
+                    .Store(rowAbove + AbovePerPair + 16 * s);
+        }
+        states[0] = state0; states[1] = state1;
+        faults[0] = fault0; faults[1] = fault1;
+        cursors[0] = cursor0; cursors[1] = cursor1; cursors[2] = cursor2; cursors[3] = cursor3;
+    }
+
     /// <summary>The rows of a group's block after its steps: a coded row rebuilt (<see cref="FinishRow"/>),
     /// and in every row column w a copy of column w − 1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void FinishRows(int count, bool* rebuild, uint** above, byte** top, int* predictor, int width, Scratch[] scratches)
+    private static void FinishRows(int count, bool* rebuild, byte** above, byte** top, int* predictor, int width)
     {
         for (int q = 0; q < count; q++)
         {
             byte* row = top[q] + SimdPatchDecoder.Stride;
-            if (rebuild[q]) FinishRow<K512>(above[q], width, scratches[q], top[q], row, predictor[q]);
+            if (rebuild[q])
+            {
+                // as in FinishRow: column w repeats column w − 1, then the codes to column order (one
+                // two-source byte permute of the pair's row) and the row rebuilt
+                byte* pairRow = above[q];
+                int half = 8 * (q & 1);
+                if (width < 64) pairRow[16 * (width & 7) + half + (width >> 3)] = pairRow[16 * ((width - 1) & 7) + half + ((width - 1) >> 3)];
+                var codes = Avx512Vbmi.PermuteVar64x8x2(Vector512.Load(pairRow), ColumnsOfHalf[q & 1], Vector512.Load(pairRow + 64));
+                K512.RebuildRow(codes, top[q], row, predictor[q]);
+            }
             row[width] = row[width - 1];
         }
     }
 
+    /// <summary>Whether a block's lanes are all on at every step (patches 64 wide, no zero row in the
+    /// group's block), so that <see cref="Step{TLanes}"/> leaves out its lane masks.</summary>
+    private interface ILanes
+    {
+        static abstract bool AllOn { get; }
+    }
+
+    private readonly struct AllLanesOn : ILanes
+    {
+        public static bool AllOn => true;
+    }
+
+    private readonly struct SomeLanesOff : ILanes
+    {
+        public static bool AllOn => false;
+    }
+
     /// <summary>
-    /// One step (6.5) of patches a = <paramref name="q"/> (elements 0–7 of <paramref name="state"/>)
-    /// and b = q + 1 (elements 8–15): the token, both renormalizations at once (as in
-    /// <c>Decode&lt;K&gt;</c>), each patch's words from its stream; returns the codes (in the lanes of
-    /// <paramref name="on"/>).
+    /// One step (6.5) of a pair of patches, a (elements 0–7 of <paramref name="state"/>) and b
+    /// (elements 8–15): the token, both renormalizations at once (as in <c>Decode&lt;K&gt;</c>), each
+    /// patch's words from its stream at its cursor; returns the codes (in the lanes of <paramref name="on"/>).
+    /// A lane that is off keeps its state, which lies in [L, 2^32) as every state does between steps,
+    /// so it reads no word without a mask of its own. <paramref name="fault"/> keeps the least
+    /// frequency of each lane (0: a symbol from an unused table; a lane that is off counts as 2^32 − 1).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<uint> Step(ref Vector512<uint> state, Vector512<int> contexts, Vector512<uint> on, uint* entries,
-        ushort** words, int* next, int q, ref Vector512<uint> fault)
+    private static Vector512<uint> Step<TLanes>(ref Vector512<uint> state, Vector512<int> contexts, Vector512<uint> on, uint* entries,
+        ref ushort* wordsA, ref ushort* wordsB, ref Vector512<uint> fault) where TLanes : struct, ILanes
     {
         var slot = (state & Vector512.Create((uint)DenseLayout.ProbabilityTotal - 1)).AsInt32();
         var index = contexts + slot;
         var entry = Vector512.Create(Avx2.GatherVector256(entries, index.GetLower(), sizeof(uint)),
-            Avx2.GatherVector256(entries, index.GetUpper(), sizeof(uint))) & on;
+            Avx2.GatherVector256(entries, index.GetUpper(), sizeof(uint)));
+        if (!TLanes.AllOn) entry &= on;
         var frequency = entry & Vector512.Create(0x7FFu);
-        fault |= Vector512.Equals(frequency, Vector512<uint>.Zero) & on;
-        var decoded = Vector512.ConditionalSelect(on,
-            frequency * (state >> DenseLayout.ProbabilityBits) + ((entry >> 11) & Vector512.Create(0x3FFu)), state);
+        fault = Vector512.Min(fault, TLanes.AllOn ? frequency : frequency | ~on);
+        var decoded = frequency * (state >> DenseLayout.ProbabilityBits) + ((entry >> 11) & Vector512.Create(0x3FFu));
+        if (!TLanes.AllOn) decoded = Vector512.ConditionalSelect(on, decoded, state);
         var rawBits = (entry >> 21) & Vector512.Create(7u);
         var rawMask = Avx512F.ShiftLeftLogicalVariable(Vector512<uint>.AllBitsSet, rawBits);
         var shifted = Avx512F.ShiftRightLogicalVariable(decoded, rawBits);
-        var first = Vector512.Equals(decoded >> DenseLayout.WordBits, Vector512<uint>.Zero) & on;
-        var second = Vector512.AndNot(Vector512.Equals(shifted >> DenseLayout.WordBits, Vector512<uint>.Zero), first) & on;
+        var first = Vector512.Equals(decoded >> DenseLayout.WordBits, Vector512<uint>.Zero);
+        var second = Vector512.AndNot(Vector512.Equals(shifted >> DenseLayout.WordBits, Vector512<uint>.Zero), first);
         ulong firstLanes = first.ExtractMostSignificantBits(), secondLanes = second.ExtractMostSignificantBits();
-        // each patch's words by two expands: its first lanes take the next words in lane order, its
-        // second lanes the words after those
-        ushort* wordsA = words[q] + next[q], wordsB = words[q + 1] + next[q + 1];
+        // each patch's words by two expands (measured faster on the H200 host's Xeon than a permute
+        // with indices from a table): its first lanes take the next words in lane order, its second
+        // lanes the words after those
         int firstCountA = BitOperations.PopCount((uint)firstLanes & 0xFF), firstCountB = BitOperations.PopCount((uint)(firstLanes >> 8));
         var wordA = Avx512F.VL.Expand(Avx512F.VL.Expand(Vector256<uint>.Zero, first.GetLower(), Avx2.ConvertToVector256Int32(wordsA).AsUInt32()),
             second.GetLower(), Avx2.ConvertToVector256Int32(wordsA + firstCountA).AsUInt32());
         var wordB = Avx512F.VL.Expand(Avx512F.VL.Expand(Vector256<uint>.Zero, first.GetUpper(), Avx2.ConvertToVector256Int32(wordsB).AsUInt32()),
             second.GetUpper(), Avx2.ConvertToVector256Int32(wordsB + firstCountB).AsUInt32());
-        next[q] += firstCountA + BitOperations.PopCount((uint)secondLanes & 0xFF);
-        next[q + 1] += firstCountB + BitOperations.PopCount((uint)(secondLanes >> 8));
+        wordsA += BitOperations.PopCount((uint)(firstLanes | secondLanes) & 0xFF);
+        wordsB += BitOperations.PopCount((uint)((firstLanes | secondLanes) >> 8));
         var word = Vector512.Create(wordA, wordB);
         var raw = Vector512.AndNot(Vector512.ConditionalSelect(first, word, decoded), rawMask);
         var refilled = Vector512.ConditionalSelect(first,
@@ -511,12 +585,16 @@ internal static unsafe class DenseSimdDecoder
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void RowContexts(int r, bool uniform, uint* above, int table, Vector256<int>* contexts, int stride)
     {
-        if (r == 0 || uniform)
-        {
-            var all = Vector256.Create(table + ((r == 0 ? DenseLayout.FirstRowContext : 0) << DenseLayout.ProbabilityBits));
-            for (int s = 0; s < DenseLayout.LaneColumns; s++) contexts[s * stride] = all;
-        }
+        if (r == 0 || uniform) UniformContexts(r, table, contexts, stride);
         else Contexts(above, table, contexts, stride);
+    }
+
+    /// <summary>The contexts of the first row, or of a row under a zero row: one for every lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void UniformContexts(int r, int table, Vector256<int>* contexts, int stride)
+    {
+        var all = Vector256.Create(table + ((r == 0 ? DenseLayout.FirstRowContext : 0) << DenseLayout.ProbabilityBits));
+        for (int s = 0; s < DenseLayout.LaneColumns; s++) contexts[s * stride] = all;
     }
 
     /// <summary>After a coded row: column w repeats column w − 1 (the next row's right neighbour at the
@@ -587,6 +665,35 @@ internal static unsafe class DenseSimdDecoder
             var context = Vector256.ConditionalSelect(Vector256.LessThan(sum, Vector256.Create(2)), sum,
                 Vector256.Min(halfSteps, Vector256.Create(DenseLayout.FirstRowContext - 1)));
             contexts[s * stride] = (context << DenseLayout.ProbabilityBits) + offset;
+            left = current;
+            current = right;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Contexts"/> of a pair of patches at once from the pair's row above (<see cref="GroupAbove"/>):
+    /// step s of the pair (patch 2p's lanes, then patch 2p + 1's) at <paramref name="contexts"/>[s].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PairContexts(byte* pairRow, int table, Vector512<int>* contexts)
+    {
+        var a0 = Avx512F.ConvertToVector512Int32(Vector128.Load(pairRow));
+        var a7 = Avx512F.ConvertToVector512Int32(Vector128.Load(pairRow + 16 * 7));
+        var firstLanes = Vector512.Create(-1, 0, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0);
+        var lastLanes = Vector512.Create(0, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, -1);
+        // as in Contexts, in each half: left of column 8l is lane l − 1 of step 7, right of column 8l + 7 lane l + 1 of step 0
+        var left = Vector512.ConditionalSelect(firstLanes, a0, Avx512F.PermuteVar16x32(a7, Vector512.Create(0, 0, 1, 2, 3, 4, 5, 6, 8, 8, 9, 10, 11, 12, 13, 14)));
+        var rightOfLast = Vector512.ConditionalSelect(lastLanes, a7, Avx512F.PermuteVar16x32(a0, Vector512.Create(1, 2, 3, 4, 5, 6, 7, 7, 9, 10, 11, 12, 13, 14, 15, 15)));
+        var current = a0;
+        var offset = Vector512.Create(table);
+        for (int s = 0; s < DenseLayout.LaneColumns; s++)
+        {
+            var right = s < 7 ? Avx512F.ConvertToVector512Int32(Vector128.Load(pairRow + 16 * (s + 1))) : rightOfLast;
+            var sum = left + current + current + right;
+            var halfSteps = (Vector512.ConvertToSingle(sum).AsInt32() >> 22) - Vector512.Create(254);
+            var context = Vector512.ConditionalSelect(Vector512.LessThan(sum, Vector512.Create(2)), sum,
+                Vector512.Min(halfSteps, Vector512.Create(DenseLayout.FirstRowContext - 1)));
+            contexts[s] = (context << DenseLayout.ProbabilityBits) + offset;
             left = current;
             current = right;
         }

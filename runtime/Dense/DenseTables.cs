@@ -18,18 +18,42 @@ public sealed class DenseTables
     /// 16 bits, the cumulative frequency in the high 16 bits; 0 for a token no symbol may have.</summary>
     public uint[] FrequencyCumulative { get; }
 
-    /// <summary>Per table and slot (0..M−1): the token, or <see cref="NoToken"/> in an unused table.</summary>
-    public byte[] SlotTokens { get; }
+    /// <summary>Per table and slot (0..M−1): the token, or <see cref="NoToken"/> in an unused table.
+    /// Made on first use (the scalar reference's form; the vector and GPU decoders make their own).</summary>
+    public byte[] SlotTokens => _slotTokens ??= MakeSlotTokens();
+
+    private byte[]? _slotTokens;
+
+    /// <summary>Whether table <paramref name="table"/> is used (its frequencies add up to M; else all are 0).</summary>
+    public bool IsUsed(int table) => (_usedTables >> table & 1) != 0;
+
+    private readonly ulong _usedTables;
 
     /// <summary>The slot entry of an unused table: no symbol may be read from it.</summary>
     public const byte NoToken = 0xFF;
 
-    private DenseTables(int channels, int byteLength, uint[] frequencyCumulative, byte[] slotTokens)
+    private DenseTables(int channels, int byteLength, uint[] frequencyCumulative, ulong usedTables)
     {
         Channels = channels;
         ByteLength = byteLength;
         FrequencyCumulative = frequencyCumulative;
-        SlotTokens = slotTokens;
+        _usedTables = usedTables;
+    }
+
+    private byte[] MakeSlotTokens()
+    {
+        var slotTokens = new byte[DenseLayout.TableCount(Channels) * DenseLayout.ProbabilityTotal];
+        for (int table = 0; table < DenseLayout.TableCount(Channels); table++)
+        {
+            var slots = slotTokens.AsSpan(table * DenseLayout.ProbabilityTotal, DenseLayout.ProbabilityTotal);
+            if (!IsUsed(table)) { slots.Fill(NoToken); continue; }
+            for (int token = 0; token < DenseLayout.TokenCount; token++)
+            {
+                uint entry = FrequencyCumulative[table * TokenStride + token];
+                slots.Slice((int)(entry >> 16), (int)(entry & 0xFFFF)).Fill((byte)token);
+            }
+        }
+        return slotTokens;
     }
 
     /// <summary>Entries <see cref="WriteSlotEntries"/> writes for <paramref name="channels"/> channels.</summary>
@@ -47,7 +71,7 @@ public sealed class DenseTables
         for (int table = 0; table < DenseLayout.TableCount(Channels); table++)
         {
             var slots = entries.Slice(table * DenseLayout.ProbabilityTotal, DenseLayout.ProbabilityTotal);
-            if (SlotTokens[table * DenseLayout.ProbabilityTotal] == NoToken) { slots.Clear(); continue; }
+            if (!IsUsed(table)) { slots.Clear(); continue; }
             for (int token = 0; token < DenseLayout.TokenCount; token++)
             {
                 uint entry = FrequencyCumulative[table * TokenStride + token];
@@ -71,7 +95,7 @@ public sealed class DenseTables
     {
         int tables = DenseLayout.TableCount(channels);
         var frequencyCumulative = new uint[tables * TokenStride];
-        var slotTokens = new byte[tables * DenseLayout.ProbabilityTotal];
+        ulong usedTables = 0;
         var reader = new BitReader(section, fileOffset);
         for (int table = 0; table < tables; table++)
         {
@@ -79,8 +103,8 @@ public sealed class DenseTables
             int used = reader.Read(DenseLayout.UsedCountBits);
             if (used > DenseLayout.TokenCount)
                 throw new L3FormatException($"probability table {table} claims {used} tokens (at most {DenseLayout.TokenCount})", tableAt);
-            var slots = slotTokens.AsSpan(table * DenseLayout.ProbabilityTotal, DenseLayout.ProbabilityTotal);
-            if (used == 0) { slots.Fill(NoToken); continue; }
+            if (used == 0) continue;
+            usedTables |= 1UL << table;
             int cumulative = 0;
             for (int t = 0; t < used; t++)
             {
@@ -91,7 +115,6 @@ public sealed class DenseTables
                 if (cumulative + frequency > DenseLayout.ProbabilityTotal)
                     throw new L3FormatException($"probability table {table}: frequencies exceed {DenseLayout.ProbabilityTotal}", fileOffset + ((reader.Bit - 1) >> 3));
                 frequencyCumulative[table * TokenStride + t] = (uint)frequency | (uint)cumulative << 16;
-                slots.Slice(cumulative, frequency).Fill((byte)t);
                 cumulative += frequency;
             }
             if (cumulative != DenseLayout.ProbabilityTotal)
@@ -102,7 +125,7 @@ public sealed class DenseTables
             throw new L3FormatException($"the probability tables take {(bit + 7) >> 3} bytes but the first patch starts at {section.Length}", fileOffset + ((bit + 7) >> 3));
         if ((bit & 7) != 0 && (section[^1] >> (int)(bit & 7)) != 0)
             throw new L3FormatException("padding bits after the probability tables are not zero", fileOffset + section.Length - 1);
-        return new DenseTables(channels, section.Length, frequencyCumulative, slotTokens);
+        return new DenseTables(channels, section.Length, frequencyCumulative, usedTables);
     }
 
     /// <summary>
@@ -184,13 +207,19 @@ public sealed class DenseTables
         private readonly ReadOnlySpan<byte> _bytes = bytes;
         public long Bit { get; private set; }
 
+        /// <summary>The next <paramref name="count"/> bits (at most 11, the longest field: they lie
+        /// in the 3 bytes from the current one).</summary>
         public int Read(int count)
         {
             if (Bit + count > 8L * _bytes.Length)
                 throw new L3FormatException("the probability tables end early", fileOffset + _bytes.Length);
-            int value = 0;
-            for (int i = 0; i < count; i++, Bit++)
-                value |= ((_bytes[(int)(Bit >> 3)] >> (int)(Bit & 7)) & 1) << i;
+            if (count == 0) return 0; // at the section's end, no byte is left to read
+            int at = (int)(Bit >> 3);
+            uint window = _bytes[at];
+            if (at + 1 < _bytes.Length) window |= (uint)_bytes[at + 1] << 8;
+            if (at + 2 < _bytes.Length) window |= (uint)_bytes[at + 2] << 16;
+            int value = (int)(window >> (int)(Bit & 7) & ((1u << count) - 1));
+            Bit += count;
             return value;
         }
     }

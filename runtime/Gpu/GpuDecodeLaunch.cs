@@ -84,12 +84,12 @@ public static class GpuDecodeLaunch
         where TShape : struct, IPatchShape
     {
         ArgumentNullException.ThrowIfNull(accelerator);
-        var header = L3Codec.ReadAndValidate<TShape>(file, 1);
+        var header = L3Codec.ReadAndValidate<TShape>(file, 1, out var tables);
         if (pixels.Length < header.DecodedBytes)
             throw new ArgumentException($"the destination holds {pixels.Length} bytes; the image needs {header.DecodedBytes}", nameof(pixels));
-        if (header.Mode == L3CodingMode.Dense)
+        if (tables is not null)
         {
-            DecodeDenseOnAccelerator<TShape>(accelerator, file, header, pixels);
+            DecodeDenseOnAccelerator<TShape>(accelerator, file, header, tables, pixels);
             return header;
         }
         long words = (AlignedBytes(file.Length) + Padding) / 4;
@@ -113,10 +113,9 @@ public static class GpuDecodeLaunch
     /// the loader's fused dense decode). A stream the kernel finds corrupt throws, and nothing is
     /// copied back.
     /// </summary>
-    private static void DecodeDenseOnAccelerator<TShape>(Accelerator accelerator, ReadOnlySpan<byte> file, L3Header header, Span<byte> pixels)
-        where TShape : struct, IPatchShape
+    private static void DecodeDenseOnAccelerator<TShape>(Accelerator accelerator, ReadOnlySpan<byte> file, L3Header header, Dense.DenseTables tables,
+        Span<byte> pixels) where TShape : struct, IPatchShape
     {
-        var tables = Dense.DenseFileDecoder.ReadTables(file, header);
         var ranks = new byte[DenseKernelTables.RankBytes(header.Channels)];
         var entries = new uint[DenseKernelTables.Entries(header.Channels)];
         DenseKernelTables.Write(tables, ranks, entries);

@@ -82,6 +82,52 @@ public class DenseModeTests
         }, iter: 60);
     }
 
+    /// <summary>
+    /// Tables written from random token counts read back as written: each used table's frequencies
+    /// (those <see cref="L3.Dense.DenseTables.Normalize"/> gives) and cumulative frequencies, which tables
+    /// are used, and every slot's token. Counts of 1 give frequencies of 1, whose field ends in no
+    /// extra bits, so some sections end on such a field at their last byte's end.
+    /// </summary>
+    [Fact]
+    public void Tables_read_back_as_written()
+    {
+        Gen.Select(Gen.OneOfConst(1, 3, 4), Gen.Int).Sample((channels, seed) =>
+        {
+            var random = new Random(seed);
+            int tables = DenseLayout.TableCount(channels);
+            var counts = new long[tables * DenseLayout.TokenCount];
+            for (int table = 0; table < tables; table++)
+            {
+                if (random.Next(4) == 0) continue; // unused
+                int used = random.Next(1, DenseLayout.TokenCount + 1);
+                for (int t = 0; t < used; t++)
+                    counts[table * DenseLayout.TokenCount + t] = random.Next(3) == 0 ? random.Next(2) : random.Next(1, 5000);
+                counts[table * DenseLayout.TokenCount + used - 1] = random.Next(1, 3);
+            }
+            var section = L3.Dense.DenseTables.Write(counts, channels);
+            var read = L3.Dense.DenseTables.Read(section, channels, fileOffset: 0);
+            Span<int> frequencies = stackalloc int[DenseLayout.TokenCount];
+            for (int table = 0; table < tables; table++)
+            {
+                int used = L3.Dense.DenseTables.Normalize(counts.AsSpan(table * DenseLayout.TokenCount, DenseLayout.TokenCount), frequencies);
+                Assert.Equal(used > 0, read.IsUsed(table));
+                int cumulative = 0;
+                for (int t = 0; t < DenseLayout.TokenCount; t++)
+                {
+                    uint entry = read.FrequencyCumulative[table * L3.Dense.DenseTables.TokenStride + t];
+                    int frequency = t < used ? frequencies[t] : 0;
+                    Assert.Equal(frequency, (int)(entry & 0xFFFF));
+                    if (frequency > 0) Assert.Equal(cumulative, (int)(entry >> 16));
+                    for (int slot = cumulative; slot < cumulative + frequency; slot++)
+                        Assert.Equal(t, read.SlotTokens[table * DenseLayout.ProbabilityTotal + slot]);
+                    cumulative += frequency;
+                }
+                if (used == 0)
+                    Assert.Equal(L3.Dense.DenseTables.NoToken, read.SlotTokens[table * DenseLayout.ProbabilityTotal + random.Next(DenseLayout.ProbabilityTotal)]);
+            }
+        }, iter: 400);
+    }
+
     [Fact]
     public void Token_and_raw_bits_give_back_every_code()
     {
