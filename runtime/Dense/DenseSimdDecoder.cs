@@ -33,7 +33,8 @@ namespace L3.Dense;
 /// is caught after each step (the stream is read with <see cref="ReadPadding"/> bytes of slack,
 /// copied to a padded buffer near the file's end), so the decoder never reads outside the file.
 /// On the Vector512 path whole images go through <see cref="DecodeGroup"/>: up to four patches in
-/// flight, each patch's words placed by AVX-512 expands rather than the permute.
+/// flight, each patch's words placed by AVX-512 expands rather than the permute, the codes kept as
+/// bytes, the stream's end checked after each row's 8 steps (within the same slack).
 /// </remarks>
 internal static unsafe class DenseSimdDecoder
 {
@@ -533,8 +534,7 @@ internal static unsafe class DenseSimdDecoder
     {
         var slot = (state & Vector512.Create((uint)DenseLayout.ProbabilityTotal - 1)).AsInt32();
         var index = contexts + slot;
-        var entry = Vector512.Create(Avx2.GatherVector256(entries, index.GetLower(), sizeof(uint)),
-            Avx2.GatherVector256(entries, index.GetUpper(), sizeof(uint)));
+        var entry = Halves(Avx2.GatherVector256(entries, index.GetLower(), sizeof(uint)), Avx2.GatherVector256(entries, index.GetUpper(), sizeof(uint)));
         if (!TLanes.AllOn) entry &= on;
         var frequency = entry & Vector512.Create(0x7FFu);
         fault = Vector512.Min(fault, TLanes.AllOn ? frequency : frequency | ~on);
@@ -556,7 +556,7 @@ internal static unsafe class DenseSimdDecoder
             second.GetUpper(), Avx2.ConvertToVector256Int32(wordsB + firstCountB).AsUInt32());
         wordsA += BitOperations.PopCount((uint)(firstLanes | secondLanes) & 0xFF);
         wordsB += BitOperations.PopCount((uint)((firstLanes | secondLanes) >> 8));
-        var word = Vector512.Create(wordA, wordB);
+        var word = Halves(wordA, wordB);
         var raw = Vector512.AndNot(Vector512.ConditionalSelect(first, word, decoded), rawMask);
         var refilled = Vector512.ConditionalSelect(first,
             Avx512F.ShiftRightLogicalVariable((decoded << DenseLayout.WordBits) | word, rawBits),
@@ -564,6 +564,11 @@ internal static unsafe class DenseSimdDecoder
         state = Vector512.ConditionalSelect(first | second, refilled, shifted);
         return (entry >> 24) | raw;
     }
+
+    /// <summary>Two halves as one vector by one insert (<c>Vector512.Create</c> inserts both).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<uint> Halves(Vector256<uint> lower, Vector256<uint> upper) =>
+        Avx512F.InsertVector256(lower.ToVector512Unsafe(), upper, 1);
 
     private static L3FormatException Fault(int c, int r, long fileOffset) =>
         new($"dense patch, channel {c} row {r}: a symbol of a context whose table is unused", fileOffset);
