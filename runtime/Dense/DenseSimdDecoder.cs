@@ -348,7 +348,8 @@ internal static unsafe class DenseSimdDecoder
 
         // patch q's lanes are elements 8q..8q+7 of the states: pair p (patches 2p, 2p + 1) in states[p]
         var states = stackalloc Vector512<uint>[Pairs];
-        var cursors = stackalloc ushort*[GroupSize]; // each patch's next word
+        var starts = stackalloc ushort*[GroupSize]; // each patch's first word, next word and end
+        var cursors = stackalloc ushort*[GroupSize];
         var ends = stackalloc ushort*[GroupSize];
         for (int q = 0; q < GroupSize; q++)
         {
@@ -356,8 +357,8 @@ internal static unsafe class DenseSimdDecoder
             var initial = (uint*)(states + q / 2) + 8 * (q & 1);
             for (int l = 0; l < 8; l++)
                 initial[l] = on && l < lanes ? Unsafe.ReadUnaligned<uint>(bytes[q] + header + l * DenseLayout.StateBytes) : DenseLayout.StateLow;
-            cursors[q] = on ? (ushort*)(bytes[q] + wordsAt) : NoWords;
-            ends[q] = cursors[q] + (on ? (group[q].Length - wordsAt) / DenseLayout.WordBytes : 0);
+            starts[q] = cursors[q] = on ? (ushort*)(bytes[q] + wordsAt) : NoWords;
+            ends[q] = starts[q] + (on ? (group[q].Length - wordsAt) / DenseLayout.WordBytes : 0);
         }
 
         var contexts = stackalloc Vector512<int>[Pairs * Steps]; // step s of pair p at 8p + s
@@ -368,8 +369,8 @@ internal static unsafe class DenseSimdDecoder
         var predictor = stackalloc int[GroupSize];
         var top = stackalloc byte*[GroupSize];
         var above = stackalloc byte*[GroupSize / 2]; // pair p's row above in this channel
-        // the rows of the last coded block wait to be rebuilt until the next block's steps are under
-        // way (or until the block of the same channel)
+        // the rows of the last coded block wait to be rebuilt until the next block's steps are done,
+        // which then need not wait for that work (or until the block of the same channel)
         var pendingRebuild = stackalloc bool[GroupSize];
         var pendingPredictor = stackalloc int[GroupSize];
         var pendingTop = stackalloc byte*[GroupSize];
@@ -444,11 +445,7 @@ internal static unsafe class DenseSimdDecoder
         if (pending) FinishRows(count, pendingRebuild, pendingAbove, pendingTop, pendingPredictor, width);
 
         for (int q = 0; q < count; q++)
-        {
-            int next = coded[q] ? (int)(cursors[q] - (ushort*)(bytes[q] + wordsAt)) : 0;
-            int wordCount = coded[q] ? (group[q].Length - wordsAt) / DenseLayout.WordBytes : 0;
-            CheckEnd(((Vector256<uint>*)states)[q], next, wordCount, group[q].FileOffset, header, lanes);
-        }
+            CheckEnd(((Vector256<uint>*)states)[q], (int)(cursors[q] - starts[q]), (int)(ends[q] - starts[q]), group[q].FileOffset, header, lanes);
         for (int q = 0; q < count; q++)
             SimdPatchDecoder.InterleavePatch<K512>(width, height, channels, PatchLayout.HasColorTransform(bytes[q][PatchLayout.FlagsOffset]),
                 group[q].Dest, destStride, scratches[q].Rows);
@@ -456,9 +453,9 @@ internal static unsafe class DenseSimdDecoder
 
     /// <summary>
     /// The 8 steps of a block of 1 or 2 pairs of patches, their chains side by side, in a method of
-    /// its own so that the states and the streams' cursors stay in registers; the codes go to
-    /// <paramref name="rowAbove"/> + 256q (patch q). The stream's end is checked by the caller after
-    /// the block (<see cref="ReadPadding"/>).
+    /// its own so that the states and the streams' cursors stay in registers; the codes of pair p go
+    /// to its row in <see cref="GroupAbove"/>, <paramref name="rowAbove"/> + 512p. The stream's end is
+    /// checked by the caller after the block (<see cref="ReadPadding"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void RowSteps<TLanes>(int pairs, Vector512<uint>* states, Vector512<uint>* faults, Vector512<int>* contexts, Vector512<uint>* active,

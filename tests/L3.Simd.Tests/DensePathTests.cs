@@ -79,6 +79,46 @@ public class DensePathTests
             }, iter: 60);
     }
 
+    /// <summary>
+    /// A patch whose stream holds one word more than its lanes read (the file otherwise valid, both
+    /// checksums right): every path refuses it with the reference's words, in a group of 4 or 2 and
+    /// alone (the group checks its cursors against each patch's end after its last row).
+    /// </summary>
+    [Fact]
+    public void A_stream_with_a_word_left_unread_is_refused_on_every_path()
+    {
+        const int w = 256, h = 128, c = 3, n = 64; // 8 patches: two groups of 4
+        var pixels = SyntheticImages.Make(Pattern.SmoothNoise, w, h, c, seed: 7);
+        var valid = Encode(pixels, w, h, c, n, CpuPath.Scalar);
+        var header = L3Codec.ReadHeader(valid);
+        var tables = valid.AsSpan(header.PayloadStart, header.TablesLength).ToArray();
+        foreach (int longer in new[] { 0, 3, 5, 7 })
+        {
+            var patches = new List<ArraySegment<byte>>();
+            for (int i = 0; i < header.PatchCount; i++)
+            {
+                var (start, length) = header.PatchRange(i);
+                var patch = valid.AsSpan(header.PayloadStart + start, length).ToArray();
+                patches.Add(i == longer ? [.. patch, 0x5A, 0xA5] : patch);
+            }
+            var file = L3Header.Assemble(w, h, c, n, patches, L3CodingMode.Dense, tables);
+            var reference = Assert.Throws<L3FormatException>(() => Decode(file, CpuPath.Scalar));
+            Assert.Contains("unread words", reference.Message);
+            int largest = DenseFileDecoder.LargestGroup;
+            try
+            {
+                foreach (var path in VectorPaths)
+                    foreach (int group in new[] { 1, 2, 4 })
+                    {
+                        DenseFileDecoder.LargestGroup = group;
+                        var e = Assert.Throws<L3FormatException>(() => Decode(file, path));
+                        Assert.Equal(reference.Message, e.Message);
+                    }
+            }
+            finally { DenseFileDecoder.LargestGroup = largest; }
+        }
+    }
+
     public static TheoryData<string> RealImages() => new(TestData.Images.Select(Path.GetFileName)!);
 
     [Theory]
